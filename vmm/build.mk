@@ -1,0 +1,11 @@
+# vmm: the host VMM. Library sources are everything but main.c, so unit tests
+# and fuzz targets can link any module.
+VMM_SRCS := $(wildcard vmm/*.c vmm/devices/*.c vmm/arch/x86_64/*.c)
+VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
+
+$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(VMM_EXTRA_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(VMM_LDLIBS)
+
+BINS += $(O)/vmm
+$(eval $(call component,vmm,$(VMM_LIB_SRCS)))

@@ -1,0 +1,34 @@
+/* The parsed command line of `vmm run`: plain data, no resources. */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VMM_MAX_DISKS 8
+#define VMM_MAX_VCPUS 16
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+
+struct vmm_disk {
+	const char *path;
+	bool ro;
+	bool root;     /* from -r/--root or --rwroot: becomes /dev/vda */
+};
+
+struct vmm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *params;       /* user's kernel command line (appended) */
+	uint64_t mem_mib;         /* default 256 */
+	unsigned vcpus;           /* default 1 */
+	enum serial_mode serial;
+	const char *serial_path;  /* SERIAL_FILE */
+	struct vmm_disk disks[VMM_MAX_DISKS];  /* root first, then -d in order */
+	unsigned ndisks;
+	bool rng;                 /* --rng (default) / --no-rng */
+	uint32_t cid;             /* guest vsock CID, default 3 */
+	const char *vsock_path;   /* --vsock PATH */
+	const char *socket_path;  /* -s/--socket control socket */
+	int verbose;
+};
+#endif

@@ -1,0 +1,102 @@
+#include "vmm/gm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int gm_create(struct gm *gm, uint64_t ram_bytes)
+{
+	uint64_t low;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	if (ram_bytes == 0 || ram_bytes > (1ULL << 40))
+		return -EINVAL;
+	gm->fd = memfd_create("appvm-ram", MFD_CLOEXEC);
+	if (gm->fd < 0)
+		return -errno;
+	if (ftruncate(gm->fd, (off_t)ram_bytes) < 0)
+		goto fail;
+	/* MAP_NORESERVE: pages are only populated as the guest touches them. */
+	gm->map = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->fd, 0);
+	if (gm->map == MAP_FAILED) {
+		gm->map = NULL;
+		goto fail;
+	}
+	gm->map_size = ram_bytes;
+	low = ram_bytes < GM_HOLE_START ? ram_bytes : GM_HOLE_START;
+	gm->r[0] = (struct gm_region){ .gpa = 0, .size = low, .host = gm->map, .fd_off = 0 };
+	gm->nregions = 1;
+	if (ram_bytes > low) {
+		gm->r[1] = (struct gm_region){ .gpa = GM_HOLE_END, .size = ram_bytes - low,
+					       .host = gm->map + low, .fd_off = low };
+		gm->nregions = 2;
+	}
+	return 0;
+fail:
+	{
+		int e = -errno;
+		gm_destroy(gm);
+		return e;
+	}
+}
+
+void gm_init_test(struct gm *gm, void *mem, uint64_t size)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	gm->r[0] = (struct gm_region){ .gpa = 0, .size = size, .host = mem, .fd_off = 0 };
+	gm->nregions = 1;
+}
+
+void gm_destroy(struct gm *gm)
+{
+	if (gm->map)
+		munmap(gm->map, gm->map_size);
+	if (gm->fd >= 0)
+		close(gm->fd);
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+}
+
+void *gm_translate(const struct gm *gm, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < gm->nregions; i++) {
+		const struct gm_region *r = &gm->r[i];
+		/* gpa - r->gpa cannot underflow after the first test; the length
+		 * test is written so that gpa + len never has to be computed. */
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gm_read(const struct gm *gm, uint64_t gpa, void *dst, size_t len)
+{
+	void *p = gm_translate(gm, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gm_write(const struct gm *gm, uint64_t gpa, const void *src, size_t len)
+{
+	void *p = gm_translate(gm, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t gm_ram_size(const struct gm *gm)
+{
+	uint64_t t = 0;
+	for (unsigned i = 0; i < gm->nregions; i++)
+		t += gm->r[i].size;
+	return t;
+}

@@ -1,0 +1,49 @@
+/* Guest physical memory: the single bounds-checked translator every guest
+ * address goes through (house style). RAM is one memfd so the per-device
+ * processes of a later issue can map the same pages; on x86_64 RAM above the
+ * 32-bit MMIO hole is a second region of the same memfd.
+ *
+ * Ownership: struct gm owns the memfd and the mapping; gm_destroy frees both.
+ * All functions are thread-safe after setup (the layout never changes). */
+#ifndef VMM_GM_H
+#define VMM_GM_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 4
+
+struct gm_region {
+	uint64_t gpa;     /* guest physical start */
+	uint64_t size;    /* bytes */
+	uint8_t *host;    /* host mapping of the region */
+	uint64_t fd_off;  /* offset of the region in the memfd */
+};
+
+struct gm {
+	int fd;                 /* memfd backing all RAM, -1 for test memory */
+	uint8_t *map;           /* whole-memfd mapping */
+	uint64_t map_size;
+	unsigned nregions;
+	struct gm_region r[GM_MAX_REGIONS];
+};
+
+/* RAM layout for x86_64: [0, hole_start) and, when ram > hole_start,
+ * [4 GiB, 4 GiB + ram - hole_start). */
+#define GM_HOLE_START 0xC0000000ULL
+#define GM_HOLE_END   0x100000000ULL
+
+/* Create memfd-backed RAM of ram_bytes with the 32-bit hole. -errno. */
+int gm_create(struct gm *gm, uint64_t ram_bytes);
+/* Wrap caller-owned memory as one region at gpa 0 (unit tests, fuzzing). */
+void gm_init_test(struct gm *gm, void *mem, uint64_t size);
+void gm_destroy(struct gm *gm);
+
+/* Host pointer for [gpa, gpa+len) if the whole range lies inside one RAM
+ * region, else NULL. Overflow-safe; len 0 is valid inside a region. */
+void *gm_translate(const struct gm *gm, uint64_t gpa, uint64_t len);
+/* Copy helpers: 0 or -EFAULT when the range is not entirely RAM. */
+int gm_read(const struct gm *gm, uint64_t gpa, void *dst, size_t len);
+int gm_write(const struct gm *gm, uint64_t gpa, const void *src, size_t len);
+/* Total RAM bytes. */
+uint64_t gm_ram_size(const struct gm *gm);
+#endif
