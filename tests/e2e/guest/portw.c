@@ -1,0 +1,44 @@
+/* portw PORT VALUE: one 8-bit OUT to an x86 I/O port from a guest's user
+ * space (ioperm, then outb). Test guests use it for vmm's exit port (0x510,
+ * value = vmm's exit status) and boot-time port (0x3f0, value 123); see
+ * docs/DEVELOPING.md "Fixed interfaces". Exit 0 if the write was made (for the
+ * exit port the VM normally ends before this returns), 2 on bad arguments,
+ * 1 if the port cannot be opened. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+
+static int parse(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	return (errno || *end || end == s || *out > max) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long port, val;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: portw PORT VALUE\n");
+		return 2;
+	}
+	if (parse(argv[1], 0xffff, &port) < 0) {
+		fprintf(stderr, "portw: port '%s': not a number in 0..0xffff\n", argv[1]);
+		return 2;
+	}
+	if (parse(argv[2], 0xff, &val) < 0) {
+		fprintf(stderr, "portw: value '%s': not a number in 0..255\n", argv[2]);
+		return 2;
+	}
+	if (ioperm(port, 1, 1) < 0) {
+		fprintf(stderr, "portw: ioperm 0x%lx: %s\n", port, strerror(errno));
+		return 1;
+	}
+	outb((unsigned char)val, (unsigned short)port);
+	return 0;
+}

@@ -1,0 +1,149 @@
+# Shared by tests/e2e/run, scripts/demo.sh and scripts/bench/nested.sh
+# (sourced, POSIX sh). Builds and boots the nested "L1" machine: QEMU TCG
+# with emulated AMD SVM running the Debian cloud kernel, whose kvm-amd gives
+# our vmm a working /dev/kvm one level down (see docs/E2E.md for why).
+#
+# Before sourcing, set SRC (repo root) and O (build dir). Tunables:
+#   E2E_L1_MEM     L1 RAM in MiB (default 4608: a scenario gives L2 3584 MiB)
+#   E2E_L1_SMP     L1 vCPUs (default 2)
+#   E2E_KERNEL_DIR use vmlinux/bzImage from here instead of
+#                  toolchain/kernel/build.sh (which builds or reuses its cache)
+
+E2E_L1_MEM=${E2E_L1_MEM:-4608}
+E2E_L1_SMP=${E2E_L1_SMP:-2}
+
+e2e_die() { echo "e2e: $*" >&2; exit 1; }
+
+# Host has hardware virtualization: run scenarios directly, no L1.
+e2e_have_hwvirt() { grep -qwE 'vmx|svm' /proc/cpuinfo; }
+
+# e2e_find_cloud: CLOUD_KVER, CLOUD_BZIMAGE_HOST, CLOUD_MODDIR_HOST from the
+# installed linux-image-cloud-amd64 (newest if several).
+e2e_find_cloud() {
+	CLOUD_BZIMAGE_HOST=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$CLOUD_BZIMAGE_HOST" ] ||
+		e2e_die "no /boot/vmlinuz-*-cloud-amd64 (linux-image-cloud-amd64; run scripts/setup-deps.sh)"
+	CLOUD_KVER=${CLOUD_BZIMAGE_HOST#/boot/vmlinuz-}
+	CLOUD_MODDIR_HOST=/lib/modules/$CLOUD_KVER
+	[ -f "$CLOUD_MODDIR_HOST/modules.dep" ] || e2e_die "$CLOUD_MODDIR_HOST/modules.dep missing"
+}
+
+# e2e_tools: the small static helpers, built with musl-gcc into $O/e2e/
+# (never into the tree): tools the L1 machine runs and the test guests' own.
+e2e_tools() {
+	mkdir -p "$O/e2e" || return 1
+	# musl-gcc sees kernel UAPI headers only through $O/uapi (Makefile rule).
+	make -s -C "$SRC" O="$O" "$O/uapi/.stamp" >/dev/null || e2e_die "cannot create $O/uapi"
+	for c in "$SRC"/tests/e2e/l1/*.c "$SRC"/tests/e2e/guest/*.c; do
+		[ -f "$c" ] || continue
+		b=$O/e2e/$(basename "$c" .c)
+		[ -x "$b" ] && [ "$b" -nt "$c" ] && continue
+		${MUSL_CC:-musl-gcc} -std=gnu11 -Wall -Wextra -Werror -Os -static -isystem "$O/uapi" \
+			-o "$b" "$c" || e2e_die "building $c failed"
+	done
+}
+
+# e2e_kernel: the appliance kernel into $O/kernel (cached by build.sh).
+e2e_kernel() {
+	if [ -n "${E2E_KERNEL_DIR:-}" ]; then
+		mkdir -p "$O/kernel"
+		cp "$E2E_KERNEL_DIR/vmlinux" "$E2E_KERNEL_DIR/bzImage" "$O/kernel/" ||
+			e2e_die "E2E_KERNEL_DIR=$E2E_KERNEL_DIR has no vmlinux/bzImage"
+	else
+		"$SRC/toolchain/kernel/build.sh" "$O/kernel" || e2e_die "appliance kernel build failed"
+	fi
+}
+
+# e2e_assets OUTDIR [NAME...]: run the host-side asset scripts (all, or only
+# the named ones), each with O, ASSETS, SRC, E2E_TOOLS and the kernel paths.
+e2e_assets() {
+	_out=$1; shift
+	mkdir -p "$_out"
+	for a in "$SRC"/tests/e2e/assets/*.sh; do
+		[ -f "$a" ] || continue
+		n=$(basename "$a" .sh)
+		if [ $# -gt 0 ]; then
+			case " $* " in *" $n "*) ;; *) continue ;; esac
+		fi
+		O=$O ASSETS=$_out SRC=$SRC E2E_TOOLS=$O/e2e \
+			KERNEL_VMLINUX=$O/kernel/vmlinux KERNEL_BZIMAGE=$O/kernel/bzImage \
+			CLOUD_BZIMAGE=$CLOUD_BZIMAGE_HOST CLOUD_MODDIR=$CLOUD_MODDIR_HOST \
+			sh "$a" || e2e_die "asset script $a failed"
+	done
+}
+
+# Modules of the cloud kernel that L2 guests (and scenarios) may want, with
+# their dependencies resolved by depmod in the image.
+E2E_CLOUD_MODS="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console \
+virtio_rng squashfs overlay vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common \
+vhost_vsock"
+
+# l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
+# the guest kernels, the cloud kernel's module subset, /e2e/env.
+l1_image() {
+	_img=$1
+	rm -rf "$_img"
+	mkdir -p "$_img/bin" "$_img/sbin" "$_img/proc" "$_img/sys" "$_img/dev" "$_img/tmp" \
+		"$_img/lib/modules/l1" "$_img/e2e/bin" "$_img/e2e/kernel" "$_img/e2e/cloud" || return 1
+	[ -x /bin/busybox ] || e2e_die "/bin/busybox missing (busybox-static)"
+	file -L /bin/busybox | grep -q 'statically linked' || e2e_die "/bin/busybox is not static (install busybox-static)"
+	cp /bin/busybox "$_img/bin/busybox"
+	for app in $(/bin/busybox --list); do
+		[ "$app" = busybox ] || ln -s busybox "$_img/bin/$app"
+	done
+	for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do
+		cp "$CLOUD_MODDIR_HOST/kernel/$m" "$_img/lib/modules/l1/" || e2e_die "missing $m in $CLOUD_MODDIR_HOST"
+	done
+	cp "$SRC/tests/e2e/l1/init" "$_img/init" && chmod 755 "$_img/init"
+
+	# Our static release binaries: the top-level executables of $O, and
+	# $O/guest/ and $O/e2e/ whole. Dynamic ones could not run in L1.
+	for f in "$O"/* "$O"/guest/* "$O"/e2e/*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		if ! file -L "$f" | grep -qE 'statically linked|static-pie linked'; then
+			case "$f" in "$O"/guest/*|"$O"/e2e/*) e2e_die "$f is not statically linked" ;; esac
+			continue
+		fi
+		rel=${f#"$O"/}
+		mkdir -p "$_img/e2e/bin/$(dirname "$rel")"
+		cp "$f" "$_img/e2e/bin/$rel"
+	done
+
+	cp "$O/kernel/vmlinux" "$O/kernel/bzImage" "$_img/e2e/kernel/" || return 1
+	cp "$CLOUD_BZIMAGE_HOST" "$_img/e2e/cloud/bzImage"
+	_md=$_img/lib/modules/$CLOUD_KVER
+	mkdir -p "$_md"
+	for p in $(modprobe -S "$CLOUD_KVER" --show-depends $E2E_CLOUD_MODS 2>/dev/null |
+			awk '$1 == "insmod" { print $2 }' | sort -u); do
+		mkdir -p "$_md/$(dirname "${p#"$CLOUD_MODDIR_HOST"/}")"
+		cp "$p" "$_md/${p#"$CLOUD_MODDIR_HOST"/}"
+	done
+	cp "$CLOUD_MODDIR_HOST/modules.order" "$CLOUD_MODDIR_HOST/modules.builtin" "$CLOUD_MODDIR_HOST/modules.builtin.modinfo" "$_md/" 2>/dev/null
+	depmod -b "$_img" "$CLOUD_KVER" || e2e_die "depmod on the L1 module subset failed"
+
+	cat >"$_img/e2e/env" <<EOF
+PATH=/bin:/sbin:/e2e/bin/e2e
+VMM=/e2e/bin/vmm
+BIN=/e2e/bin
+KERNEL_VMLINUX=/e2e/kernel/vmlinux
+KERNEL_BZIMAGE=/e2e/kernel/bzImage
+CLOUD_BZIMAGE=/e2e/cloud/bzImage
+CLOUD_MODDIR=/lib/modules/$CLOUD_KVER
+ASSETS=/e2e/assets
+EOF
+	od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"$_img/e2e/nonce"
+	echo scenarios >"$_img/e2e/mode"
+}
+
+# l1_boot DIR TIMEOUT_SECONDS: pack DIR (uncompressed: nothing to inflate
+# under TCG) and boot it; L1's serial console is this function's stdout and,
+# when stdin is a terminal, its input. Returns QEMU's status, 124 when the
+# host-side timeout killed a hung L1.
+l1_boot() {
+	"$SRC/scripts/mkinitramfs.sh" -n "$1" "$1.cpio" || return 1
+	timeout -k 10 "$2" qemu-system-x86_64 -nodefaults -no-user-config \
+		-accel tcg,thread=multi -smp "$E2E_L1_SMP" -cpu max,+svm -m "$E2E_L1_MEM" \
+		-display none -vga none -serial stdio -monitor none -no-reboot \
+		-kernel "$CLOUD_BZIMAGE_HOST" -initrd "$1.cpio" \
+		-append "console=ttyS0 panic=-1 quiet mitigations=off"
+}
