@@ -138,11 +138,14 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (runs == 0 || runs > MAX_RUNS || optind >= argc || strcmp(argv[optind], "--") != 0)
+	/* getopt consumed the "--" already, unless it was not there. */
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (runs == 0 || runs > MAX_RUNS || optind >= argc)
 		goto usage;
 	static struct bench_cmd cmds[MAX_CMDS];
 	unsigned ncmd = 0;
-	for (int i = optind + 1; i < argc;) {
+	for (int i = optind; i < argc;) {
 		if (ncmd == MAX_CMDS)
 			goto usage;
 		cmds[ncmd].argv = &argv[i];

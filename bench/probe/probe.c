@@ -472,12 +472,15 @@ int main(int argc, char **argv)
 			usage();
 			return 0;
 		default:
-			usage();
-			return 2;
+			return 2; /* getopt printed the one-line reason */
 		}
 	}
-	if (!p.kernel || optind != argc) {
-		usage();
+	if (!p.kernel) {
+		fprintf(stderr, "probe: no kernel given (-k GUEST.elf)\n");
+		return 2;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "probe: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
 	sigset_t stop;

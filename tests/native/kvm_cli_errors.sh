@@ -1,0 +1,89 @@
+#!/bin/sh
+# Native tests of vmm's handling of bad kernels and bad command lines with
+# real files: each must end with exactly one error line on stderr that names
+# the input at fault, exit code 1 or 2 (2 where the user's input is wrong),
+# no guest output, and no hang.
+#
+#   tests/native/kvm_cli_errors.sh      (O=build, VMM=$O/vmm by default)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+O=${O:-build}
+VMM=${VMM:-$O/vmm}
+G=$O/guests
+S=kvm_cli_errors
+T=60
+
+CASES="missing_kernel kernel_is_directory empty_kernel not_a_kernel truncated_elf_header \
+truncated_elf_segment mem_too_small bad_mem_value unknown_option no_kernel"
+skip_all() {
+	for c in $CASES; do echo "SKIP $S/$c: $1"; done
+	exit 0
+}
+# vmm may open /dev/kvm before it reads the kernel: without it the error
+# would be about /dev/kvm, not the file under test.
+[ -c /dev/kvm ] || skip_all "/dev/kvm does not exist"
+[ -x "$VMM" ] || skip_all "$VMM is not built (run make)"
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT INT TERM
+if ! make -s -f tests/guests/build.mk O="$O" test-guests >"$W/build.log" 2>&1; then
+	cat "$W/build.log"
+	echo "FAIL $S/build_guests: the test guests did not build"
+	exit 1
+fi
+
+# check CASE NEEDLE WANT_RCS ARGS...: run vmm, expect exit in WANT_RCS (a
+# space-separated list), exactly one stderr line containing NEEDLE.
+check() {
+	c=$1 needle=$2 want=$3
+	shift 3
+	timeout -k 5 "$T" "$VMM" "$@" </dev/null >"$W/out" 2>"$W/err"
+	rc=$?
+	lines=$(grep -c '' "$W/err")
+	first=$(head -1 "$W/err")
+	case " $want " in
+	*" $rc "*) ;;
+	*)
+		echo "FAIL $S/$c: exit code $rc, want one of: $want (stderr: '$first')"
+		return ;;
+	esac
+	if [ "$lines" -ne 1 ]; then
+		echo "FAIL $S/$c: want exactly one error line on stderr, got $lines:"
+		sed 's/^/    err> /' "$W/err" | head -10
+	elif ! grep -qF -- "$needle" "$W/err"; then
+		echo "FAIL $S/$c: error line does not name '$needle': '$first'"
+	elif [ -s "$W/out" ]; then
+		echo "FAIL $S/$c: unexpected output on stdout: '$(head -c 200 "$W/out")'"
+	else
+		echo "PASS $S/$c"
+	fi
+}
+
+check missing_kernel "$W/no-such-kernel" "1 2" -k "$W/no-such-kernel"
+mkdir "$W/kdir"
+check kernel_is_directory "$W/kdir" "1 2" -k "$W/kdir"
+: >"$W/empty"
+check empty_kernel "$W/empty" "1 2" -k "$W/empty"
+# Text: neither an ELF vmlinux nor a bzImage. Long enough to cover a setup
+# header's offsets, so the loader must look at magic numbers, not just size.
+i=0
+while [ $i -lt 200 ]; do echo "this is not a kernel, just text line $i"; i=$((i + 1)); done >"$W/text"
+check not_a_kernel "$W/text" "1 2" -k "$W/text"
+# An ELF cut inside its header.
+head -c 40 "$G/hello.elf" >"$W/trunc-hdr.elf"
+check truncated_elf_header "$W/trunc-hdr.elf" "1 2" -k "$W/trunc-hdr.elf"
+# An ELF whose headers are intact but whose PT_LOAD data is cut short.
+off=$(readelf -lW "$G/hello.elf" | awk '$1 == "LOAD" { print $2; exit }')
+[ -n "$off" ] && off=$(printf '%d' "$off")
+if [ -z "$off" ] || [ "$off" -le 64 ]; then
+	echo "FAIL $S/truncated_elf_segment: cannot find the PT_LOAD offset of $G/hello.elf"
+else
+	head -c $((off + 16)) "$G/hello.elf" >"$W/trunc-seg.elf"
+	check truncated_elf_segment "$W/trunc-seg.elf" "1 2" -k "$W/trunc-seg.elf"
+fi
+# hello-high.elf loads at 256 MiB: it cannot fit in 64 MiB of RAM.
+check mem_too_small "$G/hello-high.elf" "1 2" -k "$G/hello-high.elf" -m 64
+# Usage errors: exit 2 and the line names the bad value or option.
+check bad_mem_value "lots" "2" -k "$G/hello.elf" -m lots
+check unknown_option "no-such-option" "2" -k "$G/hello.elf" --no-such-option
+check no_kernel "kernel" "2" -m 64
+exit 0
