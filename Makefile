@@ -41,13 +41,15 @@ all: bins
 
 # musl-gcc leaves /usr/include out of its search path on purpose; expose only
 # the kernel UAPI headers (linux/, asm/, asm-generic/) through a directory of
-# links so musl's own headers are never shadowed by glibc's.
+# links so musl's own headers are never shadowed by glibc's. (video/ is
+# there for asm/bootparam.h's edid include.)
 $(UAPI)/.stamp:
 	$(call msg,UAPI,$(UAPI))
 	$(Q)mkdir -p $(UAPI)
 	$(Q)ln -sfn /usr/include/linux $(UAPI)/linux
 	$(Q)ln -sfn /usr/include/x86_64-linux-gnu/asm $(UAPI)/asm
 	$(Q)ln -sfn /usr/include/asm-generic $(UAPI)/asm-generic
+	$(Q)ln -sfn /usr/include/video $(UAPI)/video
 	$(Q)touch $@
 
 # Release objects: static musl.

@@ -1,0 +1,227 @@
+#include "vmm/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char cli_usage_text[] =
+	"usage: vmm [run] -k KERNEL [options]\n"
+	"       vmm --help | --version\n"
+	"\n"
+	"Boot a Linux guest on KVM.\n"
+	"\n"
+	"  -k, --kernel PATH     guest kernel: ELF vmlinux or bzImage (required)\n"
+	"  -i, --initrd PATH     initramfs / initrd\n"
+	"  -p, --params STRING   extra kernel command line, appended after the VMM's\n"
+	"                        own words (may be given more than once)\n"
+	"  -m, --mem MiB         guest RAM in MiB (default 256)\n"
+	"  -c, --cpus N          number of vCPUs (default 1, max 16)\n"
+	"      --serial MODE     COM1: stdio (default), file:PATH or none\n"
+	"  -r, --root IMG        read-only root disk as /dev/vda; adds root=/dev/vda ro\n"
+	"      --rwroot IMG      writable root disk as /dev/vda; adds root=/dev/vda rw.\n"
+	"                        WARNING: the guest writes the image directly; a guest\n"
+	"                        crash or a second VM using it can corrupt it\n"
+	"  -d, --disk PATH[,ro]  another disk (vdb, vdc, ... after the root; may repeat)\n"
+	"      --rng, --no-rng   virtio-rng entropy device (default on)\n"
+	"  -v, --verbose         more log output (repeat for debug)\n"
+	"  -q, --quiet           only errors\n"
+	"  -h, --help            this help\n"
+	"      --version         print the version\n"
+	"\n"
+	"On a terminal, Ctrl-A x ends the VM (Ctrl-A Ctrl-A sends Ctrl-A).\n"
+	"Exit status: the guest's exit-port status; 0 when the guest resets or powers\n"
+	"off or on SIGTERM/SIGINT; 1 on a runtime failure; 2 on bad usage or input.\n";
+
+const char *cli_usage(void)
+{
+	return cli_usage_text;
+}
+
+static int cli_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int cli_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int cli_u64(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int cli_add_disk(struct vmm_config *cfg, const char *path, int ro, int root, char *err, size_t errlen,
+			const char *opt)
+{
+	if (!*path)
+		return cli_err(err, errlen, "%s: empty path", opt);
+	if (cfg->ndisks >= VMM_MAX_DISKS)
+		return cli_err(err, errlen, "%s %s: too many disks (max %d)", opt, path, VMM_MAX_DISKS);
+	if (root) {
+		if (cfg->ndisks && cfg->disks[0].root)
+			return cli_err(err, errlen, "%s %s: a root disk was already given", opt, path);
+		/* The root is always the first disk, /dev/vda. */
+		memmove(&cfg->disks[1], &cfg->disks[0], cfg->ndisks * sizeof(cfg->disks[0]));
+		cfg->disks[0] = (struct vmm_disk){ .path = path, .ro = ro, .root = 1 };
+	} else {
+		cfg->disks[cfg->ndisks] = (struct vmm_disk){ .path = path, .ro = ro, .root = 0 };
+	}
+	cfg->ndisks++;
+	return 0;
+}
+
+int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
+{
+	struct vmm_config *cfg = &c->cfg;
+	size_t plen = 0;
+	int i = 1;
+
+	memset(c, 0, sizeof(*c));
+	cfg->mem_mib = 256;
+	cfg->vcpus = 1;
+	cfg->serial = SERIAL_STDIO;
+	cfg->rng = true;
+	cfg->cid = 3;
+
+	if (i < argc && !strcmp(argv[i], "run"))
+		i++;
+	else if (i < argc && argv[i][0] != '-')
+		return cli_err(err, errlen, "unknown command '%s' (try --help)", argv[i]);
+
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		char name[32];
+		const char *eq;
+		unsigned long long n;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			return CLI_HELP;
+		if (!strcmp(a, "--version"))
+			return CLI_VERSION;
+		if (a[0] != '-' || !a[1])
+			return cli_err(err, errlen, "unexpected argument '%s' (try --help)", a);
+		/* --opt=value */
+		eq = a[1] == '-' ? strchr(a, '=') : NULL;
+		if (eq) {
+			size_t l = (size_t)(eq - a);
+			if (l >= sizeof(name))
+				return cli_err(err, errlen, "unknown option '%s'", a);
+			memcpy(name, a, l);
+			name[l] = 0;
+			val = eq + 1;
+			a = name;
+		}
+#define IS(s, l) (!strcmp(a, s) || !strcmp(a, l))
+#define NEED_VAL() do { \
+		if (!val) { \
+			if (i + 1 >= argc) \
+				return cli_err(err, errlen, "option %s needs a value", a); \
+			val = argv[++i]; \
+		} \
+	} while (0)
+#define NO_VAL() do { if (val) return cli_err(err, errlen, "option %s takes no value", a); } while (0)
+		if (IS("-k", "--kernel")) {
+			NEED_VAL();
+			cfg->kernel = val;
+		} else if (IS("-i", "--initrd")) {
+			NEED_VAL();
+			cfg->initrd = val;
+		} else if (IS("-p", "--params")) {
+			size_t l;
+			NEED_VAL();
+			l = strlen(val);
+			if (plen + l + 2 > sizeof(c->params))
+				return cli_err(err, errlen, "%s: kernel parameters too long (max %zu bytes)", a,
+					       sizeof(c->params) - 1);
+			if (plen)
+				c->params[plen++] = ' ';
+			memcpy(c->params + plen, val, l + 1);
+			plen += l;
+			cfg->params = c->params;
+		} else if (IS("-m", "--mem")) {
+			NEED_VAL();
+			/* 1 TiB matches gm_create's ceiling. */
+			if (cli_u64(val, 1, 1ULL << 20, &n))
+				return cli_err(err, errlen, "%s '%s': memory must be a whole number of MiB from 1 to 1048576",
+					       a, val);
+			cfg->mem_mib = n;
+		} else if (IS("-c", "--cpus")) {
+			NEED_VAL();
+			if (cli_u64(val, 1, VMM_MAX_VCPUS, &n))
+				return cli_err(err, errlen, "%s '%s': vCPU count must be 1 to %d", a, val, VMM_MAX_VCPUS);
+			cfg->vcpus = (unsigned)n;
+		} else if (!strcmp(a, "--serial")) {
+			NEED_VAL();
+			if (!strcmp(val, "stdio")) {
+				cfg->serial = SERIAL_STDIO;
+			} else if (!strcmp(val, "none")) {
+				cfg->serial = SERIAL_NONE;
+			} else if (!strncmp(val, "file:", 5) && val[5]) {
+				cfg->serial = SERIAL_FILE;
+				cfg->serial_path = val + 5;
+			} else {
+				return cli_err(err, errlen, "--serial '%s': expected stdio, none or file:PATH", val);
+			}
+		} else if (IS("-r", "--root")) {
+			NEED_VAL();
+			if (cli_add_disk(cfg, val, 1, 1, err, errlen, a))
+				return -EINVAL;
+		} else if (!strcmp(a, "--rwroot")) {
+			NEED_VAL();
+			if (cli_add_disk(cfg, val, 0, 1, err, errlen, a))
+				return -EINVAL;
+		} else if (IS("-d", "--disk")) {
+			const char *comma;
+			int ro = 0;
+			NEED_VAL();
+			comma = strrchr(val, ',');
+			if (comma) {
+				if (strcmp(comma + 1, "ro"))
+					return cli_err(err, errlen, "%s '%s': unknown disk flag '%s' (only 'ro')", a, val,
+						       comma + 1);
+				/* Keep the path NUL-terminated without copying: argv is ours. */
+				*(char *)comma = 0;
+				ro = 1;
+			}
+			if (cli_add_disk(cfg, val, ro, 0, err, errlen, a))
+				return -EINVAL;
+		} else if (!strcmp(a, "--rng")) {
+			NO_VAL();
+			cfg->rng = true;
+		} else if (!strcmp(a, "--no-rng")) {
+			NO_VAL();
+			cfg->rng = false;
+		} else if (IS("-v", "--verbose")) {
+			NO_VAL();
+			cfg->verbose++;
+		} else if (IS("-q", "--quiet")) {
+			NO_VAL();
+			cfg->verbose = -1;
+		} else {
+			return cli_err(err, errlen, "unknown option '%s' (try --help)", a);
+		}
+#undef IS
+#undef NEED_VAL
+#undef NO_VAL
+	}
+	if (!cfg->kernel)
+		return cli_err(err, errlen, "missing -k KERNEL (try --help)");
+	return CLI_RUN;
+}

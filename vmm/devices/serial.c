@@ -1,0 +1,236 @@
+/* COM1: a 16550A on port 0x3f8, IRQ 4, connected to stdin/stdout, a file or
+ * nothing (--serial). Input that does not fit the UART's receive buffer is
+ * held here and stdin is not read until the guest drains the UART, so
+ * nothing typed is ever dropped while the guest is slow. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vmm/device.h"
+#include "vmm/devices/serial.h"
+#include "vmm/log.h"
+
+#define COM1_PORT 0x3f8
+#define COM1_IRQ  4
+#define SERIAL_PEND_CAP 1024
+#define CTRL_A 0x01
+
+struct serial_dev {
+	struct serial uart;
+	const struct dev_env *env;
+	int in_fd;          /* -1: no input */
+	int out_fd;         /* -1: output discarded */
+	int own_out;        /* out_fd opened by us */
+	int wake_fd;        /* eventfd: UART has room again */
+	int in_watched;
+	int in_tty;         /* Ctrl-A escapes only on a terminal */
+	int esc;            /* previous byte was Ctrl-A */
+	int out_broken;
+	uint8_t pend[SERIAL_PEND_CAP];
+	size_t pend_len;
+};
+
+static void serial_dev_irq(void *ctx, int level)
+{
+	struct serial_dev *d = ctx;
+	d->env->irq_line(d->env->vm, COM1_IRQ, level);
+}
+
+static void serial_dev_out(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct serial_dev *d = ctx;
+
+	while (len && d->out_fd >= 0 && !d->out_broken) {
+		ssize_t n = write(d->out_fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* The reader went away: keep the guest running, drop output. */
+			log_warn("serial: output write failed: %s; discarding further output", strerror(errno));
+			d->out_broken = 1;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void serial_dev_rx_ready(void *ctx)
+{
+	struct serial_dev *d = ctx;
+	uint64_t one = 1;
+	/* Called under the UART lock on a vCPU thread: just wake the loop. */
+	if (write(d->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+static void serial_dev_stdin(void *opaque, int fd, uint32_t events);
+
+static void serial_dev_flush(struct serial_dev *d)
+{
+	size_t n = serial_input(&d->uart, d->pend, d->pend_len);
+
+	memmove(d->pend, d->pend + n, d->pend_len - n);
+	d->pend_len -= n;
+	if (d->in_fd >= 0) {
+		if (d->pend_len >= SERIAL_PEND_CAP - 1 && d->in_watched) {
+			d->env->unwatch(d->env->vm, d->in_fd);
+			d->in_watched = 0;
+		} else if (d->pend_len < SERIAL_PEND_CAP - 1 && !d->in_watched) {
+			if (d->env->watch(d->env->vm, d->in_fd, serial_dev_stdin, d) == 0)
+				d->in_watched = 1;
+		}
+	}
+}
+
+static void serial_dev_stdin(void *opaque, int fd, uint32_t events)
+{
+	struct serial_dev *d = opaque;
+	uint8_t buf[SERIAL_PEND_CAP];
+	size_t room = SERIAL_PEND_CAP - d->pend_len;
+	ssize_t n;
+
+	/* A Ctrl-A held from the previous read may add one byte. */
+	if (room < 2)
+		return;
+	n = read(fd, buf, room - 1);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* EOF or error: no more input (e.g. stdin is /dev/null). */
+		d->env->unwatch(d->env->vm, fd);
+		d->in_watched = 0;
+		d->in_fd = -1;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		uint8_t c = buf[i];
+		if (d->in_tty && d->esc) {
+			d->esc = 0;
+			if (c == 'x' || c == 'X') {
+				d->env->request_exit(d->env->vm, VM_EXIT_SIGNAL, 0);
+				return;
+			}
+			if (c != CTRL_A)
+				d->pend[d->pend_len++] = CTRL_A;
+		} else if (d->in_tty && c == CTRL_A) {
+			d->esc = 1;
+			continue;
+		}
+		d->pend[d->pend_len++] = c;
+	}
+	serial_dev_flush(d);
+}
+
+static void serial_dev_wake(void *opaque, int fd, uint32_t events)
+{
+	struct serial_dev *d = opaque;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	serial_dev_flush(d);
+}
+
+static void serial_dev_pio_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct serial_dev *d = opaque;
+	/* Byte registers; wider accesses read the register at off in each byte. */
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = i == 0 ? serial_read(&d->uart, (unsigned)off) : 0xff;
+}
+
+static void serial_dev_pio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct serial_dev *d = opaque;
+	if (len >= 1)
+		serial_write(&d->uart, (unsigned)off, data[0]);
+}
+
+static const struct bus_ops serial_bus_ops = {
+	.read = serial_dev_pio_read,
+	.write = serial_dev_pio_write,
+};
+
+static void serial_dev_destroy(void *state)
+{
+	struct serial_dev *d = state;
+
+	if (!d)
+		return;
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
+	if (d->own_out && d->out_fd >= 0)
+		close(d->out_fd);
+	serial_destroy(&d->uart);
+	free(d);
+}
+
+static int serial_dev_create(const struct dev_env *env, void **state)
+{
+	const struct vmm_config *cfg = env->cfg;
+	struct serial_dev *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	d->env = env;
+	d->in_fd = -1;
+	d->out_fd = -1;
+	d->wake_fd = -1;
+	serial_init(&d->uart, serial_dev_irq, serial_dev_out, serial_dev_rx_ready, d);
+	switch (cfg->serial) {
+	case SERIAL_STDIO:
+		d->in_fd = STDIN_FILENO;
+		d->out_fd = STDOUT_FILENO;
+		d->in_tty = isatty(STDIN_FILENO);
+		break;
+	case SERIAL_FILE:
+		d->out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (d->out_fd < 0) {
+			rc = -errno;
+			log_err("--serial file:%s: cannot open: %s", cfg->serial_path, strerror(errno));
+			serial_dev_destroy(d);
+			return rc;
+		}
+		d->own_out = 1;
+		break;
+	case SERIAL_NONE:
+		break;
+	}
+	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->wake_fd < 0) {
+		rc = -errno;
+		serial_dev_destroy(d);
+		return rc;
+	}
+	rc = bus_add(env->pio, COM1_PORT, 8, &serial_bus_ops, d);
+	if (rc == 0)
+		rc = env->watch(env->vm, d->wake_fd, serial_dev_wake, d);
+	if (rc == 0 && d->in_fd >= 0) {
+		rc = env->watch(env->vm, d->in_fd, serial_dev_stdin, d);
+		if (rc == -EPERM) {
+			/* stdin is a regular file or /dev/null: epoll refuses it;
+			 * such input is not interactive, so give the guest none. */
+			d->in_fd = -1;
+			rc = 0;
+		} else if (rc == 0) {
+			d->in_watched = 1;
+		}
+	}
+	if (rc) {
+		serial_dev_destroy(d);
+		return rc;
+	}
+	*state = d;
+	return 0;
+}
+
+const struct device_ops serial_device = {
+	.name = "serial",
+	.create = serial_dev_create,
+	.destroy = serial_dev_destroy,
+};

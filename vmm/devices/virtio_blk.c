@@ -1,0 +1,561 @@
+#include "vmm/devices/virtio_blk.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/device.h"
+#include "vmm/log.h"
+#include "vmm/virtio_mmio.h"
+
+#define SECTOR 512u
+/* Largest IN/OUT payload we accept: what seg_max * size_max allows; also
+ * keeps the 32-bit used length exact. */
+#define BLK_MAX_IO ((uint64_t)BLK_SEG_MAX * BLK_SIZE_MAX)
+
+struct blk_dev {
+	struct virtio_signal sig;       /* first: shared with the transport */
+	struct virtio_mmio *t;
+	const struct gm *gm;
+	const struct blk_backend *io;
+	char name[8];                   /* "vda" */
+	char vname[24];                 /* "virtio-blk vda" */
+	char qname[24];                 /* "vda queue 0" */
+	char id[VIRTIO_BLK_ID_BYTES];
+	const char *path;
+	int fd;
+	bool ro;
+	bool can_punch;                 /* FALLOC_FL_PUNCH_HOLE works on the image */
+	uint64_t size;                  /* image bytes */
+	uint64_t sectors;               /* capacity, partial last sector included */
+	uint64_t writable_sectors;      /* whole sectors only: the partial one is never written */
+	uint64_t acked;
+	bool active;
+	struct virtq vq;
+	struct virtq_chain chain;
+	struct iovec iov[VIRTQ_MAX_SIZE];
+	uint8_t config[BLK_CFG_BYTES];
+};
+
+/* All disks of the VM, in configuration order. */
+struct blk_set {
+	unsigned n;
+	struct blk_dev *d[VMM_MAX_DISKS];
+};
+
+static ssize_t blk_libc_preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return preadv(fd, iov, n, off);
+}
+
+static ssize_t blk_libc_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return pwritev(fd, iov, n, off);
+}
+
+static int blk_libc_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return fallocate(fd, mode, off, len);
+}
+
+static const struct blk_backend blk_libc = {
+	.preadv = blk_libc_preadv,
+	.pwritev = blk_libc_pwritev,
+	.fdatasync = fdatasync,
+	.fallocate = blk_libc_fallocate,
+};
+
+static void put_le32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static void put_le64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+
+static uint64_t blk_features(void *dev)
+{
+	struct blk_dev *b = dev;
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+
+	if (b->ro)
+		return f | VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	/* Write-zeroes always works (fallocate or plain zero writes);
+	 * discard only where the host file can punch holes. */
+	f |= VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	if (b->can_punch)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD);
+	return f;
+}
+
+static void blk_build_config(struct blk_dev *b)
+{
+	uint8_t *c = b->config;
+
+	memset(c, 0, sizeof(b->config));
+	put_le64(c + BLK_CFG_CAPACITY, b->sectors);
+	put_le32(c + BLK_CFG_SIZE_MAX, BLK_SIZE_MAX);
+	put_le32(c + BLK_CFG_SEG_MAX, BLK_SEG_MAX);
+	put_le32(c + BLK_CFG_BLK_SIZE, SECTOR);
+	put_le32(c + BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS);
+	put_le32(c + BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG);
+	put_le32(c + BLK_CFG_DISCARD_ALIGN, 8);  /* 4 KiB: host page / fs block */
+	put_le32(c + BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_DISCARD_SECTORS);
+	put_le32(c + BLK_CFG_MAX_WZ_SEG, BLK_MAX_DISCARD_SEG);
+	c[BLK_CFG_WZ_MAY_UNMAP] = b->can_punch;
+}
+
+static void blk_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct blk_dev *b = dev;
+
+	memset(data, 0, len);
+	if (off < sizeof(b->config))
+		memcpy(data, b->config + off, len < sizeof(b->config) - off ? len : sizeof(b->config) - off);
+}
+
+static void blk_config_write(void *dev, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	/* Only `writeback` is writable, and only with VIRTIO_BLK_F_CONFIG_WCE,
+	 * which we do not offer: ignore. */
+}
+
+/* Full transfer of len bytes at off, looping over short host reads/writes.
+ * Reads past the end of the image are zero-filled (the partial last
+ * sector). Returns 0 or -errno. The iovec array is consumed. */
+static int blk_rw(struct blk_dev *b, bool write, struct iovec *iov, int n, uint64_t off, uint64_t len)
+{
+	while (len) {
+		ssize_t r = write ? b->io->pwritev(b->fd, iov, n, (off_t)off)
+				  : b->io->preadv(b->fd, iov, n, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			log_guest("%s: %s at byte %llu: %s", b->path, write ? "write" : "read",
+				  (unsigned long long)off, strerror((int)-r));
+			return (int)r;
+		}
+		if (r == 0) {
+			if (write)
+				return -EIO;
+			for (int i = 0; i < n; i++)
+				memset(iov[i].iov_base, 0, iov[i].iov_len);
+			return 0;
+		}
+		if ((uint64_t)r > len)
+			return -EIO;  /* a backend claiming more than asked */
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+		while (n && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+/* sector + count within limit (no overflow). */
+static bool blk_in_range(uint64_t sector, uint64_t count, uint64_t limit)
+{
+	return sector <= limit && count <= limit - sector;
+}
+
+static int blk_zero(struct blk_dev *b, uint64_t off, uint64_t len, bool unmap)
+{
+	static const uint8_t zeros[4096];
+	struct iovec iov[64];
+
+	/* PUNCH_HOLE reads back as zeros (fallocate(2)), ZERO_RANGE keeps the
+	 * blocks allocated; plain writes where neither is supported. */
+	if (unmap && b->can_punch &&
+	    b->io->fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (b->io->fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	while (len) {
+		uint64_t chunk = len < sizeof(iov) / sizeof(iov[0]) * sizeof(zeros) ? len
+			       : sizeof(iov) / sizeof(iov[0]) * sizeof(zeros);
+		int n = 0;
+		for (uint64_t left = chunk; left; n++) {
+			iov[n].iov_base = (void *)zeros;
+			iov[n].iov_len = left < sizeof(zeros) ? left : sizeof(zeros);
+			left -= iov[n].iov_len;
+		}
+		int r = blk_rw(b, true, iov, n, off, chunk);
+		if (r < 0)
+			return r;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+/* DISCARD and WRITE_ZEROES: the readable data is an array of
+ * {le64 sector, le32 num_sectors, le32 flags} (§5.2.6). */
+static int blk_discard(struct blk_dev *b, const struct virtq_chain *c, bool zeroes)
+{
+	uint64_t bytes = c->out_len - 16;
+	unsigned nseg;
+
+	if (b->ro)
+		return VIRTIO_BLK_S_IOERR;
+	if (!zeroes && !(b->acked & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (zeroes && !(b->acked & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (bytes == 0 || bytes % 16 || bytes / 16 > BLK_MAX_DISCARD_SEG)
+		return VIRTIO_BLK_S_IOERR;
+	nseg = (unsigned)(bytes / 16);
+	for (unsigned i = 0; i < nseg; i++) {
+		uint8_t raw[16];
+		uint64_t sector;
+		uint32_t num, flags;
+
+		if (virtq_chain_read(c, 16 + 16ull * i, raw, 16) != 16)
+			return VIRTIO_BLK_S_IOERR;
+		memcpy(&sector, raw, 8);
+		memcpy(&num, raw + 8, 4);
+		memcpy(&flags, raw + 12, 4);
+		sector = le64toh(sector);
+		num = le32toh(num);
+		flags = le32toh(flags);
+		/* §5.2.6.1: unknown flags, or unmap on a discard, are UNSUPP. */
+		if ((flags & ~VIRTIO_BLK_DISCARD_UNMAP) || (!zeroes && flags))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (num > BLK_MAX_DISCARD_SECTORS || !blk_in_range(sector, num, b->writable_sectors))
+			return VIRTIO_BLK_S_IOERR;
+		if (num == 0)
+			continue;
+		if (zeroes) {
+			if (blk_zero(b, sector * SECTOR, (uint64_t)num * SECTOR, flags & VIRTIO_BLK_DISCARD_UNMAP) < 0)
+				return VIRTIO_BLK_S_IOERR;
+		} else if (b->io->fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					    (off_t)(sector * SECTOR), (off_t)num * SECTOR) < 0) {
+			return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *written)
+{
+	struct { uint32_t type, reserved; uint64_t sector; } hdr;
+	uint64_t len, sector;
+	uint32_t type;
+	uint8_t status;
+	int n;
+
+	*written = 0;
+	/* §5.2.6: the last writable byte is the status. Without one there is
+	 * nothing to answer with: the chain goes back unwritten. */
+	if (c->in_len == 0) {
+		log_guest("%s: request without a status byte", b->vname);
+		return -EINVAL;
+	}
+	uint64_t data_in = c->in_len - 1;
+	if (virtq_chain_read(c, 0, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+		status = VIRTIO_BLK_S_IOERR;
+		goto out;
+	}
+	type = le32toh(hdr.type);
+	sector = le64toh(hdr.sector);
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		len = data_in;
+		if (len % SECTOR || len > BLK_MAX_IO || !blk_in_range(sector, len / SECTOR, b->sectors)) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		n = virtq_chain_iov(c, true, 0, len, b->iov, VIRTQ_MAX_SIZE);
+		if (n < 0 || blk_rw(b, false, b->iov, n, sector * SECTOR, len) < 0) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		*written = (uint32_t)len;  /* <= BLK_MAX_IO */
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		len = c->out_len - sizeof(hdr);
+		/* §5.2.5: writes to a VIRTIO_BLK_F_RO device fail. The partial
+		 * last sector is outside writable_sectors, so never written. */
+		if (b->ro || len % SECTOR || len > BLK_MAX_IO || !blk_in_range(sector, len / SECTOR, b->writable_sectors)) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		n = virtq_chain_iov(c, false, sizeof(hdr), len, b->iov, VIRTQ_MAX_SIZE);
+		status = n < 0 || blk_rw(b, true, b->iov, n, sector * SECTOR, len) < 0
+			 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		status = b->io->fdatasync(b->fd) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		/* 20 bytes, NUL-padded, not necessarily terminated (§5.2.6). */
+		len = data_in < VIRTIO_BLK_ID_BYTES ? data_in : VIRTIO_BLK_ID_BYTES;
+		*written = (uint32_t)virtq_chain_write(c, 0, b->id, (size_t)len);
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = (uint8_t)blk_discard(b, c, type == VIRTIO_BLK_T_WRITE_ZEROES);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+out:
+	virtq_chain_write(c, data_in, &status, 1);
+	/* The used length is a 32-bit field: a read of more than 4 GiB cannot
+	 * pass the range check of any image we serve below 2 TiB, but clamp. */
+	*written = *written > UINT32_MAX - 1 ? UINT32_MAX : *written + 1;
+	return status;
+}
+
+static int blk_activate(void *dev, uint64_t features, const struct virtq_config *q, unsigned nq)
+{
+	struct blk_dev *b = dev;
+	int r;
+
+	b->acked = features;
+	b->active = false;
+	if (!q[0].ready)
+		return 0;  /* a driver may leave the queue off; nothing to serve */
+	r = virtq_setup(&b->vq, b->gm, b->qname, &q[0], BLK_QUEUE_MAX,
+			features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC));
+	if (r < 0)
+		return r;
+	b->active = true;
+	return 0;
+}
+
+static void blk_queue_notify(void *dev, unsigned q)
+{
+	struct blk_dev *b = dev;
+	uint32_t written;
+
+	if (!b->active)
+		return;
+	/* Drain the ring, then interrupt once for the whole batch. */
+	for (;;) {
+		int r = virtq_pop(&b->vq, &b->chain);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			b->active = false;
+			virtio_signal_needs_reset(&b->sig);
+			break;
+		}
+		blk_handle_req(b, &b->chain, &written);
+		virtq_push(&b->vq, b->chain.head, written);
+	}
+	if (virtq_should_signal(&b->vq))
+		virtio_signal_used(&b->sig);
+}
+
+static void blk_reset(void *dev)
+{
+	struct blk_dev *b = dev;
+
+	b->active = false;
+	b->acked = 0;
+	memset(&b->vq, 0, sizeof(b->vq));
+}
+
+const struct virtio_dev_ops blk_virtio_ops = {
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = BLK_QUEUE_MAX,
+	.features = blk_features,
+	.config_read = blk_config_read,
+	.config_write = blk_config_write,
+	.activate = blk_activate,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+};
+
+/* Can the image punch holes? Probe past the end of the file, where a
+ * successful punch changes nothing (KEEP_SIZE). */
+static bool blk_probe_punch(struct blk_dev *b, const struct stat *st)
+{
+	off_t at = (off_t)((b->size + 4095) & ~4095ull);
+
+	if (b->ro || !S_ISREG(st->st_mode))
+		return false;
+	return b->io->fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, 4096) == 0;
+}
+
+int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm)
+{
+	struct blk_dev *b;
+	struct stat st;
+	const char *base;
+	int r;
+
+	*out = NULL;
+	if (index >= 26)
+		return -EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->sig.irqfd = -1;
+	b->gm = gm;
+	b->io = &blk_libc;
+	b->path = path;
+	b->ro = ro;
+	snprintf(b->name, sizeof(b->name), "vd%c", 'a' + index);
+	snprintf(b->vname, sizeof(b->vname), "virtio-blk %s", b->name);
+	snprintf(b->qname, sizeof(b->qname), "%s queue 0", b->name);
+	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0) {
+		r = -errno;
+		log_err("disk image %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	if (fstat(b->fd, &st) < 0) {
+		r = -errno;
+		log_err("disk image %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode)) {
+		b->size = (uint64_t)st.st_size;
+	} else if (S_ISBLK(st.st_mode)) {
+		if (ioctl(b->fd, BLKGETSIZE64, &b->size) < 0) {
+			r = -errno;
+			log_err("disk image %s: size of block device: %s", path, strerror(-r));
+			goto fail;
+		}
+	} else {
+		r = -EINVAL;
+		log_err("disk image %s: not a regular file or block device", path);
+		goto fail;
+	}
+	/* Two VMs writing one image corrupt it (crosvm locks too). */
+	if (flock(b->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		r = -errno;
+		log_err("disk image %s: %s", path,
+			r == -EWOULDBLOCK ? "in use by another process (locked)" : strerror(-r));
+		goto fail;
+	}
+	b->sectors = (b->size + SECTOR - 1) / SECTOR;
+	b->writable_sectors = b->size / SECTOR;
+	if (b->size % SECTOR)
+		log_warn("disk image %s: size %llu is not a multiple of 512; its last %llu bytes read "
+			 "zero-padded and are never written", path, (unsigned long long)b->size,
+			 (unsigned long long)(b->size % SECTOR));
+	b->can_punch = blk_probe_punch(b, &st);
+	/* GET_ID: the image's file name, as much as fits. */
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	strncpy(b->id, base, sizeof(b->id));
+	blk_build_config(b);
+	*out = b;
+	return 0;
+fail:
+	blk_close(b);
+	return r;
+}
+
+void blk_close(struct blk_dev *b)
+{
+	if (!b)
+		return;
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+void blk_set_backend(struct blk_dev *b, const struct blk_backend *io)
+{
+	b->io = io;
+}
+
+struct virtio_signal *blk_signal(struct blk_dev *b)
+{
+	return &b->sig;
+}
+
+uint64_t blk_sectors(const struct blk_dev *b)
+{
+	return b->sectors;
+}
+
+static void blk_destroy(void *state)
+{
+	struct blk_set *s = state;
+
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->n; i++) {
+		if (!s->d[i])
+			continue;
+		virtio_mmio_destroy(s->d[i]->t);
+		blk_close(s->d[i]);
+	}
+	free(s);
+}
+
+/* One virtio-blk per configured disk, in order: disk i becomes /dev/vd('a'+i)
+ * because its window comes before the next one's on the command line. */
+static int blk_create(const struct dev_env *env, void **state)
+{
+	const struct vmm_config *cfg = env->cfg;
+	struct blk_set *s;
+	int r;
+
+	*state = NULL;
+	if (cfg->ndisks == 0)
+		return 1;
+	if (cfg->ndisks > VMM_MAX_DISKS)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		const struct vmm_disk *d = &cfg->disks[i];
+		struct blk_dev *b;
+
+		r = blk_open(&b, d->path, d->ro, i, env->gm);
+		if (r < 0)
+			goto fail;
+		s->d[s->n++] = b;
+		r = virtio_mmio_create(&b->t, env, b->vname, &blk_virtio_ops, b, &b->sig);
+		if (r < 0)
+			goto fail;
+		if (d->root) {
+			char word[32];
+			snprintf(word, sizeof(word), "root=/dev/%s", b->name);
+			r = env->cmdline_add(env->vm, word);
+			if (r >= 0)
+				r = env->cmdline_add(env->vm, d->ro ? "ro" : "rw");
+			if (r < 0) {
+				log_err("disk image %s: kernel command line full", d->path);
+				goto fail;
+			}
+		}
+		log_info("%s: %s (%llu sectors%s)", b->name, d->path, (unsigned long long)b->sectors,
+			 d->ro ? ", read-only" : "");
+	}
+	*state = s;
+	return 0;
+fail:
+	blk_destroy(s);
+	return r;
+}
+
+const struct device_ops virtio_blk_device = {
+	.name = "virtio-blk",
+	.create = blk_create,
+	.destroy = blk_destroy,
+};

@@ -1,0 +1,266 @@
+#include "vmm/virtq.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/log.h"
+
+/* Split ring layout (§2.7): avail = {le16 flags, le16 idx, le16 ring[N],
+ * le16 used_event}; used = {le16 flags, le16 idx, {le32 id, le32 len}[N],
+ * le16 avail_event}. */
+#define AVAIL_BYTES(n) (6u + 2u * (n))
+#define USED_BYTES(n) (6u + 8u * (n))
+
+static int virtq_fail(struct virtq *vq, const char *why, uint64_t v)
+{
+	vq->broken = true;
+	log_guest("%s: driver confused: %s (0x%llx); device needs reset",
+		  vq->name ? vq->name : "virtq", why, (unsigned long long)v);
+	return -EIO;
+}
+
+int virtq_setup(struct virtq *vq, const struct gm *gm, const char *name,
+		const struct virtq_config *cfg, uint16_t max_size, bool indirect)
+{
+	uint16_t n = cfg->size;
+	void *d, *a, *u;
+
+	memset(vq, 0, sizeof(*vq));
+	vq->gm = gm;
+	vq->name = name;
+	vq->indirect = indirect;
+	/* Free-running 16-bit indices wrap consistently only when the size
+	 * divides 65536 (§2.7: Queue Size is a power of 2). */
+	if (n == 0 || n > max_size || n > VIRTQ_MAX_SIZE || (n & (n - 1))) {
+		virtq_fail(vq, "queue size not a power of 2 within QueueNumMax", n);
+		return -EINVAL;
+	}
+	/* §2.7 Table "Virtqueue Part Alignment": 16, 2, 4. Also what lets us
+	 * access the rings with aligned atomics. */
+	if ((cfg->desc & 15) || (cfg->avail & 1) || (cfg->used & 3)) {
+		virtq_fail(vq, "misaligned ring address", cfg->desc | cfg->avail | cfg->used);
+		return -EINVAL;
+	}
+	d = gm_translate(gm, cfg->desc, 16ull * n);
+	a = gm_translate(gm, cfg->avail, AVAIL_BYTES(n));
+	u = gm_translate(gm, cfg->used, USED_BYTES(n));
+	if (!d || !a || !u) {
+		virtq_fail(vq, "ring outside RAM", !d ? cfg->desc : !a ? cfg->avail : cfg->used);
+		return -EINVAL;
+	}
+	vq->size = n;
+	vq->desc = d;
+	vq->avail = a;
+	vq->used = u;
+	return 0;
+}
+
+/* Copy a descriptor out of guest memory before looking at it: the guest can
+ * rewrite it at any time and every check must apply to the value used. */
+static void virtq_read_desc(const uint8_t *table, uint16_t i, struct virtq_desc *d)
+{
+	memcpy(d, table + 16u * i, sizeof(*d));
+	__asm__ volatile("" ::: "memory");
+	d->addr = le64toh(d->addr);
+	d->len = le32toh(d->len);
+	d->flags = le16toh(d->flags);
+	d->next = le16toh(d->next);
+}
+
+static int virtq_walk(struct virtq *vq, uint16_t head, struct virtq_chain *c)
+{
+	const uint8_t *table = vq->desc;
+	unsigned tsize = vq->size;
+	unsigned budget = vq->size;  /* descriptors left before we call it a loop */
+	bool in_indirect = false;
+	uint16_t i = head;
+	struct virtq_desc d;
+
+	c->head = head;
+	c->nout = c->nin = 0;
+	c->out_len = c->in_len = 0;
+	for (;;) {
+		void *host;
+
+		/* §2.7.5.2: a chain is never longer than the table it lives in;
+		 * a descriptor loop runs into this bound too. */
+		if (budget-- == 0)
+			return virtq_fail(vq, "descriptor chain longer than its table (loop?)", head);
+		virtq_read_desc(table, i, &d);
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			/* §2.7.5.3.1: only when negotiated, never nested,
+			 * never combined with NEXT, whole descriptors. */
+			if (!vq->indirect)
+				return virtq_fail(vq, "INDIRECT descriptor not negotiated", i);
+			if (in_indirect)
+				return virtq_fail(vq, "INDIRECT inside an indirect table", i);
+			if (d.flags & VIRTQ_DESC_F_NEXT)
+				return virtq_fail(vq, "INDIRECT descriptor with NEXT", i);
+			if (d.len == 0 || d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE)
+				return virtq_fail(vq, "bad indirect table length", d.len);
+			table = gm_translate(vq->gm, d.addr, d.len);
+			if (!table)
+				return virtq_fail(vq, "indirect table outside RAM", d.addr);
+			tsize = d.len / 16;
+			budget = tsize;
+			in_indirect = true;
+			i = 0;
+			continue;
+		}
+		host = gm_translate(vq->gm, d.addr, d.len);
+		if (!host)
+			return virtq_fail(vq, "buffer outside RAM", d.addr);
+		if (c->nout + c->nin >= VIRTQ_MAX_SIZE)
+			return virtq_fail(vq, "too many buffers in chain", head);
+		if (d.flags & VIRTQ_DESC_F_WRITE) {
+			c->nin++;
+			c->in_len += d.len;
+		} else {
+			/* §2.7.4.2: readable buffers come before writable ones. */
+			if (c->nin)
+				return virtq_fail(vq, "readable buffer after a writable one", i);
+			c->nout++;
+			c->out_len += d.len;
+		}
+		c->seg[c->nout + c->nin - 1] = (struct virtq_seg){ .host = host, .len = d.len };
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		i = d.next;
+		if (i >= tsize)
+			return virtq_fail(vq, "next index out of range", i);
+	}
+}
+
+int virtq_pop(struct virtq *vq, struct virtq_chain *c)
+{
+	uint16_t avail_idx, pending, head;
+
+	if (vq->broken || !vq->size)
+		return -EIO;
+	/* Acquire: ring entries below idx are visible once idx is (§2.7.13). */
+	avail_idx = le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE));
+	pending = (uint16_t)(avail_idx - vq->last_avail);
+	if (pending == 0)
+		return 0;
+	/* The driver can never have more than Queue Size chains outstanding:
+	 * a larger jump means its index is garbage (§2.7.6). */
+	if (pending > vq->size)
+		return virtq_fail(vq, "avail index jumped past queue size", avail_idx);
+	head = le16toh(__atomic_load_n(&vq->avail[2 + (vq->last_avail & (vq->size - 1))],
+				       __ATOMIC_RELAXED));
+	if (head >= vq->size)
+		return virtq_fail(vq, "avail ring head out of range", head);
+	if (virtq_walk(vq, head, c) < 0)
+		return -EIO;
+	vq->last_avail++;
+	return 1;
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+{
+	uint8_t *elem;
+	uint32_t v;
+
+	if (!vq->size)
+		return;
+	elem = vq->used + 4 + 8u * (vq->used_idx & (vq->size - 1));
+	v = htole32(head);
+	memcpy(elem, &v, 4);
+	v = htole32(written);
+	memcpy(elem + 4, &v, 4);
+	vq->used_idx++;
+	/* Release: the element is visible before the index (§2.7.8). */
+	__atomic_store_n((uint16_t *)(void *)(vq->used + 2), htole16(vq->used_idx), __ATOMIC_RELEASE);
+	vq->pushed = true;
+}
+
+bool virtq_should_signal(struct virtq *vq)
+{
+	uint16_t flags;
+
+	if (!vq->pushed)
+		return false;
+	vq->pushed = false;
+	/* Order the used->idx store before reading the driver's flags, or we
+	 * could miss an interrupt request made just after (§2.7.10). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	flags = le16toh(__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED));
+	return !(flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+/* Locate byte off of the readable (first nout segments) or writable part:
+ * sets *seg and *skip. False when off is at or past the end. */
+static bool virtq_chain_seek(const struct virtq_chain *c, bool writable, uint64_t off,
+			     unsigned *seg, uint64_t *skip)
+{
+	unsigned s = writable ? c->nout : 0;
+	unsigned end = writable ? c->nout + c->nin : c->nout;
+
+	for (; s < end; s++) {
+		if (off < c->seg[s].len) {
+			*seg = s;
+			*skip = off;
+			return true;
+		}
+		off -= c->seg[s].len;
+	}
+	return false;
+}
+
+static size_t virtq_chain_copy(const struct virtq_chain *c, bool writable, uint64_t off,
+			       uint8_t *buf, size_t len)
+{
+	unsigned s, end = writable ? c->nout + c->nin : c->nout;
+	uint64_t skip;
+	size_t done = 0;
+
+	if (!len || !virtq_chain_seek(c, writable, off, &s, &skip))
+		return 0;
+	for (; s < end && done < len; s++, skip = 0) {
+		size_t n = c->seg[s].len - skip;
+		if (n > len - done)
+			n = len - done;
+		if (writable)
+			memcpy(c->seg[s].host + skip, buf + done, n);
+		else
+			memcpy(buf + done, c->seg[s].host + skip, n);
+		done += n;
+	}
+	return done;
+}
+
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+{
+	return virtq_chain_copy(c, false, off, dst, len);
+}
+
+size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, size_t len)
+{
+	return virtq_chain_copy(c, true, off, (uint8_t *)src, len);
+}
+
+int virtq_chain_iov(const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len,
+		    struct iovec *iov, int max)
+{
+	unsigned s, end = writable ? c->nout + c->nin : c->nout;
+	uint64_t skip;
+	int n = 0;
+
+	if (len == 0)
+		return 0;
+	if (!virtq_chain_seek(c, writable, off, &s, &skip))
+		return -EINVAL;
+	for (; s < end && len; s++, skip = 0) {
+		uint64_t take = c->seg[s].len - skip;
+		if (take == 0)
+			continue;
+		if (take > len)
+			take = len;
+		if (n >= max)
+			return -EINVAL;
+		iov[n++] = (struct iovec){ .iov_base = c->seg[s].host + skip, .iov_len = take };
+		len -= take;
+	}
+	return len ? -EINVAL : n;
+}

@@ -1,0 +1,95 @@
+/* Split virtqueues (virtio 1.2 §2.7), the device side, shared by every
+ * virtio device. The guest driver owns the rings and may change them at any
+ * moment, so everything read from them is hostile: ring areas are translated
+ * and alignment-checked once at setup, every descriptor is copied before it
+ * is checked, every buffer goes through gm_translate, chain walks stop after
+ * one table's worth of descriptors (which also ends descriptor loops), and
+ * INDIRECT (§2.7.5.3) is honoured only when negotiated and never nested.
+ * Anything malformed marks the queue broken; the device then reports
+ * DEVICE_NEEDS_RESET (§2.1.2) and stops using it until reset.
+ *
+ * Ownership: a struct virtq holds no resources (pointers into guest memory
+ * only). Not thread-safe: one thread drives a queue at a time. */
+#ifndef VMM_VIRTQ_H
+#define VMM_VIRTQ_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vmm/gm.h"
+#include "vmm/virtio.h"
+
+/* §2.7.5 The Virtqueue Descriptor Table. */
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+/* §2.7.6 The Virtqueue Available Ring. */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct virtq {
+	const struct gm *gm;
+	const char *name;          /* for warnings: "vda queue 0" */
+	uint16_t size;             /* power of 2, <= VIRTQ_MAX_SIZE */
+	bool indirect;             /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool broken;               /* malformed ring seen: no more processing */
+	const uint8_t *desc;       /* size * 16 bytes of guest memory */
+	uint16_t *avail;           /* flags, idx, ring[size] (+ used_event) */
+	uint8_t *used;             /* flags, idx, ring[size] of {id, len} */
+	uint16_t last_avail;       /* next avail ring slot to consume */
+	uint16_t used_idx;         /* our copy of used->idx, never read back */
+	bool pushed;               /* used entries added since virtq_should_signal */
+};
+
+/* One buffer of a chain, already translated. */
+struct virtq_seg {
+	uint8_t *host;
+	uint32_t len;
+};
+
+/* A popped descriptor chain: the device-readable segments first (nout of
+ * them, out_len bytes), then the device-writable ones (nin, in_len). */
+struct virtq_chain {
+	uint16_t head;
+	unsigned nout, nin;
+	uint64_t out_len, in_len;
+	struct virtq_seg seg[VIRTQ_MAX_SIZE];
+};
+
+/* Validate and translate a queue the driver configured: size a power of 2
+ * up to max_size, ring areas aligned (§2.7: 16/2/4) and entirely in RAM.
+ * 0 or -EINVAL (with a rate-limited warning naming the problem). */
+int virtq_setup(struct virtq *vq, const struct gm *gm, const char *name,
+		const struct virtq_config *cfg, uint16_t max_size, bool indirect);
+
+/* Take the next available chain. 1: *c filled; 0: ring empty; -EIO: the
+ * ring is malformed (queue now broken, warning logged). A chain that was
+ * taken must be given back with virtq_push. */
+int virtq_pop(struct virtq *vq, struct virtq_chain *c);
+
+/* Return chain head to the driver with `written` bytes written into its
+ * device-writable part (§2.7.8). */
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
+
+/* After a batch: true when chains were pushed since the last call and the
+ * driver has not suppressed interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT). */
+bool virtq_should_signal(struct virtq *vq);
+
+/* Copy len bytes at offset off of the chain's readable part into dst.
+ * Returns the bytes copied (less than len when the part is shorter). */
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len);
+/* Copy into the writable part at offset off. Returns the bytes copied. */
+size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, size_t len);
+/* Fill iov (at most max entries) with [off, off+len) of the readable
+ * (writable=false) or writable part. Returns the entry count, or -EINVAL
+ * when the range is not inside the part or needs more than max entries. */
+int virtq_chain_iov(const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len,
+		    struct iovec *iov, int max);
+#endif

@@ -1,0 +1,593 @@
+/* VM lifetime: KVM setup (Documentation/virt/kvm/api.rst), devices from the
+ * explicit table, vCPU threads, the event loop, and teardown. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "vmm/arch.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/bus.h"
+#include "vmm/device.h"
+#include "vmm/evloop.h"
+#include "vmm/gm.h"
+#include "vmm/log.h"
+
+#define VM_CMDLINE_MAX 4096
+#define VM_MAX_DEVICES 32
+#define VM_KICK_SIGNAL SIGUSR1
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	int started;
+};
+
+struct vm {
+	const struct vmm_config *cfg;
+	int kvm_fd, vm_fd;
+	struct gm gm;
+	struct bus pio, mmio;
+	struct evloop ev;
+	struct dev_env env;
+	char cmdline[VM_CMDLINE_MAX];
+	size_t cmdline_len;
+	unsigned ndev;
+	const struct device_ops *dev_ops[VM_MAX_DEVICES];
+	void *dev_state[VM_MAX_DEVICES];
+	unsigned virtio_next;        /* next virtio-mmio slot */
+	unsigned gsi_next;           /* next free GSI for virtio */
+	struct vcpu vcpus[VMM_MAX_VCPUS];
+	unsigned nvcpus;
+	int exit_fd;                 /* eventfd: someone asked the VM to end */
+	int sig_fd;                  /* signalfd: SIGTERM, SIGINT, SIGHUP */
+	atomic_int exit_reason;
+	atomic_int exit_status;
+	atomic_int stopping;
+	int ioeventfds[64];
+	unsigned nioeventfds;
+};
+
+/* ---- dev_env implementation ---------------------------------------- */
+
+static int vm_irq_line(struct vm *vm, unsigned gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
+static int vm_irqfd_new(struct vm *vm, unsigned gsi)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	irqfd.fd = (uint32_t)fd;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int vm_ioeventfd_new(struct vm *vm, uint64_t addr, uint32_t len, int match, uint64_t datamatch)
+{
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .datamatch = datamatch };
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	io.fd = fd;
+	if (match)
+		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int vm_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
+{
+	return ev_add(&vm->ev, fd, cb, opaque);
+}
+
+static int vm_unwatch(struct vm *vm, int fd)
+{
+	return ev_del(&vm->ev, fd);
+}
+
+static int vm_cmdline_add(struct vm *vm, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (vm->cmdline_len + n + 2 > sizeof(vm->cmdline))
+		return -E2BIG;
+	if (vm->cmdline_len)
+		vm->cmdline[vm->cmdline_len++] = ' ';
+	memcpy(vm->cmdline + vm->cmdline_len, word, n + 1);
+	vm->cmdline_len += n;
+	return 0;
+}
+
+static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
+{
+	char word[96];
+	unsigned g = vm->gsi_next;
+	int rc;
+
+	/* ISA IRQs 8 (RTC) and 12 (PS/2 mouse) keep their meaning. */
+	while (g == 8 || g == 12)
+		g++;
+	if (g >= X86_IOAPIC_PINS)
+		return -ENOSPC;
+	*base = X86_VIRTIO_MMIO_BASE + vm->virtio_next * X86_VIRTIO_MMIO_SIZE;
+	*size = X86_VIRTIO_MMIO_SIZE;
+	*gsi = g;
+	/* Documentation/admin-guide/kernel-parameters.txt, virtio_mmio.device=
+	 * <size>@<baseaddr>:<irq>. */
+	snprintf(word, sizeof(word), "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)*base, g);
+	rc = vm_cmdline_add(vm, word);
+	if (rc)
+		return rc;
+	vm->virtio_next++;
+	vm->gsi_next = g + 1;
+	return 0;
+}
+
+static void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
+{
+	int none = VM_EXIT_NONE;
+	uint64_t one = 1;
+
+	/* First request wins: a reset racing an exit-port write keeps the first. */
+	if (atomic_compare_exchange_strong(&vm->exit_reason, &none, (int)reason))
+		atomic_store(&vm->exit_status, status);
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* ---- vCPUs ----------------------------------------------------------- */
+
+static void vm_kick_handler(int sig)
+{
+	(void)sig;  /* only interrupts KVM_RUN */
+}
+
+static void vcpu_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint32_t size = run->io.size;
+
+	/* String I/O (rep outsb) arrives as count items of size bytes. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			bus_write(&v->vm->pio, run->io.port, data, size);
+		else
+			bus_read(&v->vm->pio, run->io.port, data, size);
+	}
+}
+
+static void vcpu_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint32_t len = run->mmio.len;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (run->mmio.is_write) {
+		if (bus_write(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len) < 0)
+			log_guest("vcpu%u: write to unclaimed MMIO 0x%llx", v->id,
+				  (unsigned long long)run->mmio.phys_addr);
+	} else {
+		bus_read(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	}
+}
+
+static void vcpu_dump(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0 && ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+		log_err("vcpu%u: rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx", v->id,
+			(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)s.cr0,
+			(unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	sigset_t set;
+
+	/* Only this thread takes the kick signal; everything else stays blocked. */
+	sigemptyset(&set);
+	sigaddset(&set, VM_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load(&vm->stopping)) {
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		if (rc < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			log_err("vcpu%u: KVM_RUN failed: %s", v->id, strerror(errno));
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			break;
+		}
+		switch (v->run->exit_reason) {
+		case KVM_EXIT_IO:
+			vcpu_io(v);
+			break;
+		case KVM_EXIT_MMIO:
+			vcpu_mmio(v);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			/* Triple fault: the PC resets; for us the VM ends (reboot=t). */
+			log_info("vcpu%u: guest triple fault (reset)", v->id);
+			vm_request_exit(vm, VM_EXIT_RESET, 0);
+			goto out;
+		case KVM_EXIT_SYSTEM_EVENT:
+			vm_request_exit(vm, v->run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
+					    VM_EXIT_RESET : VM_EXIT_POWEROFF, 0);
+			goto out;
+		case KVM_EXIT_HLT:
+			/* Only without an in-kernel LAPIC; treat as power-off. */
+			vm_request_exit(vm, VM_EXIT_POWEROFF, 0);
+			goto out;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			log_err("vcpu%u: KVM entry failed, hardware reason 0x%llx", v->id,
+				(unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+			vcpu_dump(v);
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			goto out;
+		case KVM_EXIT_INTERNAL_ERROR:
+			log_err("vcpu%u: KVM internal error, suberror %u", v->id, v->run->internal.suberror);
+			vcpu_dump(v);
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			goto out;
+		default:
+			log_err("vcpu%u: unhandled KVM exit %u", v->id, v->run->exit_reason);
+			vcpu_dump(v);
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			goto out;
+		}
+	}
+out:
+	return NULL;
+}
+
+static int vcpu_create(struct vm *vm, unsigned id, const struct arch_boot *ab, int run_size)
+{
+	struct vcpu *v = &vm->vcpus[id];
+	int rc;
+
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return -errno;
+	v->run_size = (size_t)run_size;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return -errno;
+	}
+	rc = arch_vcpu_init(vm->kvm_fd, v->fd, id, vm->cfg->vcpus, ab);
+	return rc;
+}
+
+/* Stop every vCPU thread: set stopping, make any KVM_RUN return at once
+ * (immediate_exit, api.rst) and signal the threads out of the kernel. */
+static void vm_stop_vcpus(struct vm *vm)
+{
+	atomic_store(&vm->stopping, 1);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VM_KICK_SIGNAL);
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		/* A thread in KVM_RUN when the signal arrived returns EINTR; one
+		 * about to enter sees immediate_exit. Re-kick until it is gone. */
+		for (;;) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(v->thread, NULL, &ts) == 0)
+				break;
+			v->run->immediate_exit = 1;
+			pthread_kill(v->thread, VM_KICK_SIGNAL);
+		}
+		v->started = 0;
+	}
+}
+
+/* ---- main loop ------------------------------------------------------- */
+
+static void vm_on_exit_fd(void *opaque, int fd, uint32_t events)
+{
+	uint64_t v;
+	(void)opaque;
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+}
+
+static void vm_on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));
+		vm_request_exit(vm, VM_EXIT_SIGNAL, 0);
+	}
+}
+
+static int vm_exit_code(const struct vm *vm)
+{
+	switch (atomic_load(&vm->exit_reason)) {
+	case VM_EXIT_STATUS:
+		return atomic_load(&vm->exit_status) & 0xff;
+	case VM_EXIT_ERROR:
+		return VMM_EXIT_FAILURE;
+	default:
+		return VMM_EXIT_OK;
+	}
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	vm_stop_vcpus(vm);
+	for (unsigned i = vm->ndev; i > 0; i--)
+		vm->dev_ops[i - 1]->destroy(vm->dev_state[i - 1]);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			munmap(v->run, v->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	if (vm->sig_fd >= 0)
+		close(vm->sig_fd);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	ev_destroy(&vm->ev);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	gm_destroy(&vm->gm);
+}
+
+static int vm_kvm_open(struct vm *vm)
+{
+	int api;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		log_err("/dev/kvm: cannot open: %s%s", strerror(errno),
+			errno == ENOENT ? " (KVM not available on this host)" : "");
+		return -errno;
+	}
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		log_err("/dev/kvm: API version %d, need %d", api, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	/* Everything we depend on (api.rst §4 capabilities). */
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	};
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			log_err("/dev/kvm: missing %s", caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		log_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int vm_memory(struct vm *vm)
+{
+	int rc = gm_create(&vm->gm, vm->cfg->mem_mib << 20);
+
+	if (rc) {
+		log_err("-m %llu: cannot allocate guest RAM: %s", (unsigned long long)vm->cfg->mem_mib, strerror(-rc));
+		return rc;
+	}
+	for (unsigned i = 0; i < vm->gm.nregions; i++) {
+		struct kvm_userspace_memory_region mr = {
+			.slot = i,
+			.guest_phys_addr = vm->gm.r[i].gpa,
+			.memory_size = vm->gm.r[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->gm.r[i].host,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
+			log_err("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct arch_boot ab;
+	char err[512];
+	sigset_t sigs;
+	int rc, run_size, code = VMM_EXIT_FAILURE;
+
+	if (!vm) {
+		log_err("out of memory");
+		return VMM_EXIT_FAILURE;
+	}
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->sig_fd = -1;
+	vm->gm.fd = -1;
+	vm->gsi_next = 5;
+	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	if (ev_init(&vm->ev) < 0) {
+		free(vm);
+		return VMM_EXIT_FAILURE;
+	}
+
+	/* Signals: SIGTERM/SIGINT/SIGHUP end the VM through the loop; the kick
+	 * signal only interrupts KVM_RUN. Blocked here, inherited by vCPUs. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, VM_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	{
+		struct sigaction sa = { .sa_handler = vm_kick_handler };
+		sigemptyset(&sa.sa_mask);
+		sigaction(VM_KICK_SIGNAL, &sa, NULL);
+	}
+	sigdelset(&sigs, VM_KICK_SIGNAL);
+	vm->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->sig_fd < 0 || vm->exit_fd < 0 || ev_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
+	    ev_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm)) {
+		log_err("event setup: %s", strerror(errno));
+		goto out;
+	}
+
+	if (vm_kvm_open(vm) || arch_vm_init(vm->vm_fd) < 0) {
+		if (vm->vm_fd >= 0)
+			log_err("KVM VM setup failed: %s", strerror(errno));
+		goto out;
+	}
+	if (vm_memory(vm))
+		goto out;
+
+	vm->env = (struct dev_env){
+		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = &vm->pio, .mmio = &vm->mmio,
+		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd_new = vm_ioeventfd_new,
+		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
+		.cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit, .start_ns = start_ns,
+	};
+	vm_cmdline_add(vm, arch_default_cmdline());
+	for (unsigned i = 0; device_table[i]; i++) {
+		void *st = NULL;
+		if (vm->ndev >= VM_MAX_DEVICES) {
+			log_err("too many devices");
+			goto out;
+		}
+		rc = device_table[i]->create(&vm->env, &st);
+		if (rc < 0) {
+			/* The device logged what was wrong with its input. */
+			log_debug("device %s: %s", device_table[i]->name, strerror(-rc));
+			code = (rc == -ENOENT || rc == -EACCES || rc == -EINVAL || rc == -EISDIR) ?
+				       VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
+			goto out;
+		}
+		if (rc == 0) {
+			vm->dev_ops[vm->ndev] = device_table[i];
+			vm->dev_state[vm->ndev++] = st;
+		}
+	}
+	/* The user's parameters come last so they override ours. */
+	if (cfg->params && vm_cmdline_add(vm, cfg->params)) {
+		log_err("-p: kernel command line too long (max %d bytes)", VM_CMDLINE_MAX - 1);
+		code = VMM_EXIT_USAGE;
+		goto out;
+	}
+	log_debug("kernel command line: %s", vm->cmdline);
+
+	rc = arch_load(&vm->gm, cfg, vm->cmdline, &ab, err, sizeof(err));
+	if (rc) {
+		log_err("%s", err);
+		/* Bad input (the files) is a usage error; a failed read is not. */
+		code = (rc == -EIO) ? VMM_EXIT_FAILURE : VMM_EXIT_USAGE;
+		goto out;
+	}
+
+	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size <= 0) {
+		log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		goto out;
+	}
+	vm->nvcpus = cfg->vcpus;
+	for (unsigned i = 0; i < cfg->vcpus; i++) {
+		rc = vcpu_create(vm, i, &ab, run_size);
+		if (rc) {
+			log_err("vcpu%u: setup failed: %s", i, strerror(-rc));
+			goto out;
+		}
+	}
+	for (unsigned i = 0; i < cfg->vcpus; i++) {
+		rc = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (rc) {
+			log_err("vcpu%u: thread: %s", i, strerror(rc));
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			break;
+		}
+		vm->vcpus[i].started = 1;
+	}
+
+	while (atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
+		rc = ev_run_once(&vm->ev, -1);
+		if (rc < 0) {
+			log_err("event loop: %s", strerror(-rc));
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+		}
+	}
+	code = vm_exit_code(vm);
+	if (atomic_load(&vm->exit_reason) == VM_EXIT_STATUS)
+		log_info("guest exit status %d", code);
+out:
+	vm_teardown(vm);
+	free(vm);
+	return code;
+}
