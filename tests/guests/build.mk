@@ -11,7 +11,7 @@ HOST_CC ?= gcc
 Q ?= @
 
 GUEST_OUT := $(O)/guests
-GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench
+GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench uart echo
 # hello-high: the hello guest loaded at 256 MiB, for "-m too small" tests.
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES)) $(GUEST_OUT)/hello-high.elf
 GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Wno-unused-parameter -Wstrict-prototypes \
@@ -46,7 +46,7 @@ $(1): $(GUEST_OUT)/obj/$(2).o $(GUEST_OUT)/obj/$(3).o $(GUEST_OUT)/obj/lib.o tes
 	$$(Q)$(HOST_CC) $(GUEST_LDFLAGS) -Wl,--defsym=GUEST_BASE=$(4) -o $$@ \
 		$(GUEST_OUT)/obj/$(2).o $(GUEST_OUT)/obj/$(3).o $(GUEST_OUT)/obj/lib.o
 endef
-$(foreach g,hello i8042 exitport halt triplefault,\
+$(foreach g,hello i8042 exitport halt triplefault uart echo,\
 	$(eval $(call guest_link,$(GUEST_OUT)/$(g).elf,start,$(g),0x200000)))
 $(foreach g,boottime bench,\
 	$(eval $(call guest_link,$(GUEST_OUT)/$(g).elf,start-marker,$(g),0x200000)))

@@ -18,7 +18,8 @@ BASIC=${KVM_GUESTS_BASIC:-0}
 T=${KVM_GUEST_TIMEOUT:-60}
 
 CASES="build_guests serial_hello cmdline serial_file serial_none i8042 exitport_0 exitport_3 \
-exitport_42 exitport_200 exitport_255 boottime triplefault halt_sigterm halt_sigint hello_2vcpus"
+exitport_42 exitport_200 exitport_255 boottime triplefault uart_registers serial_input \
+halt_sigterm halt_sigint hello_2vcpus"
 
 skip_all() {
 	for c in $CASES; do echo "SKIP $S/$c: $1"; done
@@ -163,6 +164,37 @@ if expect_rc triplefault 0; then
 		fail triplefault "guest survived a triple fault"
 	else
 		pass triplefault
+	fi
+fi
+
+# --- 16550 registers as Linux's 8250 driver uses them -------------------------
+# --- serial input: a line longer than a 16550 FIFO, written before the guest
+# reads, arrives complete and in order ----------------------------------------
+if [ "$BASIC" = 1 ]; then
+	echo "SKIP $S/uart_registers: the probe models only THR and LSR"
+	echo "SKIP $S/serial_input: the probe has no serial input"
+else
+	run -k "$G/uart.elf"
+	if expect_rc uart_registers 0; then
+		summary=$(grep '^uart: [0-9]* checks' "$W/out")
+		if grep -q ' BAD$' "$W/out"; then
+			fail uart_registers "$(grep ' BAD$' "$W/out" | tr '\n' ';')"
+		elif [ "$summary" != "uart: 15 checks, 0 bad" ]; then
+			fail uart_registers "want 'uart: 15 checks, 0 bad', got '$summary'"
+		else
+			pass uart_registers
+		fi
+	fi
+	input="serial-input-$$-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefghijklmnopqrstuvwxyz"
+	printf '%s\n' "$input" >"$W/in"
+	timeout -k 5 "$T" "$VMM" -k "$G/echo.elf" <"$W/in" >"$W/out" 2>"$W/err"
+	rc=$?
+	if expect_rc serial_input 0; then
+		if grep -qx "echo: $input" "$W/out"; then
+			pass serial_input
+		else
+			fail serial_input "want 'echo: $input', guest got '$(grep '^echo: ' "$W/out" | tail -1)'"
+		fi
 	fi
 fi
 
