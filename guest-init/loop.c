@@ -1,0 +1,68 @@
+#include "guest-init/loop.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t init_loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int init_loop_init(struct init_loop *l)
+{
+	for (int i = 0; i < INIT_LOOP_MAX; i++)
+		l->slot[i].fd = -1;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	return l->epfd < 0 ? -errno : 0;
+}
+
+int init_loop_add(struct init_loop *l, int fd, init_loop_cb *cb, void *arg)
+{
+	for (int i = 0; i < INIT_LOOP_MAX; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+		if (l->slot[i].fd >= 0)
+			continue;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -errno;
+		l->slot[i].fd = fd;
+		l->slot[i].cb = cb;
+		l->slot[i].arg = arg;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int init_loop_del(struct init_loop *l, int fd)
+{
+	for (int i = 0; i < INIT_LOOP_MAX; i++) {
+		if (l->slot[i].fd != fd)
+			continue;
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		l->slot[i].fd = -1;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int init_loop_run_once(struct init_loop *l, int timeout_ms)
+{
+	struct epoll_event ev[INIT_LOOP_MAX];
+	int n = epoll_wait(l->epfd, ev, INIT_LOOP_MAX, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		uint32_t s = ev[i].data.u32;
+
+		/* A callback may have removed a later slot in this batch. */
+		if (s < INIT_LOOP_MAX && l->slot[s].fd >= 0)
+			l->slot[s].cb(l->slot[s].arg, l->slot[s].fd, ev[i].events);
+	}
+	return n;
+}

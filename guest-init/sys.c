@@ -1,0 +1,31 @@
+#include "guest-init/sys.h"
+
+#include <errno.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <sys/io.h>
+#endif
+
+int init_sys_outb(int port, uint8_t value)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (port < 0 || port > 0xffff)
+		return -EINVAL;
+	if (ioperm((unsigned long)port, 1, 1) < 0)
+		return -errno;
+	outb(value, (unsigned short)port);
+	return 0;
+#else
+	(void)port;
+	(void)value;
+	return -ENOSYS;
+#endif
+}
+
+int init_sys_reboot(enum init_final how)
+{
+	if (reboot(how == INIT_FINAL_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF) < 0)
+		return -errno;
+	return 0;
+}
