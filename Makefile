@@ -125,7 +125,7 @@ fuzz: $(FUZZERS)
 	$(Q)O=$(O) tests/fuzz/run
 kernel:
 	$(Q)toolchain/kernel/build.sh $(O)/kernel
-check: bins unit-build $(FUZZERS)
+check: bins unit-build $(FUZZERS) kernel
 	$(Q)O=$(O) tests/run-all
 demo: bins
 	$(Q)O=$(O) scripts/demo.sh

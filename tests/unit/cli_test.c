@@ -1,0 +1,130 @@
+/* `vmm run` command-line parser. */
+#include <errno.h>
+#include <string.h>
+
+#include "tests/unit/t.h"
+#include "vmm/cli.h"
+
+static struct cli c;
+static char err[512];
+
+static int parse(const char *line)
+{
+	static char buf[8192];
+	static char *argv[128];
+	int argc = 0;
+	char *save, *tok;
+
+	strcpy(buf, line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < 127; tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	err[0] = 0;
+	return cli_parse(&c, argc, argv, err, sizeof(err));
+}
+
+static void defaults(void)
+{
+	CHECK_EQ(parse("vmm -k vmlinux"), CLI_RUN);
+	CHECK(!strcmp(c.cfg.kernel, "vmlinux"));
+	CHECK_EQ(c.cfg.mem_mib, 256);
+	CHECK_EQ(c.cfg.vcpus, 1);
+	CHECK_EQ(c.cfg.serial, SERIAL_STDIO);
+	CHECK_EQ(c.cfg.rng, 1);
+	CHECK_EQ(c.cfg.cid, 3);
+	CHECK(c.cfg.initrd == NULL && c.cfg.params == NULL);
+	CHECK_EQ(c.cfg.ndisks, 0);
+}
+
+static void all_options(void)
+{
+	CHECK_EQ(parse("vmm run --kernel=k -i rd -p a=1 --params b=2 -m 3584 -c 2 --serial file:/tmp/x --no-rng -v"),
+		 CLI_RUN);
+	CHECK(!strcmp(c.cfg.initrd, "rd"));
+	CHECK(!strcmp(c.cfg.params, "a=1 b=2"));
+	CHECK_EQ(c.cfg.mem_mib, 3584);
+	CHECK_EQ(c.cfg.vcpus, 2);
+	CHECK_EQ(c.cfg.serial, SERIAL_FILE);
+	CHECK(!strcmp(c.cfg.serial_path, "/tmp/x"));
+	CHECK_EQ(c.cfg.rng, 0);
+	CHECK_EQ(c.cfg.verbose, 1);
+	CHECK_EQ(parse("vmm -k k --serial none"), CLI_RUN);
+	CHECK_EQ(c.cfg.serial, SERIAL_NONE);
+}
+
+static void disks_root_first(void)
+{
+	CHECK_EQ(parse("vmm -k k -d a.img -r root.sqfs -d b.img,ro"), CLI_RUN);
+	CHECK_EQ(c.cfg.ndisks, 3);
+	CHECK(!strcmp(c.cfg.disks[0].path, "root.sqfs"));
+	CHECK(c.cfg.disks[0].root && c.cfg.disks[0].ro);
+	CHECK(!strcmp(c.cfg.disks[1].path, "a.img"));
+	CHECK(!c.cfg.disks[1].ro && !c.cfg.disks[1].root);
+	CHECK(!strcmp(c.cfg.disks[2].path, "b.img"));
+	CHECK(c.cfg.disks[2].ro);
+	CHECK_EQ(parse("vmm -k k --rwroot r.img"), CLI_RUN);
+	CHECK(c.cfg.disks[0].root && !c.cfg.disks[0].ro);
+	CHECK_EQ(parse("vmm -k k -r a -r b"), -EINVAL);
+	CHECK(strstr(err, "root disk was already given"));
+	CHECK_EQ(parse("vmm -k k -d a,rw"), -EINVAL);
+	CHECK(strstr(err, "'rw'"));
+}
+
+static void errors_name_the_input(void)
+{
+	CHECK_EQ(parse("vmm"), -EINVAL);
+	CHECK(strstr(err, "missing -k"));
+	CHECK_EQ(parse("vmm -k"), -EINVAL);
+	CHECK(strstr(err, "-k needs a value"));
+	CHECK_EQ(parse("vmm -k k -m 0"), -EINVAL);
+	CHECK(strstr(err, "-m '0'"));
+	CHECK_EQ(parse("vmm -k k -m 12x"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k -m -5"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k -m 99999999999999999999"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k -c 17"), -EINVAL);
+	CHECK(strstr(err, "-c '17'"));
+	CHECK_EQ(parse("vmm -k k -c 0"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --serial tty"), -EINVAL);
+	CHECK(strstr(err, "--serial 'tty'"));
+	CHECK_EQ(parse("vmm -k k --serial file:"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --bogus"), -EINVAL);
+	CHECK(strstr(err, "--bogus"));
+	CHECK_EQ(parse("vmm frobnicate -k k"), -EINVAL);
+	CHECK(strstr(err, "frobnicate"));
+	CHECK_EQ(parse("vmm -k k stray"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --no-rng=1"), -EINVAL);
+	CHECK(strstr(err, "takes no value"));
+}
+
+static void help_and_version(void)
+{
+	CHECK_EQ(parse("vmm --help"), CLI_HELP);
+	CHECK_EQ(parse("vmm run -h"), CLI_HELP);
+	CHECK_EQ(parse("vmm --version"), CLI_VERSION);
+	CHECK(strstr(cli_usage(), "--rwroot") && strstr(cli_usage(), "WARNING"));
+}
+
+static void params_too_long(void)
+{
+	static char line[8192];
+	strcpy(line, "vmm -k k");
+	for (int i = 0; i < 30; i++) {
+		strcat(line, " -p ");
+		for (int j = 0; j < 150; j++)
+			strcat(line, "x");
+	}
+	CHECK_EQ(parse(line), -EINVAL);
+	CHECK(strstr(err, "too long"));
+}
+
+int main(void)
+{
+	t_suite = "cli";
+	RUN(defaults);
+	RUN(all_options);
+	RUN(disks_root_first);
+	RUN(errors_name_the_input);
+	RUN(help_and_version);
+	RUN(params_too_long);
+	return t_done();
+}
