@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (ioperm(port, 1, 1) < 0) {
-		fprintf(stderr, "portw: ioperm 0x%lx: %s\n", port, strerror(errno));
+		fprintf(stderr, "portw: ioperm 0x%lx: %s%s\n", port, strerror(errno),
+			errno == ENOSYS ? " (guest kernel built without CONFIG_X86_IOPL_IOPERM)" : "");
 		return 1;
 	}
 	outb((unsigned char)val, (unsigned short)port);

@@ -95,6 +95,7 @@ l1_image() {
 		cp "$CLOUD_MODDIR_HOST/kernel/$m" "$_img/lib/modules/l1/" || e2e_die "missing $m in $CLOUD_MODDIR_HOST"
 	done
 	cp "$SRC/tests/e2e/l1/init" "$_img/init" && chmod 755 "$_img/init"
+	cp -r "$SRC/tests/e2e/lib" "$_img/e2e/lib"
 
 	# Our static release binaries: the top-level executables of $O, and
 	# $O/guest/ and $O/e2e/ whole. Dynamic ones could not run in L1.
@@ -130,6 +131,7 @@ KERNEL_BZIMAGE=/e2e/kernel/bzImage
 CLOUD_BZIMAGE=/e2e/cloud/bzImage
 CLOUD_MODDIR=/lib/modules/$CLOUD_KVER
 ASSETS=/e2e/assets
+E2E_LIB=/e2e/lib
 EOF
 	od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"$_img/e2e/nonce"
 	echo scenarios >"$_img/e2e/mode"

@@ -1,0 +1,45 @@
+# Host-side asset for the boot_*, smp2, mem3584, cloud_kernel and exit_status
+# scenarios: $ASSETS/boot/initramfs.cpio.gz, a busybox guest whose /init
+# reports what the guest sees as "E2E-GUEST: KEY=VALUE" lines, optionally
+# writes the status given as e2e.exit=N on the command line to the exit port
+# vmm announced (appvm.exit_port=), and resets the VM with reboot -f.
+set -eu
+. "$SRC/tests/e2e/lib/guestfs.sh"
+root=$ASSETS/boot/root
+guestfs_busybox "$root"
+cat >"$root/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+echo "E2E-GUEST: init=started"
+echo "E2E-GUEST: cpus=$(grep -c '^processor' /proc/cpuinfo)"
+echo "E2E-GUEST: online=$(cat /sys/devices/system/cpu/online)"
+echo "E2E-GUEST: memtotal_kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
+echo "E2E-GUEST: kernel=$(uname -r)"
+grep 'System RAM' /proc/iomem | sed 's/^ */E2E-GUEST: ram=/; s/ : System RAM//'
+want= port=
+for a in $(cat /proc/cmdline); do
+	case $a in
+	e2e.exit=*) want=${a#e2e.exit=} ;;
+	appvm.exit_port=*) port=${a#appvm.exit_port=} ;;
+	esac
+done
+if [ -n "$want" ]; then
+	if [ -z "$port" ]; then
+		echo "E2E-GUEST: error=no appvm.exit_port= on the kernel command line: $(cat /proc/cmdline)"
+	else
+		echo "E2E-GUEST: exit=$want port=$port"
+		if portw "$port" "$want"; then
+			echo "E2E-GUEST: error=still running after writing the exit port"
+		else
+			echo "E2E-GUEST: error=portw could not write the exit port"
+		fi
+	fi
+fi
+echo "E2E-GUEST: init=done"
+reboot -f
+INIT
+chmod 755 "$root/init"
+"$SRC/scripts/mkinitramfs.sh" "$root" "$ASSETS/boot/initramfs.cpio.gz"
+rm -rf "$root"

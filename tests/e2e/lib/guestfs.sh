@@ -1,0 +1,17 @@
+# Helpers for host-side asset scripts (tests/e2e/assets/*.sh), sourced:
+#   . "$SRC/tests/e2e/lib/guestfs.sh"
+#
+# guestfs_busybox DIR: a minimal guest root in DIR: /bin/busybox (static,
+# from busybox-static) with every applet linked, the e2e guest helpers from
+# $E2E_TOOLS (portw), and the usual empty mount points. Add an /init and pack
+# it with "$SRC/scripts/mkinitramfs.sh DIR OUT.cpio.gz" (which adds
+# /dev/console).
+guestfs_busybox() {
+	rm -rf "$1"
+	mkdir -p "$1/bin" "$1/sbin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/run" "$1/mnt" "$1/etc" || return 1
+	cp /bin/busybox "$1/bin/busybox" || return 1
+	for app in $(/bin/busybox --list); do
+		[ "$app" = busybox ] || ln -s busybox "$1/bin/$app"
+	done
+	cp "$E2E_TOOLS/portw" "$1/bin/portw"
+}

@@ -1,0 +1,42 @@
+# Helpers for scenarios (tests/e2e/scenarios/*.sh), sourced:
+#   . "$E2E_LIB/scenario.sh"
+#
+# GUEST_PARAMS: the kernel command line every scenario passes explicitly
+# (serial console, reset through the i8042 on reboot, reboot at once on panic).
+GUEST_PARAMS="console=ttyS0 reboot=k panic=-1"
+
+# vmm_run NAME [VMM ARGS...]: run $VMM with stdin from /dev/null, the guest
+# console (stdout) in $WORK/NAME.console and stderr in $WORK/NAME.err; its
+# exit status in RC. Never fails by itself.
+vmm_run() {
+	_n=$1; shift
+	_t0=$(cut -d' ' -f1 /proc/uptime)
+	"$VMM" "$@" </dev/null >"$WORK/$_n.console" 2>"$WORK/$_n.err"
+	RC=$?
+	echo "vmm $*: exit $RC after $(awk "BEGIN{print $(cut -d' ' -f1 /proc/uptime) - $_t0}") s"
+}
+
+# fail MESSAGE: print it with the tail of every console and stderr capture
+# of this scenario, and exit 1.
+fail() {
+	echo "$*"
+	for _f in "$WORK"/*.console "$WORK"/*.err; do
+		[ -s "$_f" ] || continue
+		echo "--- tail of ${_f##*/}:"
+		tail -n 30 "$_f"
+	done
+	exit 1
+}
+
+# expect_rc NAME WANT: the last vmm_run NAME exited with WANT.
+expect_rc() { [ "$RC" = "$2" ] || fail "$1: vmm exited with $RC, want $2"; }
+
+# expect_line NAME REGEX: NAME's console has a line matching REGEX (grep -E).
+expect_line() {
+	grep -qE "$2" "$WORK/$1.console" || fail "$1: no console line matching '$2'"
+}
+
+# guest_value NAME KEY: VALUE from the guest's "E2E-GUEST: KEY=VALUE" line.
+guest_value() {
+	sed -n "s/^E2E-GUEST: $2=\\([^[:space:]]*\\).*/\\1/p" "$WORK/$1.console" | tr -d '\r' | head -n 1
+}
