@@ -17,23 +17,43 @@
 #define UART_MSR 6
 #define UART_SCR 7
 
-static unsigned checks, bad;
+/* Results are printed only after all checks: every THR write re-arms THRE
+ * and would disturb the IIR checks. */
+struct uart_check {
+	const char *name;
+	uint8_t got, want;
+};
+static struct uart_check checks[32];
+static unsigned nchecks;
 
 static void check(const char *name, uint8_t got, uint8_t want)
 {
-	checks++;
-	serial_puts("uart: ");
-	serial_puts(name);
-	serial_puts(" got ");
-	serial_put_hex(got, 2);
-	serial_puts(" want ");
-	serial_put_hex(want, 2);
-	if (got == want) {
-		serial_puts(" ok\n");
-	} else {
-		bad++;
-		serial_puts(" BAD\n");
+	if (nchecks < sizeof(checks) / sizeof(checks[0]))
+		checks[nchecks++] = (struct uart_check){name, got, want};
+}
+
+static void report(void)
+{
+	unsigned bad = 0;
+	for (unsigned i = 0; i < nchecks; i++) {
+		serial_puts("uart: ");
+		serial_puts(checks[i].name);
+		serial_puts(" got ");
+		serial_put_hex(checks[i].got, 2);
+		serial_puts(" want ");
+		serial_put_hex(checks[i].want, 2);
+		if (checks[i].got == checks[i].want) {
+			serial_puts(" ok\n");
+		} else {
+			bad++;
+			serial_puts(" BAD\n");
+		}
 	}
+	serial_puts("uart: ");
+	serial_put_dec(nchecks);
+	serial_puts(" checks, ");
+	serial_put_dec(bad);
+	serial_puts(" bad\n");
 }
 
 static uint8_t rd(unsigned reg)
@@ -95,10 +115,7 @@ void guest_main(const uint8_t *boot_params)
 	/* Modem control holds DTR|RTS|OUT2 as written. */
 	wr(UART_MCR, 0x0b);
 	check("mcr", rd(UART_MCR) & 0x1f, 0x0b);
-	serial_puts("\nuart: ");
-	serial_put_dec(checks);
-	serial_puts(" checks, ");
-	serial_put_dec(bad);
-	serial_puts(" bad\n");
+	serial_puts("\n");
+	report();
 	guest_reset();
 }

@@ -85,5 +85,5 @@ check mem_too_small "$G/hello-high.elf" "1 2" -k "$G/hello-high.elf" -m 64
 # Usage errors: exit 2 and the line names the bad value or option.
 check bad_mem_value "lots" "2" -k "$G/hello.elf" -m lots
 check unknown_option "no-such-option" "2" -k "$G/hello.elf" --no-such-option
-check no_kernel "kernel" "2" -m 64
+check no_kernel "-k" "2" -m 64
 exit 0

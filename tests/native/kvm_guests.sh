@@ -186,8 +186,8 @@ else
 		fi
 	fi
 	input="serial-input-$$-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefghijklmnopqrstuvwxyz"
-	printf '%s\n' "$input" >"$W/in"
-	timeout -k 5 "$T" "$VMM" -k "$G/echo.elf" <"$W/in" >"$W/out" 2>"$W/err"
+	# Through a pipe that holds the whole line before vmm starts.
+	printf '%s\n' "$input" | timeout -k 5 "$T" "$VMM" -k "$G/echo.elf" >"$W/out" 2>"$W/err"
 	rc=$?
 	if expect_rc serial_input 0; then
 		if grep -qx "echo: $input" "$W/out"; then
