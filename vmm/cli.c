@@ -25,6 +25,11 @@ static const char cli_usage_text[] =
 	"                        crash or a second VM using it can corrupt it\n"
 	"  -d, --disk PATH[,ro]  another disk (vdb, vdc, ... after the root; may repeat)\n"
 	"      --rng, --no-rng   virtio-rng entropy device (default on)\n"
+	"      --cid N           guest vsock context id (default 3)\n"
+	"      --vsock PATH      host side of vsock as a unix socket: connect and send\n"
+	"                        \"CONNECT <port>\\n\"; guest connections to host port P\n"
+	"                        go to PATH_P (Firecracker's hybrid vsock)\n"
+	"  -s, --socket PATH     control socket for vmm stop/status/exec/... PATH\n"
 	"  -v, --verbose         more log output (repeat for debug)\n"
 	"  -q, --quiet           only errors\n"
 	"  -h, --help            this help\n"
@@ -202,6 +207,22 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			}
 			if (cli_add_disk(cfg, val, ro, 0, err, errlen, a))
 				return -EINVAL;
+		} else if (!strcmp(a, "--cid")) {
+			NEED_VAL();
+			/* 0-2 are reserved (hypervisor, local, host); -1U is VMADDR_CID_ANY. */
+			if (cli_u64(val, 3, 0xfffffffeULL, &n))
+				return cli_err(err, errlen, "--cid '%s': guest CID must be 3 to 4294967294", val);
+			cfg->cid = (uint32_t)n;
+		} else if (!strcmp(a, "--vsock")) {
+			NEED_VAL();
+			if (!*val)
+				return cli_err(err, errlen, "--vsock: empty path");
+			cfg->vsock_path = val;
+		} else if (IS("-s", "--socket")) {
+			NEED_VAL();
+			if (!*val)
+				return cli_err(err, errlen, "%s: empty path", a);
+			cfg->socket_path = val;
 		} else if (!strcmp(a, "--rng")) {
 			NO_VAL();
 			cfg->rng = true;

@@ -51,6 +51,11 @@ struct dev_env {
 	int (*cmdline_add)(struct vm *vm, const char *word);
 	/* Ask the VM to end; the first request wins. Safe from any thread. */
 	void (*request_exit)(struct vm *vm, enum vm_exit_reason reason, int status);
+	/* The vsock device offers in-process connections to guest ports: the
+	 * core's control socket uses them to reach the guest's RPC service.
+	 * connect(dev, port) returns a connected stream fd (a socketpair end
+	 * the caller owns) or -errno; -ECONNREFUSED when the guest refuses. */
+	int (*vsock_register)(struct vm *vm, int (*connect)(void *dev, uint32_t port), void *dev);
 	/* Monotonic nanoseconds at exec of vmm (boot-time port). */
 	uint64_t start_ns;
 };

@@ -61,8 +61,9 @@ struct vm {
 	atomic_int exit_reason;
 	atomic_int exit_status;
 	atomic_int stopping;
-	int ioeventfds[64];
-	unsigned nioeventfds;
+	/* In-process vsock connector, registered by the vsock device. */
+	int (*vsock_connect)(void *dev, uint32_t port);
+	void *vsock_dev;
 };
 
 /* ---- dev_env implementation ---------------------------------------- */
@@ -155,6 +156,15 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 		return rc;
 	vm->virtio_next++;
 	vm->gsi_next = g + 1;
+	return 0;
+}
+
+static int vm_vsock_register(struct vm *vm, int (*connect)(void *dev, uint32_t port), void *dev)
+{
+	if (vm->vsock_connect)
+		return -EEXIST;
+	vm->vsock_connect = connect;
+	vm->vsock_dev = dev;
 	return 0;
 }
 
@@ -515,7 +525,8 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = &vm->pio, .mmio = &vm->mmio,
 		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd_new = vm_ioeventfd_new,
 		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
-		.cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit, .start_ns = start_ns,
+		.cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
+		.vsock_register = vm_vsock_register, .start_ns = start_ns,
 	};
 	vm_cmdline_add(vm, arch_default_cmdline());
 	for (unsigned i = 0; device_table[i]; i++) {

@@ -96,6 +96,17 @@ static void errors_name_the_input(void)
 	CHECK(strstr(err, "takes no value"));
 }
 
+static void vsock_and_socket(void)
+{
+	CHECK_EQ(parse("vmm -k k --cid 42 --vsock /tmp/v.sock -s /tmp/c.sock"), CLI_RUN);
+	CHECK_EQ(c.cfg.cid, 42);
+	CHECK(!strcmp(c.cfg.vsock_path, "/tmp/v.sock"));
+	CHECK(!strcmp(c.cfg.socket_path, "/tmp/c.sock"));
+	CHECK_EQ(parse("vmm -k k --cid 2"), -EINVAL);
+	CHECK(strstr(err, "--cid '2'"));
+	CHECK_EQ(parse("vmm -k k --cid 4294967295"), -EINVAL);
+}
+
 static void help_and_version(void)
 {
 	CHECK_EQ(parse("vmm --help"), CLI_HELP);
@@ -124,6 +135,7 @@ int main(void)
 	RUN(all_options);
 	RUN(disks_root_first);
 	RUN(errors_name_the_input);
+	RUN(vsock_and_socket);
 	RUN(help_and_version);
 	RUN(params_too_long);
 	return t_done();
