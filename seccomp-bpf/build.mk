@@ -1,0 +1,56 @@
+# seccomp-bpf: policy compiler. Library sources are linked into unit tests,
+# fuzzers, build/jail (runtime -S POLICY) and the host tool
+# build/host/seccomp-bpfc used to embed compiled policies into binaries.
+SCBPF_SRCS := $(wildcard seccomp-bpf/*.c)
+SCBPF_LIB_SRCS := $(filter-out seccomp-bpf/main.c,$(SCBPF_SRCS))
+
+# Syscall names and numbers straight from the toolchain's <asm/unistd_64.h>,
+# sorted by name in byte order (scbpf_tables.c bisects with strcmp).
+$(O)/gen/scbpf_syscalls.h: seccomp-bpf/build.mk
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '#include <asm/unistd_64.h>' | $(HOST_CC) -E -dM -x c - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/SCBPF_SYSCALL(\1, \2)/p' | \
+		LC_ALL=C sort >$@.tmp
+	$(Q)test -s $@.tmp || { echo "seccomp-bpf: no __NR_ macros in <asm/unistd_64.h>" >&2; exit 1; }
+	$(Q)mv $@.tmp $@
+
+# Named constants (O_*, PROT_*, AF_*, KVM_*, errno, ...) computed by the
+# compiler from the headers listed in consts_headers.h.
+$(O)/gen/scbpf_consts.h: seccomp-bpf/gen-consts.sh seccomp-bpf/consts_headers.h
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sh seccomp-bpf/gen-consts.sh "$(HOST_CC)" $@
+
+GEN += $(O)/gen/scbpf_syscalls.h $(O)/gen/scbpf_consts.h
+
+$(O)/host/seccomp-bpfc: $(call host_objs,$(SCBPF_SRCS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $^
+
+HOST_TOOLS += $(O)/host/seccomp-bpfc
+$(eval $(call component,seccompbpf,$(SCBPF_LIB_SRCS)))
+
+# Embedding compiled policies: for any DIR/NAME.policy in the tree,
+#   $(O)/gen/policy/DIR/NAME.policy.h
+# defines
+#   static const struct sock_filter DIR_NAME_policy[];   (/ . - become _)
+#   static const unsigned short DIR_NAME_policy_len;
+# e.g. vmm/devices/block.policy -> #include "policy/vmm/devices/block.policy.h"
+# gives vmm_devices_block_policy[] / vmm_devices_block_policy_len. A user adds
+# the header to GEN (so it exists before compiling) in its own build.mk:
+#   GEN += $(O)/gen/policy/vmm/devices/block.policy.h
+# @include'd files are tracked through the .d file the rule writes.
+scbpf_sym = $(subst /,_,$(subst .,_,$(subst -,_,$(1))))_policy
+$(O)/gen/policy/%.policy.h: %.policy $(O)/host/seccomp-bpfc
+	$(call msg,BPFC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(O)/host/seccomp-bpfc --c-name $(call scbpf_sym,$*) --deps $@.d $< -o $@
+
+# Differential test against libseccomp (Debian libseccomp-dev, test-only):
+# its own link line, since -lseccomp must not reach any other binary.
+$(O)/san/tests/seccomp_diff_test: $(O)/san/obj/tests/unit/seccomp_diff_test.o $(O)/san/obj/tests/unit/t.o $(SAN_LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -o $@ $< $(O)/san/obj/tests/unit/t.o -Wl,--start-group $(SAN_LIBS) -Wl,--end-group -lpthread -lseccomp $(SAN_EXTRA_LDLIBS)
