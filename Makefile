@@ -127,7 +127,7 @@ kernel:
 	$(Q)toolchain/kernel/build.sh $(O)/kernel
 check: bins unit-build $(FUZZERS) kernel
 	$(Q)O=$(O) tests/run-all
-demo: bins
+demo: bins kernel
 	$(Q)O=$(O) scripts/demo.sh
 bench: bins
 	$(Q)O=$(O) scripts/bench.sh
