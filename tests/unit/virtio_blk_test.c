@@ -1,0 +1,587 @@
+/* virtio-blk request handling (virtio 1.2 §5.2.6) driven the way a
+ * transport drives it: activate with a hand-built ring, offer requests,
+ * queue_notify, then look at the used ring, status bytes, guest buffers and
+ * the image file. Images live in /dev/shm (tmpfs: holes can be punched). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/t.h"
+#include "tests/unit/virtq_fake.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/log.h"
+
+#define HDR FR_DATA            /* request header */
+#define BUF (FR_DATA + 0x1000) /* data, up to 64 KiB */
+#define ST (FR_DATA + 0x20000) /* status byte */
+#define SEGS (FR_DATA + 0x21000)
+#define F_NEXT VIRTQ_DESC_F_NEXT
+#define F_WRITE VIRTQ_DESC_F_WRITE
+#define IMG_BYTES (64 * 512)
+
+static struct fake_ring r;
+static struct blk_dev *b;
+static char img[64];
+static const uint64_t feat_all = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+	VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
+	VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+
+static uint8_t pattern(uint64_t off) { return (uint8_t)(off * 7 + (off >> 9)); }
+
+/* Image of `bytes` bytes filled with pattern(). */
+static void make_image(size_t bytes)
+{
+	uint8_t *p = malloc(bytes ? bytes : 1);
+	int fd;
+
+	snprintf(img, sizeof(img), "/dev/shm/blktest-%d.img", getpid());
+	for (size_t i = 0; i < bytes; i++)
+		p[i] = pattern(i);
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, p, bytes), (long long)bytes);
+	close(fd);
+	free(p);
+}
+
+static void start(size_t bytes, bool ro, uint64_t features)
+{
+	struct virtq_config c;
+
+	make_image(bytes);
+	fr_init(&r, 16);
+	CHECK_EQ(blk_open(&b, img, ro, 0, &r.gm), 0);
+	c = fr_config(&r);
+	features &= blk_virtio_ops.features(b);
+	CHECK_EQ(blk_virtio_ops.activate(b, features, &c, 1), 0);
+}
+
+static void stop(void)
+{
+	blk_close(b);
+	b = NULL;
+	fr_free(&r);
+	unlink(img);
+}
+
+static void put_hdr(uint32_t type, uint64_t sector)
+{
+	memcpy(r.mem + HDR, &type, 4);
+	memset(r.mem + HDR + 4, 0, 4);
+	memcpy(r.mem + HDR + 8, &sector, 8);
+}
+
+/* Submit header + one data buffer (device-writable for reads) + status;
+ * returns the status byte, *used_len the used length. */
+static int submit(uint32_t type, uint64_t sector, uint32_t len, bool data_writable, uint32_t *used_len)
+{
+	uint16_t before = fr_used_idx(&r);
+	uint32_t id;
+
+	put_hdr(type, sector);
+	r.mem[ST] = 0xee;
+	if (len) {
+		fr_desc(&r, 0, HDR, 16, F_NEXT, 1);
+		fr_desc(&r, 1, BUF, len, F_NEXT | (data_writable ? F_WRITE : 0), 2);
+	} else {
+		fr_desc(&r, 0, HDR, 16, F_NEXT, 2);
+	}
+	fr_desc(&r, 2, ST, 1, F_WRITE, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), (uint16_t)(before + 1));
+	fr_used(&r, before, &id, used_len);
+	CHECK_EQ(id, 0);
+	return r.mem[ST];
+}
+
+static void file_bytes(uint64_t off, void *dst, size_t len)
+{
+	int fd = open(img, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, dst, len, (off_t)off), (long long)len);
+	close(fd);
+}
+
+static void read_sectors(void)
+{
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 3, 4096, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 4097);
+	for (unsigned i = 0; i < 4096; i++)
+		if (r.mem[BUF + i] != pattern(3 * 512 + i)) {
+			CHECK_EQ(r.mem[BUF + i], pattern(3 * 512 + i));
+			break;
+		}
+	/* The last sector of the disk. */
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 63, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF + 511], pattern(IMG_BYTES - 1));
+	stop();
+}
+
+static void read_scattered_indirect(void)
+{
+	uint32_t id, len;
+
+	start(IMG_BYTES, false, feat_all);
+	/* Indirect table: header, three data pieces (100 + 312 + 612 bytes =
+	 * 2 sectors), status. */
+	put_hdr(VIRTIO_BLK_T_IN, 10);
+	fr_desc_in(&r, SEGS, 0, HDR, 16, F_NEXT, 1);
+	fr_desc_in(&r, SEGS, 1, BUF, 100, F_NEXT | F_WRITE, 2);
+	fr_desc_in(&r, SEGS, 2, BUF + 0x1000, 312, F_NEXT | F_WRITE, 3);
+	fr_desc_in(&r, SEGS, 3, BUF + 0x2000, 612, F_NEXT | F_WRITE, 4);
+	fr_desc_in(&r, SEGS, 4, ST, 1, F_WRITE, 0);
+	fr_desc(&r, 5, SEGS, 5 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	fr_avail(&r, 5);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	fr_used(&r, 0, &id, &len);
+	CHECK_EQ(id, 5);
+	CHECK_EQ(len, 1025);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF + 99], pattern(10 * 512 + 99));
+	CHECK_EQ(r.mem[BUF + 0x1000], pattern(10 * 512 + 100));
+	CHECK_EQ(r.mem[BUF + 0x2000 + 611], pattern(10 * 512 + 1023));
+	stop();
+}
+
+static void write_sectors(void)
+{
+	uint8_t back[1024];
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	for (unsigned i = 0; i < 1024; i++)
+		r.mem[BUF + i] = (uint8_t)(0xa5 ^ i);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 5, 1024, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 1);  /* only the status byte was written */
+	file_bytes(5 * 512, back, sizeof(back));
+	CHECK(memcmp(back, r.mem + BUF, 1024) == 0);
+	/* Neighbours untouched. */
+	file_bytes(4 * 512 + 511, back, 1);
+	CHECK_EQ(back[0], pattern(4 * 512 + 511));
+	file_bytes(7 * 512, back, 1);
+	CHECK_EQ(back[0], pattern(7 * 512));
+	stop();
+}
+
+static void flush_and_get_id(void)
+{
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	CHECK_EQ(submit(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 1);
+	memset(r.mem + BUF, 0x55, 32);
+	CHECK_EQ(submit(VIRTIO_BLK_T_GET_ID, 0, 20, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 21);
+	/* The id is the image's file name, truncated to 20 bytes. */
+	CHECK(memcmp(r.mem + BUF, strrchr(img, '/') + 1, 20) == 0);
+	CHECK_EQ(r.mem[BUF + 20], 0x55);
+	stop();
+}
+
+static void put_seg(unsigned i, uint64_t sector, uint32_t num, uint32_t flags)
+{
+	memcpy(r.mem + BUF + 16 * i, &sector, 8);
+	memcpy(r.mem + BUF + 16 * i + 8, &num, 4);
+	memcpy(r.mem + BUF + 16 * i + 12, &flags, 4);
+}
+
+static bool file_zero(uint64_t off, size_t len)
+{
+	uint8_t buf[4096];
+	file_bytes(off, buf, len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i])
+			return false;
+	return true;
+}
+
+static void discard_and_write_zeroes(void)
+{
+	uint32_t len;
+	uint8_t c;
+
+	start(IMG_BYTES, false, feat_all);
+	CHECK(blk_virtio_ops.features(b) & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));  /* tmpfs punches */
+	put_seg(0, 8, 8, 0);
+	put_seg(1, 32, 1, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 32, false, &len), VIRTIO_BLK_S_OK);
+	CHECK(file_zero(8 * 512, 4096));
+	CHECK(file_zero(32 * 512, 512));
+	file_bytes(33 * 512, &c, 1);
+	CHECK_EQ(c, pattern(33 * 512));
+	/* Discard with the unmap flag, an unknown flag: UNSUPP (§5.2.6.2). */
+	put_seg(0, 40, 1, VIRTIO_BLK_DISCARD_UNMAP);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len), VIRTIO_BLK_S_UNSUPP);
+	put_seg(0, 40, 1, 0x80);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_UNSUPP);
+	CHECK(!file_zero(40 * 512, 512));
+	/* Write zeroes, with and without unmap. */
+	put_seg(0, 40, 2, 0);
+	put_seg(1, 50, 1, VIRTIO_BLK_DISCARD_UNMAP);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, &len), VIRTIO_BLK_S_OK);
+	CHECK(file_zero(40 * 512, 1024));
+	CHECK(file_zero(50 * 512, 512));
+	file_bytes(42 * 512, &c, 1);
+	CHECK_EQ(c, pattern(42 * 512));
+	/* Out of range segment, malformed segment array. */
+	put_seg(0, 63, 2, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 12, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 16 * (BLK_MAX_DISCARD_SEG + 1), false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	stop();
+
+	/* Not negotiated: UNSUPP. */
+	start(IMG_BYTES, false, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	put_seg(0, 8, 8, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len), VIRTIO_BLK_S_UNSUPP);
+	CHECK(!file_zero(8 * 512, 512));
+	stop();
+}
+
+static void out_of_range_sectors(void)
+{
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 64, 512, true, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(len, 1);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 63, 1024, true, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, UINT64_MAX, 512, true, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, UINT64_MAX / 512 + 1, 512, true, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 64, 512, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, UINT64_MAX - 1, 1024, false, &len), VIRTIO_BLK_S_IOERR);
+	/* Data not a multiple of 512. */
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 0, 500, true, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 100, false, &len), VIRTIO_BLK_S_IOERR);
+	/* Unknown type. */
+	CHECK_EQ(submit(77, 0, 512, true, &len), VIRTIO_BLK_S_UNSUPP);
+	stop();
+}
+
+static void read_only_disk(void)
+{
+	uint8_t back[512];
+	uint32_t len;
+
+	start(IMG_BYTES, true, feat_all);
+	CHECK(blk_virtio_ops.features(b) & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	CHECK(!(blk_virtio_ops.features(b) & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)));
+	memset(r.mem + BUF, 0xcc, 512);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 2, 512, false, &len), VIRTIO_BLK_S_IOERR);
+	put_seg(0, 2, 1, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len), VIRTIO_BLK_S_IOERR);
+	file_bytes(2 * 512, back, 512);
+	for (unsigned i = 0; i < 512; i++)
+		if (back[i] != pattern(2 * 512 + i)) {
+			CHECK_EQ(back[i], pattern(2 * 512 + i));
+			break;
+		}
+	/* Reads still work. */
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 2, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK(memcmp(r.mem + BUF, back, 512) == 0);
+	stop();
+}
+
+static void partial_last_sector(void)
+{
+	uint8_t back[8];
+	uint32_t len;
+	uint8_t cfg[8];
+	uint64_t cap;
+
+	start(1000, false, feat_all);
+	CHECK_EQ(blk_sectors(b), 2);
+	blk_virtio_ops.config_read(b, BLK_CFG_CAPACITY, cfg, 8);
+	memcpy(&cap, cfg, 8);
+	CHECK_EQ(cap, 2);
+	memset(r.mem + BUF, 0xee, 512);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 1, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF], pattern(512));
+	CHECK_EQ(r.mem[BUF + 487], pattern(999));
+	CHECK_EQ(r.mem[BUF + 488], 0);
+	CHECK_EQ(r.mem[BUF + 511], 0);
+	/* The partial sector is never written... */
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 1, 512, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 1024, false, &len), VIRTIO_BLK_S_IOERR);
+	put_seg(0, 1, 1, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_IOERR);
+	file_bytes(992, back, 8);
+	CHECK_EQ(back[7], pattern(999));
+	struct stat st;
+	CHECK_EQ(stat(img, &st), 0);
+	CHECK_EQ(st.st_size, 1000);
+	/* ...but the whole one before it is. */
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 512, false, &len), VIRTIO_BLK_S_OK);
+	stop();
+}
+
+/* A backend returning at most 100 bytes per call and EINTR every other
+ * call: the device must loop until the request is complete. */
+static unsigned short_calls;
+static ssize_t short_preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+	struct iovec one = iov[0];
+	if (short_calls++ % 2 == 0) {
+		errno = EINTR;
+		return -1;
+	}
+	if (one.iov_len > 100)
+		one.iov_len = 100;
+	return preadv(fd, &one, 1, off);
+}
+static ssize_t short_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	struct iovec one = iov[0];
+	if (one.iov_len > 100)
+		one.iov_len = 100;
+	short_calls++;
+	return pwritev(fd, &one, 1, off);
+}
+static ssize_t fail_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	errno = EIO;
+	return -1;
+}
+static int fail_fdatasync(int fd)
+{
+	errno = EIO;
+	return -1;
+}
+static int plain_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+static void short_host_io(void)
+{
+	static const struct blk_backend shorty = {
+		.preadv = short_preadv, .pwritev = short_pwritev,
+		.fdatasync = fdatasync, .fallocate = plain_fallocate,
+	};
+	uint8_t back[2048];
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	blk_set_backend(b, &shorty);
+	short_calls = 0;
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 4, 2048, true, &len), VIRTIO_BLK_S_OK);
+	CHECK(short_calls >= 2 * 21);  /* 2048 / 100 -> 21 reads, each after an EINTR */
+	for (unsigned i = 0; i < 2048; i++)
+		if (r.mem[BUF + i] != pattern(4 * 512 + i)) {
+			CHECK_EQ(r.mem[BUF + i], pattern(4 * 512 + i));
+			break;
+		}
+	for (unsigned i = 0; i < 2048; i++)
+		r.mem[BUF + i] = (uint8_t)(i * 13);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 4, 2048, false, &len), VIRTIO_BLK_S_OK);
+	file_bytes(4 * 512, back, 2048);
+	CHECK(memcmp(back, r.mem + BUF, 2048) == 0);
+	/* Write-zeroes without fallocate support falls back to writing. */
+	put_seg(0, 4, 4, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_OK);
+	CHECK(file_zero(4 * 512, 2048));
+	stop();
+}
+
+static void host_io_errors(void)
+{
+	static const struct blk_backend failing = {
+		.preadv = short_preadv, .pwritev = fail_pwritev,
+		.fdatasync = fail_fdatasync, .fallocate = plain_fallocate,
+	};
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	blk_set_backend(b, &failing);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 512, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(submit(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len), VIRTIO_BLK_S_IOERR);
+	stop();
+}
+
+static void malformed_requests(void)
+{
+	uint32_t id, len;
+
+	start(IMG_BYTES, false, feat_all);
+	/* No device-writable byte: returned untouched, used length 0. */
+	put_hdr(VIRTIO_BLK_T_IN, 0);
+	fr_desc(&r, 0, HDR, 16, 0, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	fr_used(&r, 0, &id, &len);
+	CHECK_EQ(len, 0);
+	/* Zero-length and short headers: IOERR. */
+	r.mem[ST] = 0xee;
+	fr_desc(&r, 0, HDR, 0, F_NEXT, 1);
+	fr_desc(&r, 1, ST, 1, F_WRITE, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_IOERR);
+	r.mem[ST] = 0xee;
+	fr_desc(&r, 0, HDR, 8, F_NEXT, 1);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_IOERR);
+	/* Header split over two buffers is fine. */
+	put_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	r.mem[ST] = 0xee;
+	fr_desc(&r, 0, HDR, 5, F_NEXT, 3);
+	fr_desc(&r, 3, HDR + 5, 11, F_NEXT, 1);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_OK);
+	CHECK_EQ(fr_used_idx(&r), 4);
+	stop();
+}
+
+static void malformed_ring_needs_reset(void)
+{
+	struct virtio_signal *s;
+	uint64_t cnt = 0;
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	s = blk_signal(b);
+	s->irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	CHECK(s->irqfd >= 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(s->isr, VIRTIO_ISR_USED);
+	CHECK_EQ(read(s->irqfd, &cnt, 8), 8);
+	CHECK_EQ(cnt, 1);
+	/* A descriptor loop. */
+	fr_desc(&r, 0, HDR, 16, F_NEXT, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(s->needs_reset, 1);
+	CHECK(s->isr & VIRTIO_ISR_CONFIG);
+	CHECK_EQ(read(s->irqfd, &cnt, 8), 8);
+	/* The device ignores the queue from now on, even a good request. */
+	fr_desc(&r, 0, HDR, 16, F_NEXT, 1);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	/* After reset and a fresh activation it works again. */
+	blk_virtio_ops.reset(b);
+	memset(r.mem + FR_USED, 0, 4);
+	fr_set_avail_idx(&r, 0);
+	struct virtq_config c = fr_config(&r);
+	CHECK_EQ(blk_virtio_ops.activate(b, feat_all, &c, 1), 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	close(s->irqfd);
+	s->irqfd = -1;
+	stop();
+}
+
+static void batch_one_interrupt(void)
+{
+	struct virtio_signal *s;
+	uint64_t cnt = 0;
+
+	start(IMG_BYTES, false, feat_all);
+	s = blk_signal(b);
+	s->irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t hdr = HDR + 16 * i;
+		uint32_t type = VIRTIO_BLK_T_IN;
+		uint64_t sector = i;
+		memcpy(r.mem + hdr, &type, 4);
+		memcpy(r.mem + hdr + 8, &sector, 8);
+		fr_desc(&r, (uint16_t)(3 * i), hdr, 16, F_NEXT, (uint16_t)(3 * i + 1));
+		fr_desc(&r, (uint16_t)(3 * i + 1), BUF + 512 * i, 512, F_NEXT | F_WRITE, (uint16_t)(3 * i + 2));
+		fr_desc(&r, (uint16_t)(3 * i + 2), ST + i, 1, F_WRITE, 0);
+		fr_avail(&r, (uint16_t)(3 * i));
+	}
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), 4);
+	CHECK_EQ(read(s->irqfd, &cnt, 8), 8);
+	CHECK_EQ(cnt, 1);  /* one interrupt for the batch */
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK_EQ(r.mem[ST + i], VIRTIO_BLK_S_OK);
+		CHECK_EQ(r.mem[BUF + 512 * i + 3], pattern(512 * i + 3));
+	}
+	close(s->irqfd);
+	s->irqfd = -1;
+	stop();
+}
+
+static void bad_images(void)
+{
+	struct gm gm;
+	uint8_t mem[16];
+	struct blk_dev *d = (void *)1;
+
+	gm_init_test(&gm, mem, sizeof(mem));
+	CHECK_EQ(blk_open(&d, "/nonexistent/appvm-disk.img", true, 0, &gm), -ENOENT);
+	CHECK(d == NULL);
+	CHECK_EQ(blk_open(&d, "/", true, 0, &gm), -EINVAL);
+	/* Read-write open of a read-only file fails; read-only open works. */
+	make_image(512);
+	chmod(img, 0400);
+	if (geteuid() != 0) {
+		CHECK_EQ(blk_open(&d, img, false, 0, &gm), -EACCES);
+	}
+	CHECK_EQ(blk_open(&d, img, true, 0, &gm), 0);
+	blk_close(d);
+	/* A second writer is refused while the first holds the image. */
+	chmod(img, 0600);
+	struct blk_dev *d2;
+	CHECK_EQ(blk_open(&d, img, false, 0, &gm), 0);
+	CHECK_EQ(blk_open(&d2, img, false, 1, &gm), -EWOULDBLOCK);
+	blk_close(d);
+	unlink(img);
+}
+
+static void config_space(void)
+{
+	uint8_t c[BLK_CFG_BYTES + 8];
+	uint32_t v;
+
+	start(IMG_BYTES, false, feat_all);
+	memset(c, 0xff, sizeof(c));
+	blk_virtio_ops.config_read(b, 0, c, sizeof(c));
+	memcpy(&v, c + BLK_CFG_SEG_MAX, 4);
+	CHECK_EQ(v, BLK_SEG_MAX);
+	memcpy(&v, c + BLK_CFG_BLK_SIZE, 4);
+	CHECK_EQ(v, 512);
+	CHECK_EQ(c[BLK_CFG_BYTES], 0);  /* past the end reads 0 */
+	blk_virtio_ops.config_read(b, 4000, c, 4);
+	CHECK_EQ(c[0], 0);
+	stop();
+}
+
+int main(void)
+{
+	t_suite = "virtio_blk";
+	log_level = -1;
+	RUN(read_sectors);
+	RUN(read_scattered_indirect);
+	RUN(write_sectors);
+	RUN(flush_and_get_id);
+	RUN(discard_and_write_zeroes);
+	RUN(out_of_range_sectors);
+	RUN(read_only_disk);
+	RUN(partial_last_sector);
+	RUN(short_host_io);
+	RUN(host_io_errors);
+	RUN(malformed_requests);
+	RUN(malformed_ring_needs_reset);
+	RUN(batch_one_interrupt);
+	RUN(bad_images);
+	RUN(config_space);
+	return t_done();
+}

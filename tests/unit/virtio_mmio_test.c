@@ -1,0 +1,630 @@
+/* The virtio-mmio register model (virtio 1.2 §4.2.2, §4.2.3, §3.1): feature
+ * negotiation, queue setup, status transitions, reset, notifications through
+ * the ioeventfd (or trapped writes), interrupts through the irqfd -- against
+ * a fake VM environment and a fake device that records what it is asked.
+ * Also creates the real virtio-blk and virtio-rng devices through their
+ * device_ops, as the VMM does. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tests/unit/t.h"
+#include "tests/unit/virtq_fake.h"
+#include "vmm/device.h"
+#include "vmm/log.h"
+#include "vmm/virtio.h"
+#include "vmm/virtio_mmio.h"
+
+#define BASE 0xd0000000ull
+
+/* ---- fake VM environment ------------------------------------------------ */
+struct fake_vm {
+	struct bus mmio;
+	unsigned slots;
+	bool no_ioeventfd;
+	int ioev_fd[8];
+	uint64_t ioev_match[8];
+	unsigned nioev;
+	dev_watch_cb cb[8];
+	void *cb_opaque[8];
+	int cb_fd[8];
+	unsigned nwatch, nunwatch;
+	char cmdline[256];
+};
+
+static struct fake_vm fv;
+
+static int fake_irqfd_new(struct vm *vm, unsigned gsi)
+{
+	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+static int fake_ioeventfd_new(struct vm *vm, uint64_t addr, uint32_t len, int match, uint64_t dm)
+{
+	int fd;
+
+	if (fv.no_ioeventfd)
+		return -ENOSYS;
+	CHECK_EQ(addr, BASE + 0x1000ull * (fv.slots - 1) + VIRTIO_MMIO_QUEUE_NOTIFY);
+	CHECK_EQ(len, 4);
+	CHECK(match);
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	fv.ioev_fd[fv.nioev] = fd;
+	fv.ioev_match[fv.nioev++] = dm;
+	return fd;
+}
+
+static int fake_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
+{
+	fv.cb[fv.nwatch] = cb;
+	fv.cb_opaque[fv.nwatch] = opaque;
+	fv.cb_fd[fv.nwatch++] = fd;
+	return 0;
+}
+
+static int fake_unwatch(struct vm *vm, int fd)
+{
+	fv.nunwatch++;
+	return 0;
+}
+
+static int fake_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
+{
+	char word[64];
+
+	*base = BASE + 0x1000ull * fv.slots;
+	*size = 0x1000;
+	*gsi = 5 + fv.slots++;
+	snprintf(word, sizeof(word), " virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)*base, *gsi);
+	strncat(fv.cmdline, word, sizeof(fv.cmdline) - strlen(fv.cmdline) - 1);
+	return 0;
+}
+
+static int fake_cmdline_add(struct vm *vm, const char *w)
+{
+	strncat(fv.cmdline, " ", sizeof(fv.cmdline) - strlen(fv.cmdline) - 1);
+	strncat(fv.cmdline, w, sizeof(fv.cmdline) - strlen(fv.cmdline) - 1);
+	return 0;
+}
+
+static struct dev_env make_env(const struct vmm_config *cfg, struct gm *gm)
+{
+	memset(&fv, 0, sizeof(fv));
+	return (struct dev_env){
+		.cfg = cfg, .gm = gm, .mmio = &fv.mmio,
+		.irqfd_new = fake_irqfd_new, .ioeventfd_new = fake_ioeventfd_new,
+		.watch = fake_watch, .unwatch = fake_unwatch, .virtio_slot = fake_slot,
+		.cmdline_add = fake_cmdline_add,
+	};
+}
+
+/* ---- fake device ---------------------------------------------------------- */
+struct fake_dev {
+	struct virtio_signal sig;
+	int activates, notifies, resets, last_q;
+	uint64_t features;
+	struct virtq_config q[2];
+	int activate_ret;
+	uint8_t cfg[16];
+	uint32_t cfg_write_off, cfg_write_len;
+};
+
+static struct fake_dev fd_;
+
+static uint64_t fdev_features(void *d) { return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3) | VIRTIO_BIT(40); }
+static void fdev_cread(void *d, uint32_t off, uint8_t *data, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = off + i < sizeof(fd_.cfg) ? fd_.cfg[off + i] : 0;
+}
+static void fdev_cwrite(void *d, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	fd_.cfg_write_off = off;
+	fd_.cfg_write_len = len;
+}
+static int fdev_activate(void *d, uint64_t f, const struct virtq_config *q, unsigned n)
+{
+	fd_.activates++;
+	fd_.features = f;
+	memcpy(fd_.q, q, sizeof(fd_.q));
+	CHECK_EQ(n, 2);
+	return fd_.activate_ret;
+}
+static void fdev_notify(void *d, unsigned q) { fd_.notifies++; fd_.last_q = (int)q; }
+static void fdev_reset(void *d) { fd_.resets++; }
+
+static const struct virtio_dev_ops fdev_ops = {
+	.device_id = 42, .num_queues = 2, .queue_max = 128,
+	.features = fdev_features, .config_read = fdev_cread, .config_write = fdev_cwrite,
+	.activate = fdev_activate, .queue_notify = fdev_notify, .reset = fdev_reset,
+};
+
+static struct virtio_mmio *t;
+
+static uint32_t rd(uint64_t off)
+{
+	uint32_t v;
+	CHECK_EQ(bus_read(&fv.mmio, BASE + off, (uint8_t *)&v, 4), 0);
+	return v;
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	CHECK_EQ(bus_write(&fv.mmio, BASE + off, (uint8_t *)&v, 4), 0);
+}
+
+static void setup(void)
+{
+	static struct vmm_config cfg;
+	struct dev_env env = make_env(&cfg, NULL);
+
+	memset(&fd_, 0, sizeof(fd_));
+	CHECK_EQ(virtio_mmio_create(&t, &env, "fake", &fdev_ops, &fd_, &fd_.sig), 0);
+}
+
+static void teardown(void)
+{
+	virtio_mmio_destroy(t);
+	t = NULL;
+}
+
+/* The Linux driver's sequence (§3.1.1) up to FEATURES_OK. */
+static void negotiate(uint64_t features)
+{
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+}
+
+static void setup_queue(unsigned q, uint16_t num, uint64_t desc, uint64_t avail, uint64_t used)
+{
+	wr(VIRTIO_MMIO_QUEUE_SEL, q);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, num);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+#define S_FOK (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)
+
+static void identity_registers(void)
+{
+	setup();
+	CHECK_EQ(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	CHECK_EQ(rd(VIRTIO_MMIO_VERSION), 2);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_ID), 42);
+	CHECK_EQ(rd(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu);
+	CHECK_EQ(virtio_mmio_base(t), BASE);
+	CHECK_EQ(virtio_mmio_gsi(t), 5);
+	CHECK(strstr(fv.cmdline, "virtio_mmio.device=4K@0xd0000000:5") != NULL);
+	/* One ioeventfd per queue, datamatch = queue index, watched. */
+	CHECK_EQ(fv.nioev, 2);
+	CHECK_EQ(fv.ioev_match[0], 0);
+	CHECK_EQ(fv.ioev_match[1], 1);
+	CHECK_EQ(fv.nwatch, 2);
+	teardown();
+	CHECK_EQ(fv.nunwatch, 2);
+}
+
+static void feature_negotiation(void)
+{
+	setup();
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_FEATURES), 1u << 3);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_FEATURES), 1u | 1u << 8);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_FEATURES), 0);
+
+	/* A subset with VERSION_1: accepted. */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), S_FOK);
+	/* Features are frozen after FEATURES_OK. */
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(fd_.features, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
+
+	/* Legacy driver (no VERSION_1): FEATURES_OK does not stick. */
+	negotiate(VIRTIO_BIT(3));
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	/* A feature we never offered. */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(4));
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	/* Features select beyond 1 with a set bit. */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), S_FOK);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 7);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	wr(VIRTIO_MMIO_STATUS, S_FOK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	teardown();
+}
+
+static void queue_setup_and_activate(void)
+{
+	setup();
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 128);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 2);  /* no such queue */
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 8);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	setup_queue(1, 32, 0x1234500000ull, 0x20000, 0x30000);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	/* Queue registers are frozen while the queue is ready. */
+	wr(VIRTIO_MMIO_QUEUE_NUM, 16);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM), 32);
+	CHECK_EQ(fd_.activates, 0);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(fd_.activates, 1);
+	CHECK(!fd_.q[0].ready);
+	CHECK(fd_.q[1].ready);
+	CHECK_EQ(fd_.q[1].size, 32);
+	CHECK_EQ(fd_.q[1].desc, 0x1234500000ull);
+	CHECK_EQ(fd_.q[1].avail, 0x20000);
+	CHECK_EQ(fd_.q[1].used, 0x30000);
+	/* Live device: queue 0 cannot be set up any more. */
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 8);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM), 0);
+	teardown();
+}
+
+static void status_transitions(void)
+{
+	setup();
+	/* DRIVER_OK without FEATURES_OK is refused. */
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	CHECK_EQ(fd_.activates, 0);
+	/* Clearing bits without a reset is ignored. */
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	/* The driver cannot set NEEDS_RESET itself. */
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_NEEDS_RESET);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	/* FAILED may be added. */
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED);
+	teardown();
+}
+
+static void reset_clears_everything(void)
+{
+	setup();
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	virtio_signal_used(&fd_.sig);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(fd_.resets, 2);  /* negotiate() starts with one */
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
+	/* Notifications after reset do not reach the device. */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 5);
+	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(fd_.notifies, 0);
+	/* And it can be brought up again. */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(fd_.activates, 2);
+	CHECK_EQ(fd_.features, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	teardown();
+}
+
+static void notify_through_ioeventfd(void)
+{
+	uint64_t one = 1, cnt;
+
+	setup();
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(1, 64, 0x1000, 0x2000, 0x3000);
+	/* Before DRIVER_OK nothing is delivered. */
+	CHECK_EQ(write(fv.ioev_fd[1], &one, 8), 8);
+	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(fd_.notifies, 0);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(write(fv.ioev_fd[1], &one, 8), 8);
+	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(fd_.notifies, 1);
+	CHECK_EQ(fd_.last_q, 1);
+	/* The callback drained the eventfd. */
+	CHECK_EQ(read(fv.ioev_fd[1], &cnt, 8), -1);
+	/* Queue 0 is not ready: its notify is dropped. */
+	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(fd_.notifies, 1);
+	/* A trapped write for a queue with an ioeventfd is not doubled, one
+	 * for a queue that does not exist is ignored. */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 9);
+	CHECK_EQ(fd_.notifies, 1);
+	teardown();
+}
+
+static void notify_trapped_without_ioeventfd(void)
+{
+	static struct vmm_config cfg;
+	struct dev_env env = make_env(&cfg, NULL);
+
+	fv.no_ioeventfd = true;
+	memset(&fd_, 0, sizeof(fd_));
+	CHECK_EQ(virtio_mmio_create(&t, &env, "fake", &fdev_ops, &fd_, &fd_.sig), 0);
+	CHECK_EQ(fv.nwatch, 0);
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK_EQ(fd_.notifies, 1);
+	CHECK_EQ(fd_.last_q, 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);  /* not ready */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+	CHECK_EQ(fd_.notifies, 1);
+	teardown();
+}
+
+static void interrupts_and_ack(void)
+{
+	uint64_t cnt;
+
+	setup();
+	virtio_signal_used(&fd_.sig);
+	CHECK_EQ(read(fd_.sig.irqfd, &cnt, 8), 8);
+	CHECK_EQ(cnt, 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED);
+	virtio_signal_needs_reset(&fd_.sig);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED | VIRTIO_ISR_CONFIG);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_ISR_USED);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_CONFIG);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_ISR_CONFIG);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	teardown();
+}
+
+static void activate_failure_needs_reset(void)
+{
+	uint64_t cnt, one = 1;
+
+	setup();
+	fd_.activate_ret = -EINVAL;
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), S_FOK | VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_CONFIG);
+	CHECK_EQ(read(fd_.sig.irqfd, &cnt, 8), 8);
+	/* Nothing reaches a device that needs a reset. */
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(fd_.notifies, 0);
+	/* Reset clears NEEDS_RESET. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
+	teardown();
+}
+
+static void access_widths_and_config(void)
+{
+	uint8_t b8[8];
+	uint16_t v16;
+
+	setup();
+	for (unsigned i = 0; i < sizeof(fd_.cfg); i++)
+		fd_.cfg[i] = (uint8_t)(0x10 + i);
+	/* Registers: 32-bit aligned only; others read 0 and are dropped. */
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0, b8, 1), 0);
+	CHECK_EQ(b8[0], 0);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 2, b8, 4), 0);
+	CHECK_EQ(b8[0], 0);
+	v16 = VIRTIO_STATUS_ACKNOWLEDGE;
+	CHECK_EQ(bus_write(&fv.mmio, BASE + VIRTIO_MMIO_STATUS, (uint8_t *)&v16, 2), 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
+	/* Config space: any width, offset relative to 0x100. */
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x103, b8, 1), 0);
+	CHECK_EQ(b8[0], 0x13);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x104, b8, 8), 0);
+	CHECK_EQ(b8[7], 0x1b);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x10e, b8, 4), 0);
+	CHECK_EQ(b8[1], 0x1f);
+	CHECK_EQ(b8[2], 0);
+	CHECK_EQ(bus_write(&fv.mmio, BASE + 0x105, b8, 2), 0);
+	CHECK_EQ(fd_.cfg_write_off, 5);
+	CHECK_EQ(fd_.cfg_write_len, 2);
+	/* Last bytes of the window. */
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0xffc, b8, 4), 0);
+	CHECK_EQ(b8[0], 0);
+	/* Write to a read-only register: ignored. */
+	wr(VIRTIO_MMIO_MAGIC_VALUE, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	teardown();
+}
+
+/* ---- the real devices through their device_ops --------------------------- */
+extern const struct device_ops virtio_blk_device, virtio_rng_device;
+
+static void make_file(const char *path, size_t bytes)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, (off_t)bytes), 0);
+	close(fd);
+}
+
+static void blk_devices_created_in_order(void)
+{
+	char root[64], data[64];
+	struct vmm_config cfg = { 0 };
+	struct gm gm;
+	uint8_t mem[4096];
+	void *blk = NULL, *rng = NULL;
+	struct dev_env env;
+	uint8_t cap[8];
+
+	snprintf(root, sizeof(root), "/dev/shm/mmiotest-root-%d", getpid());
+	snprintf(data, sizeof(data), "/dev/shm/mmiotest-data-%d", getpid());
+	make_file(root, 1 << 20);
+	make_file(data, 4096);
+	gm_init_test(&gm, mem, sizeof(mem));
+	cfg.disks[0] = (struct vmm_disk){ .path = root, .ro = true, .root = true };
+	cfg.disks[1] = (struct vmm_disk){ .path = data };
+	cfg.ndisks = 2;
+	cfg.rng = true;
+	env = make_env(&cfg, &gm);
+	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	CHECK_EQ(virtio_rng_device.create(&env, &rng), 0);
+	CHECK(strstr(fv.cmdline, "virtio_mmio.device=4K@0xd0000000:5 root=/dev/vda ro "
+				 "virtio_mmio.device=4K@0xd0001000:6 virtio_mmio.device=4K@0xd0002000:7") != NULL);
+	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x100, cap, 8), 0);
+	CHECK_EQ(cap[0] | cap[1] << 8, 2048);  /* 1 MiB in sectors */
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << 5));  /* RO */
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x1000 + 0x100, cap, 8), 0);
+	CHECK_EQ(cap[0], 8);
+	CHECK(!(rd(0x1000 + VIRTIO_MMIO_DEVICE_FEATURES) & (1u << 5)));
+	CHECK_EQ(rd(0x2000 + VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
+	virtio_blk_device.destroy(blk);
+	virtio_rng_device.destroy(rng);
+
+	/* Without disks or rng the devices are not configured. */
+	cfg.ndisks = 0;
+	cfg.rng = false;
+	env = make_env(&cfg, &gm);
+	CHECK_EQ(virtio_blk_device.create(&env, &blk), 1);
+	CHECK_EQ(virtio_rng_device.create(&env, &rng), 1);
+	CHECK_EQ(fv.slots, 0);
+
+	/* A missing image is an error naming it, -errno. */
+	cfg.disks[0] = (struct vmm_disk){ .path = "/nonexistent/root.sqfs", .ro = true, .root = true };
+	cfg.ndisks = 1;
+	env = make_env(&cfg, &gm);
+	CHECK_EQ(virtio_blk_device.create(&env, &blk), -ENOENT);
+
+	/* --rwroot: root=/dev/vda rw. */
+	cfg.disks[0] = (struct vmm_disk){ .path = root, .ro = false, .root = true };
+	env = make_env(&cfg, &gm);
+	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	CHECK(strstr(fv.cmdline, " root=/dev/vda rw") != NULL);
+	virtio_blk_device.destroy(blk);
+
+	/* -d only: vda without root=. */
+	cfg.disks[0] = (struct vmm_disk){ .path = data };
+	env = make_env(&cfg, &gm);
+	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	CHECK(strstr(fv.cmdline, "root=") == NULL);
+	virtio_blk_device.destroy(blk);
+	unlink(root);
+	unlink(data);
+}
+
+/* The whole path: registers -> activate -> ioeventfd -> ring -> irqfd. */
+static void blk_end_to_end(void)
+{
+	char path[64];
+	struct vmm_config cfg = { 0 };
+	struct fake_ring r;
+	void *blk = NULL;
+	struct dev_env env;
+	uint64_t one = 1, cnt;
+	uint32_t type = 0, id, len;
+	uint64_t sector = 1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/mmiotest-e2e-%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK_EQ(pwrite(fd, "hello, sector one", 17, 512), 17);
+	CHECK_EQ(ftruncate(fd, 4096), 0);
+	close(fd);
+	fr_init(&r, 8);
+	cfg.disks[0] = (struct vmm_disk){ .path = path, .ro = true, .root = true };
+	cfg.ndisks = 1;
+	env = make_env(&cfg, &r.gm);
+	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	memcpy(r.mem + FR_DATA, &type, 4);
+	memcpy(r.mem + FR_DATA + 8, &sector, 8);
+	fr_desc(&r, 0, FR_DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	fr_desc(&r, 1, FR_DATA + 0x200, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	fr_desc(&r, 2, FR_DATA + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
+	r.mem[FR_DATA + 0x400] = 0xee;
+	fr_avail(&r, 0);
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	fr_used(&r, 0, &id, &len);
+	CHECK_EQ(len, 513);
+	CHECK_EQ(r.mem[FR_DATA + 0x400], 0);
+	CHECK(memcmp(r.mem + FR_DATA + 0x200, "hello, sector one", 17) == 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED);
+	/* A hostile ring: NEEDS_RESET + config interrupt, no crash. */
+	fr_desc(&r, 0, FR_DATA, 16, VIRTQ_DESC_F_NEXT, 0);
+	fr_avail(&r, 0);
+	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_CONFIG);
+	(void)!read(fv.ioev_fd[0], &cnt, 8);
+	/* A queue the driver placed outside RAM: NEEDS_RESET at DRIVER_OK. */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	setup_queue(0, 8, FR_MEM, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	virtio_blk_device.destroy(blk);
+	fr_free(&r);
+	unlink(path);
+}
+
+int main(void)
+{
+	t_suite = "virtio_mmio";
+	log_level = -1;
+	RUN(identity_registers);
+	RUN(feature_negotiation);
+	RUN(queue_setup_and_activate);
+	RUN(status_transitions);
+	RUN(reset_clears_everything);
+	RUN(notify_through_ioeventfd);
+	RUN(notify_trapped_without_ioeventfd);
+	RUN(interrupts_and_ack);
+	RUN(activate_failure_needs_reset);
+	RUN(access_widths_and_config);
+	RUN(blk_devices_created_in_order);
+	RUN(blk_end_to_end);
+	return t_done();
+}
