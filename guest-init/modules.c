@@ -282,14 +282,18 @@ static int mod_finit(void *arg, const char *path, const char *params)
 	return r;
 }
 
-static bool mod_loaded(const char *name)
+static bool mod_loaded(const struct init_mod_loader *l, const char *name)
 {
-	char p[128];
+	char p[INIT_PATH_MAX + 64];
 	struct stat st;
+	int n;
 
 	/* /sys/module uses '_' whatever the file is called. */
-	snprintf(p, sizeof(p), "/sys/module/%s", name);
-	for (char *c = p + 12; *c; c++)
+	n = snprintf(p, sizeof(p), "%s/", l->sys_module ? l->sys_module : "/sys/module");
+	if (n < 0 || (size_t)n >= sizeof(p))
+		return false;
+	snprintf(p + n, sizeof(p) - (size_t)n, "%s", name);
+	for (char *c = p + n; *c; c++)
 		if (*c == '-')
 			*c = '_';
 	return stat(p, &st) == 0;
@@ -298,7 +302,7 @@ static bool mod_loaded(const char *name)
 int init_mod_load_list(const char *list, const char *moddir, const char *cmdline,
 		       size_t cmdline_len, const struct init_mod_loader *loader)
 {
-	static const struct init_mod_loader real = { mod_finit, NULL };
+	static const struct init_mod_loader real = { mod_finit, NULL, NULL };
 	struct init_mod_plan *plan = calloc(1, sizeof(*plan));
 	char path[INIT_PATH_MAX + 200], *dep = NULL, *builtin = NULL;
 	size_t dep_len = 0, builtin_len = 0;
@@ -326,7 +330,7 @@ int init_mod_load_list(const char *list, const char *moddir, const char *cmdline
 		memcpy(name, s, l);
 		name[l] = '\0';
 		s += l + (e ? 1 : 0);
-		if (mod_loaded(name)) {
+		if (mod_loaded(loader, name)) {
 			init_log(INIT_LOG_DEBUG, "module %s: already loaded", name);
 			continue;
 		}
@@ -364,7 +368,7 @@ int init_mod_load_list(const char *list, const char *moddir, const char *cmdline
 		for (int i = start; i < plan->n; i++) {
 			char params[512];
 
-			if (mod_loaded(plan->name[i])) {
+			if (mod_loaded(loader, plan->name[i])) {
 				init_log(INIT_LOG_DEBUG, "module %s: already loaded", plan->name[i]);
 				continue;
 			}

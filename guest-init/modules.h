@@ -38,15 +38,17 @@ int init_mod_params(const char *cmdline, size_t len, const char *name, char *out
 int init_mod_builtin(const char *builtin, size_t len, const char *name);
 
 /* Loader hook so tests can record the order instead of calling the kernel.
- * Returns 0 or -errno; -EEXIST counts as loaded. */
+ * load returns 0 or -errno; -EEXIST counts as loaded. sys_module is where
+ * loaded modules show up (NULL: /sys/module). */
 struct init_mod_loader {
 	int (*load)(void *arg, const char *path, const char *params);
 	void *arg;
+	const char *sys_module;
 };
 
 /* Load every module of the comma list `list` from moddir (e.g.
  * /lib/modules/6.1.0), with parameters from cmdline. loader may be NULL for
- * finit_module. Modules present in /sys/module are skipped. Returns the
+ * finit_module. Modules already present in /sys/module are skipped. Returns the
  * number of modules that failed (each logged naming it). */
 int init_mod_load_list(const char *list, const char *moddir, const char *cmdline,
 		       size_t cmdline_len, const struct init_mod_loader *loader);
