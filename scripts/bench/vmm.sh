@@ -9,12 +9,14 @@
 # Absolute times on a nested/PVM host are inflated by its emulation; the
 # ratios from one run are what count. Targets are printed, never enforced.
 #
-#   scripts/bench/vmm.sh        RUNS=N (default 30) O=build VMM=$O/vmm
+#   scripts/bench/vmm.sh        RUNS=N (default 40) O=build VMM=$O/vmm
+# As root the timed runs get nice -10, so a build running alongside (2-core
+# machines) disturbs them less; both commands get the same treatment.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 O=${O:-build}
 VMM=${VMM:-$O/vmm}
-RUNS=${RUNS:-30}
+RUNS=${RUNS:-40}
 PROBE=$O/bench/probe
 BENCHRUN=$O/bench/benchrun
 G=$O/guests
@@ -49,7 +51,9 @@ fi
 # arrives on the pipe), the same way for both; "self" is each one's own
 # boot-time report.
 echo "vmm: start-up, $RUNS interleaved runs each, -m $MEM, guest $G/bench.elf (medians, us):"
-if ! "$BENCHRUN" -n "$RUNS" -w "boot-time:" -- \
+NICE=
+[ "$(id -u)" -eq 0 ] && NICE="nice -n -10"
+if ! $NICE "$BENCHRUN" -n "$RUNS" -w "boot-time:" -- \
 	"$VMM" -k "$G/bench.elf" -m "$MEM" :: "$PROBE" -k "$G/bench.elf" -m "$MEM" \
 	</dev/null >"$W/start"; then
 	echo "vmm: start-up benchmark failed"
@@ -63,7 +67,8 @@ END {
 	printf "  %-34s %10.0f %10.0f %7.2fx  (target <= 1.2x)\n", "exec -> first guest instruction", v["first_med"], p["first_med"], v["first_med"] / p["first_med"]
 	printf "  %-34s %10.0f %10.0f %7.2fx\n", "  same, self-reported (boot-time)", v["self_med"], p["self_med"], (p["self_med"] > 0 ? v["self_med"] / p["self_med"] : 0)
 	printf "  %-34s %10.0f %10.0f %7.2fx  (target <= 1.2x)\n", "start -> OUT -> reset -> teardown", v["cycle_med"], p["cycle_med"], v["cycle_med"] / p["cycle_med"]
-	printf "  %-34s %10.0f %10.0f\n", "  fastest cycle", v["cycle_min"], p["cycle_min"]
+	printf "  %-34s %10.0f %10.0f %7.2fx\n", "  fastest first instruction", v["first_min"], p["first_min"], v["first_min"] / p["first_min"]
+	printf "  %-34s %10.0f %10.0f %7.2fx\n", "  fastest cycle", v["cycle_min"], p["cycle_min"], v["cycle_min"] / p["cycle_min"]
 }' "$W/start"
 
 # --- 3. private RSS beyond guest memory ---------------------------------------
@@ -72,6 +77,7 @@ END {
 # (shared with device processes later; pages the guest touched).
 # rss_of NAME BIN: prints "NAME private_kib guest_ram_kib"
 rss_of() {
+	: >"$W/halt.out"
 	"$2" -k "$G/halt.elf" -m 16 </dev/null >"$W/halt.out" 2>&1 &
 	pid=$!
 	i=0

@@ -201,6 +201,7 @@ fi
 # --- a halted guest ends on SIGTERM / SIGINT with exit 0 --------------------
 # halt_signal CASE SIG
 halt_signal() {
+	: >"$W/out"
 	"$VMM" -k "$G/halt.elf" </dev/null >"$W/out" 2>"$W/err" &
 	pid=$!
 	i=0
