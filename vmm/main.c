@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/ctlcmd.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -73,6 +74,12 @@ int main(int argc, char **argv)
 	if (!c) {
 		fprintf(stderr, "vmm: out of memory\n");
 		return VMM_EXIT_FAILURE;
+	}
+	if (argc > 1 && ctlcmd_is(argv[1])) {
+		signal(SIGPIPE, SIG_IGN);
+		rc = ctlcmd_main(argc, argv);
+		free(c);
+		return rc;
 	}
 	rc = cli_parse(c, argc, argv, err, sizeof(err));
 	if (rc == CLI_HELP) {

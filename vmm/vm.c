@@ -21,6 +21,7 @@
 #include "vmm/arch.h"
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/bus.h"
+#include "vmm/control.h"
 #include "vmm/device.h"
 #include "vmm/evloop.h"
 #include "vmm/gm.h"
@@ -61,9 +62,19 @@ struct vm {
 	atomic_int exit_reason;
 	atomic_int exit_status;
 	atomic_int stopping;
-	/* In-process vsock connector, registered by the vsock device. */
+	/* In-process vsock connector, registered by the vsock device. It runs
+	 * on the loop thread only; other threads go through the call slot. */
 	int (*vsock_connect)(void *dev, uint32_t port);
 	void *vsock_dev;
+	pthread_t loop_thread;
+	int call_fd;                 /* eventfd: a connect request is waiting */
+	pthread_mutex_t call_serial; /* one request in the slot at a time */
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_cv;
+	int call_pending, call_result;
+	uint32_t call_port;
+	struct ctl *ctl;
+	uint64_t start_ns;
 };
 
 /* ---- dev_env implementation ---------------------------------------- */
@@ -178,6 +189,86 @@ static void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int statu
 		atomic_store(&vm->exit_status, status);
 	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
 		return;
+}
+
+/* ---- control socket hooks ---------------------------------------- */
+
+static void vm_ctl_stop(void *opaque)
+{
+	vm_request_exit(opaque, VM_EXIT_SIGNAL, 0);
+}
+
+static int vm_ctl_status(void *opaque, char *buf, size_t len)
+{
+	struct vm *vm = opaque;
+	struct timespec ts;
+	uint64_t now;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	n = snprintf(buf, len,
+		     "{\"state\":\"%s\",\"pid\":%d,\"vcpus\":%u,\"mem_mib\":%llu,\"cid\":%u,"
+		     "\"uptime_ms\":%llu,\"disks\":%u,\"vsock\":%s}",
+		     atomic_load(&vm->exit_reason) == VM_EXIT_NONE ? "running" : "stopping", (int)getpid(),
+		     vm->cfg->vcpus, (unsigned long long)vm->cfg->mem_mib, vm->cfg->cid,
+		     (unsigned long long)((now - vm->start_ns) / 1000000), vm->cfg->ndisks,
+		     vm->vsock_connect ? "true" : "false");
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	return n;
+}
+
+/* Loop-thread side of a guest connect request. */
+static void vm_on_call(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&vm->call_lock);
+	if (vm->call_pending) {
+		vm->call_result = vm->vsock_connect ? vm->vsock_connect(vm->vsock_dev, vm->call_port) : -ENODEV;
+		vm->call_pending = 0;
+		pthread_cond_broadcast(&vm->call_cv);
+	}
+	pthread_mutex_unlock(&vm->call_lock);
+}
+
+/* Connect to a guest vsock port from any thread: the device itself is
+ * single-threaded on the loop, so the request is handed to it. */
+static int vm_ctl_guest_connect(void *opaque, uint32_t port)
+{
+	struct vm *vm = opaque;
+	uint64_t one = 1;
+	int rc;
+
+	if (!vm->vsock_connect)
+		return -ENODEV;
+	if (pthread_equal(pthread_self(), vm->loop_thread))
+		return vm->vsock_connect(vm->vsock_dev, port);
+	pthread_mutex_lock(&vm->call_serial);
+	pthread_mutex_lock(&vm->call_lock);
+	vm->call_port = port;
+	vm->call_pending = 1;
+	vm->call_result = -ETIMEDOUT;
+	if (write(vm->call_fd, &one, sizeof(one)) < 0)
+		vm->call_pending = 0;
+	while (vm->call_pending && !atomic_load(&vm->stopping)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&vm->call_cv, &vm->call_lock, &ts);
+	}
+	if (vm->call_pending) {
+		vm->call_pending = 0;
+		vm->call_result = -ESHUTDOWN;
+	}
+	rc = vm->call_result;
+	pthread_mutex_unlock(&vm->call_lock);
+	pthread_mutex_unlock(&vm->call_serial);
+	return rc;
 }
 
 /* ---- vCPUs ----------------------------------------------------------- */
@@ -385,6 +476,8 @@ static int vm_exit_code(const struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
+	atomic_store(&vm->stopping, 1);
+	ctl_close(vm->ctl);
 	vm_stop_vcpus(vm);
 	for (unsigned i = vm->ndev; i > 0; i--)
 		vm->dev_ops[i - 1]->destroy(vm->dev_state[i - 1]);
@@ -399,6 +492,8 @@ static void vm_teardown(struct vm *vm)
 		close(vm->sig_fd);
 	if (vm->exit_fd >= 0)
 		close(vm->exit_fd);
+	if (vm->call_fd >= 0)
+		close(vm->call_fd);
 	ev_destroy(&vm->ev);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
@@ -481,7 +576,12 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		return VMM_EXIT_FAILURE;
 	}
 	vm->cfg = cfg;
-	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->sig_fd = -1;
+	vm->start_ns = start_ns;
+	vm->loop_thread = pthread_self();
+	pthread_mutex_init(&vm->call_serial, NULL);
+	pthread_mutex_init(&vm->call_lock, NULL);
+	pthread_cond_init(&vm->call_cv, NULL);
+	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->sig_fd = vm->call_fd = -1;
 	vm->gm.fd = -1;
 	vm->gsi_next = 5;
 	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
@@ -507,8 +607,9 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	sigdelset(&sigs, VM_KICK_SIGNAL);
 	vm->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->sig_fd < 0 || vm->exit_fd < 0 || ev_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
-	    ev_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm)) {
+	vm->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->sig_fd < 0 || vm->exit_fd < 0 || vm->call_fd < 0 || ev_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
+	    ev_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm) || ev_add(&vm->ev, vm->call_fd, vm_on_call, vm)) {
 		log_err("event setup: %s", strerror(errno));
 		goto out;
 	}
@@ -562,6 +663,16 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		/* Bad input (the files) is a usage error; a failed read is not. */
 		code = (rc == -EIO) ? VMM_EXIT_FAILURE : VMM_EXIT_USAGE;
 		goto out;
+	}
+
+	if (cfg->socket_path) {
+		struct ctl_hooks hooks = { .vm = vm, .stop = vm_ctl_stop, .status_json = vm_ctl_status,
+					   .guest_connect = vm_ctl_guest_connect };
+		rc = ctl_open(&vm->ctl, cfg->socket_path, &vm->ev, &hooks);
+		if (rc) {
+			code = rc == -EADDRINUSE || rc == -ENAMETOOLONG ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
+			goto out;
+		}
 	}
 
 	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -1,0 +1,37 @@
+/* The VM's control socket (-s PATH, crosvm's --socket): a unix stream socket
+ * speaking the framed RPC of proto/README.md. VmControl requests (stop,
+ * status) are answered by vmm; Maitred requests are relayed to the guest's
+ * service on vsock port 8888, so the host needs no vsock of its own.
+ *
+ * Threads: the listening socket is watched on the event loop; each accepted
+ * connection is served by a thread of its own (blocking I/O), so a slow
+ * client or guest never stalls the loop. */
+#ifndef VMM_CONTROL_H
+#define VMM_CONTROL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/evloop.h"
+
+#define CTL_MAX_CONNS 128
+
+struct ctl_hooks {
+	void *vm;
+	/* End the VM now (guest not notified). */
+	void (*stop)(void *vm);
+	/* Write the VM's state as one JSON object; returns its length or -errno. */
+	int (*status_json)(void *vm, char *buf, size_t len);
+	/* Connected stream to guest vsock port, or -errno. Any thread. */
+	int (*guest_connect)(void *vm, uint32_t port);
+};
+
+struct ctl;
+
+/* Bind and listen on path (an existing socket file is replaced only if no
+ * one answers on it) and watch it on ev. -EADDRINUSE when a live VM owns
+ * path; -errno otherwise (one error line logged naming path). */
+int ctl_open(struct ctl **out, const char *path, struct evloop *ev, const struct ctl_hooks *hooks);
+/* Stop accepting, shut down every connection, wait (bounded) for their
+ * threads, unlink the socket. */
+void ctl_close(struct ctl *c);
+#endif

@@ -1,0 +1,334 @@
+#include "vmm/ctlcmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/mount.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/maitred.h"
+#include "proto/rpc.h"
+#include "proto/vmctl.h"
+
+static const char ctlcmd_usage_text[] =
+	"usage: vmm stop SOCK                      end the VM now (guest not notified)\n"
+	"       vmm status SOCK                    the VM's state as JSON\n"
+	"       vmm exec SOCK [-t SEC] [-e K=V]... [-C DIR] [-i] -- CMD [ARG]...\n"
+	"                                          run CMD in the guest, print its output,\n"
+	"                                          exit with its status (-i: send stdin)\n"
+	"       vmm shutdown SOCK [--reboot]       graceful power-off (or reboot) via init\n"
+	"       vmm info SOCK                      guest kernel, uptime, load, memory\n"
+	"       vmm set-time SOCK [EPOCH_SECONDS]  set the guest clock (default: host's)\n"
+	"       vmm mount SOCK [-o OPTS] [-r] [-p] SOURCE TARGET FSTYPE\n"
+	"                                          mount in the guest (-r ro, -p mkdir)\n"
+	"Common: -T SEC  how long to wait for the guest service (default 10)\n"
+	"Exit: 0 ok; 1 request failed; 2 usage; 3 no such socket; 4 VM not running;\n"
+	"      5 guest service not answering; exec: the command's status, 126/127 not\n"
+	"      executable / not found, 128+N killed by signal N\n";
+
+static int ctlcmd_usage(const char *fmt, const char *arg)
+{
+	if (fmt) {
+		fprintf(stderr, "vmm: ");
+		fprintf(stderr, fmt, arg);
+		fputc('\n', stderr);
+	}
+	fputs(ctlcmd_usage_text, stderr);
+	return CTLCMD_EXIT_USAGE;
+}
+
+int ctlcmd_is(const char *name)
+{
+	static const char *const cmds[] = { "stop", "status", "exec", "shutdown", "info", "set-time", "mount" };
+
+	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(name, cmds[i]))
+			return 1;
+	return 0;
+}
+
+static int ctlcmd_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "vmm: %s: socket path too long\n", path);
+		return -CTLCMD_EXIT_USAGE;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "vmm: socket: %s\n", strerror(errno));
+		return -CTLCMD_EXIT_FAILURE;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == ENOENT || e == ENOTDIR) {
+			fprintf(stderr, "vmm: %s: no such control socket\n", path);
+			return -CTLCMD_EXIT_NOSOCK;
+		}
+		if (e == ECONNREFUSED) {
+			fprintf(stderr, "vmm: %s: VM not running (nothing listens on the socket)\n", path);
+			return -CTLCMD_EXIT_NOTRUN;
+		}
+		fprintf(stderr, "vmm: %s: cannot connect: %s\n", path, strerror(e));
+		return -CTLCMD_EXIT_FAILURE;
+	}
+	return fd;
+}
+
+/* One call; maps transport failures and statuses to exit codes. 0 when the
+ * call succeeded (st->code OK); otherwise the exit code, message printed. */
+static int ctlcmd_call(const char *sock, const struct rpc_method_desc *m, const void *req, void *resp,
+		       int timeout_ms, struct rpc_status *st)
+{
+	struct rpc_client cl;
+	int fd = ctlcmd_connect(sock), rc;
+
+	if (fd < 0)
+		return -fd;
+	rpc_client_init(&cl, fd, timeout_ms);
+	rc = rpc_client_call(&cl, m, req, resp, st);
+	rpc_client_release(&cl);
+	close(fd);
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr, "vmm: %s: no answer within %d s (guest still booting, or its service is not running)\n",
+			sock, timeout_ms / 1000);
+		return CTLCMD_EXIT_NOGUEST;
+	}
+	if (rc == -ECONNRESET || rc == -EPIPE) {
+		fprintf(stderr, "vmm: %s: the VM closed the connection (VM stopping?)\n", sock);
+		return CTLCMD_EXIT_NOTRUN;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "vmm: %s: %s: %s\n", sock, m->name, strerror(-rc));
+		return CTLCMD_EXIT_FAILURE;
+	}
+	if (st->code == RPC_UNAVAILABLE) {
+		fprintf(stderr, "vmm: %s: %s\n", sock, st->msg);
+		return CTLCMD_EXIT_NOGUEST;
+	}
+	return 0;
+}
+
+static int ctlcmd_parse_secs(const char *s, int *ms)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 86400)
+		return -1;
+	*ms = (int)v * 1000;
+	return 0;
+}
+
+static int ctlcmd_exec(const char *sock, int argc, char **argv, int timeout_ms)
+{
+	static maitred_ExecRequest req;
+	static maitred_ExecResponse resp;
+	struct rpc_status st;
+	int i = 0, rc, send_stdin = 0;
+
+	memset(&req, 0, sizeof(req));
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "-t") && i + 1 < argc) {
+			int ms;
+			if (ctlcmd_parse_secs(argv[++i], &ms))
+				return ctlcmd_usage("exec -t '%s': seconds from 1 to 86400", argv[i]);
+			req.timeout_ms = (uint32_t)ms;
+		} else if (!strcmp(a, "-e") && i + 1 < argc) {
+			if (req.env_count >= sizeof(req.env) / sizeof(req.env[0]) || strlen(argv[i + 1]) >= sizeof(req.env[0]) ||
+			    !strchr(argv[i + 1], '='))
+				return ctlcmd_usage("exec -e '%s': expected KEY=VALUE (bounded count and length)", argv[i + 1]);
+			strcpy(req.env[req.env_count++], argv[++i]);
+		} else if (!strcmp(a, "-C") && i + 1 < argc) {
+			if (strlen(argv[i + 1]) >= sizeof(req.cwd))
+				return ctlcmd_usage("exec -C '%s': path too long", argv[i + 1]);
+			strcpy(req.cwd, argv[++i]);
+		} else if (!strcmp(a, "-i")) {
+			send_stdin = 1;
+		} else {
+			return ctlcmd_usage("exec: unknown option '%s'", a);
+		}
+	}
+	if (i >= argc)
+		return ctlcmd_usage("exec: missing command%s", "");
+	for (; i < argc; i++) {
+		if (req.argv_count >= sizeof(req.argv) / sizeof(req.argv[0]))
+			return ctlcmd_usage("exec: too many arguments (max %s)", "32");
+		if (strlen(argv[i]) >= sizeof(req.argv[0]))
+			return ctlcmd_usage("exec: argument too long: '%s'", argv[i]);
+		strcpy(req.argv[req.argv_count++], argv[i]);
+	}
+	if (send_stdin) {
+		size_t n = 0;
+		ssize_t r;
+		while (n < sizeof(req.stdin_data.bytes) &&
+		       (r = read(STDIN_FILENO, req.stdin_data.bytes + n, sizeof(req.stdin_data.bytes) - n)) > 0)
+			n += (size_t)r;
+		if (n == sizeof(req.stdin_data.bytes)) {
+			char c;
+			if (read(STDIN_FILENO, &c, 1) > 0) {
+				fprintf(stderr, "vmm: exec: stdin longer than %zu bytes\n", sizeof(req.stdin_data.bytes));
+				return CTLCMD_EXIT_USAGE;
+			}
+		}
+		req.stdin_data.size = (pb_size_t)n;
+	}
+	/* The round trip may last as long as the command. */
+	rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_EXEC], &req, &resp,
+			 req.timeout_ms ? (int)req.timeout_ms + timeout_ms : -1, &st);
+	if (rc)
+		return rc;
+	if (st.code == RPC_NOT_FOUND) {
+		fprintf(stderr, "vmm: exec: %s: command not found in the guest\n", req.argv[0]);
+		return CTLCMD_EXIT_NOTFOUND;
+	}
+	if (st.code == RPC_PERMISSION_DENIED) {
+		fprintf(stderr, "vmm: exec: %s: %s\n", req.argv[0], st.msg);
+		return CTLCMD_EXIT_NOEXEC;
+	}
+	if (st.code != RPC_OK) {
+		fprintf(stderr, "vmm: exec: %s: %s\n", req.argv[0], st.msg);
+		return CTLCMD_EXIT_FAILURE;
+	}
+	fwrite(resp.stdout_data.bytes, 1, resp.stdout_data.size, stdout);
+	fwrite(resp.stderr_data.bytes, 1, resp.stderr_data.size, stderr);
+	fflush(stdout);
+	if (resp.stdout_truncated || resp.stderr_truncated)
+		fprintf(stderr, "vmm: exec: output truncated at %zu bytes per stream\n", sizeof(resp.stdout_data.bytes));
+	if (resp.timed_out)
+		fprintf(stderr, "vmm: exec: %s: killed after its %u ms timeout\n", req.argv[0], req.timeout_ms);
+	if (resp.signal)
+		return 128 + (resp.signal & 0x7f);
+	return resp.exit_code & 0xff;
+}
+
+int ctlcmd_main(int argc, char **argv)
+{
+	const char *cmd = argv[1], *sock;
+	struct rpc_status st;
+	int timeout_ms = 10000, rc, i;
+
+	if (argc < 3 || argv[2][0] == '-')
+		return ctlcmd_usage("%s: missing control socket path", cmd);
+	sock = argv[2];
+	/* -T may come right after SOCK for every command. */
+	i = 3;
+	if (i + 1 < argc && !strcmp(argv[i], "-T")) {
+		if (ctlcmd_parse_secs(argv[i + 1], &timeout_ms))
+			return ctlcmd_usage("-T '%s': seconds from 1 to 86400", argv[i + 1]);
+		i += 2;
+	}
+	argc -= i;
+	argv += i;
+
+	if (!strcmp(cmd, "stop") || !strcmp(cmd, "status")) {
+		static vmctl_StatusResponse sr;
+		int status = !strcmp(cmd, "status");
+		if (argc)
+			return ctlcmd_usage("%s: unexpected argument", cmd);
+		rc = ctlcmd_call(sock, &proto_vmctl_methods[status ? PROTO_VMCTL_STATUS : PROTO_VMCTL_STOP],
+				 &(vmctl_StatusRequest){ 0 }, &sr, timeout_ms, &st);
+		if (rc)
+			return rc;
+		if (st.code) {
+			fprintf(stderr, "vmm: %s: %s\n", cmd, st.msg);
+			return CTLCMD_EXIT_FAILURE;
+		}
+		if (status)
+			printf("%s\n", sr.json);
+		return 0;
+	}
+	if (!strcmp(cmd, "exec"))
+		return ctlcmd_exec(sock, argc, argv, timeout_ms);
+	if (!strcmp(cmd, "shutdown")) {
+		maitred_ShutdownRequest req = { 0 };
+		maitred_ShutdownResponse resp;
+		if (argc == 1 && !strcmp(argv[0], "--reboot"))
+			req.reboot = true;
+		else if (argc)
+			return ctlcmd_usage("shutdown: unexpected argument '%s'", argv[0]);
+		rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_SHUTDOWN], &req, &resp, timeout_ms, &st);
+	} else if (!strcmp(cmd, "info")) {
+		static maitred_GetInfoResponse r;
+		if (argc)
+			return ctlcmd_usage("info: unexpected argument '%s'", argv[0]);
+		rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_GET_INFO], &(maitred_GetInfoRequest){ 0 },
+				 &r, timeout_ms, &st);
+		if (rc == 0 && st.code == RPC_OK) {
+			printf("kernel_release: %s\nkernel_version: %s\nhostname: %s\nuptime_ms: %llu\n"
+			       "load: %u.%03u %u.%03u %u.%03u\nmem_total_kib: %llu\nmem_free_kib: %llu\n"
+			       "mem_available_kib: %llu\nnprocs: %u\ninit_version: %s\n",
+			       r.kernel_release, r.kernel_version, r.hostname, (unsigned long long)r.uptime_ms,
+			       r.load1_milli / 1000, r.load1_milli % 1000, r.load5_milli / 1000, r.load5_milli % 1000,
+			       r.load15_milli / 1000, r.load15_milli % 1000, (unsigned long long)r.mem_total_kib,
+			       (unsigned long long)r.mem_free_kib, (unsigned long long)r.mem_available_kib, r.nprocs,
+			       r.init_version);
+		}
+	} else if (!strcmp(cmd, "set-time")) {
+		maitred_SetTimeRequest req = { 0 };
+		maitred_SetTimeResponse resp;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		req.sec = ts.tv_sec;
+		req.nsec = (uint32_t)ts.tv_nsec;
+		if (argc == 1) {
+			char *end;
+			long long v = strtoll(argv[0], &end, 10);
+			if (!*argv[0] || *end || v < 0)
+				return ctlcmd_usage("set-time '%s': expected seconds since the epoch", argv[0]);
+			req.sec = v;
+			req.nsec = 0;
+		} else if (argc) {
+			return ctlcmd_usage("set-time: unexpected argument '%s'", argv[1]);
+		}
+		rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_SET_TIME], &req, &resp, timeout_ms, &st);
+	} else if (!strcmp(cmd, "mount")) {
+		static maitred_MountRequest req;
+		maitred_MountResponse resp;
+		memset(&req, 0, sizeof(req));
+		for (; argc && argv[0][0] == '-'; argc--, argv++) {
+			if (!strcmp(argv[0], "-o") && argc > 1) {
+				if (strlen(argv[1]) >= sizeof(req.data))
+					return ctlcmd_usage("mount -o: options too long%s", "");
+				strcpy(req.data, argv[1]);
+				argc--, argv++;
+			} else if (!strcmp(argv[0], "-r")) {
+				req.flags |= MS_RDONLY;
+			} else if (!strcmp(argv[0], "-p")) {
+				req.mkdir = true;
+			} else {
+				return ctlcmd_usage("mount: unknown option '%s'", argv[0]);
+			}
+		}
+		if (argc != 3)
+			return ctlcmd_usage("mount: expected SOURCE TARGET FSTYPE%s", "");
+		if (strlen(argv[0]) >= sizeof(req.source) || strlen(argv[1]) >= sizeof(req.target) ||
+		    strlen(argv[2]) >= sizeof(req.fstype))
+			return ctlcmd_usage("mount: argument too long%s", "");
+		strcpy(req.source, argv[0]);
+		strcpy(req.target, argv[1]);
+		strcpy(req.fstype, argv[2]);
+		rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_MOUNT], &req, &resp, timeout_ms, &st);
+	} else {
+		return ctlcmd_usage("unknown command '%s'", cmd);
+	}
+	if (rc)
+		return rc;
+	if (st.code != RPC_OK) {
+		fprintf(stderr, "vmm: %s: %s (%s)\n", cmd, st.msg, rpc_code_name(st.code));
+		return CTLCMD_EXIT_FAILURE;
+	}
+	return 0;
+}
