@@ -544,7 +544,7 @@ static int blk_create(const struct dev_env *env, void **state)
 				goto fail;
 			}
 		}
-		log_info("%s: %s (%llu sectors%s)", b->name, d->path, (unsigned long long)b->sectors,
+		log_debug("%s: %s (%llu sectors%s)", b->name, d->path, (unsigned long long)b->sectors,
 			 d->ro ? ", read-only" : "");
 	}
 	*state = s;
