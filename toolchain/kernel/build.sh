@@ -56,8 +56,12 @@ if [ ! -f "$cache/bzImage" ]; then
 	cp "$work/arch/x86/boot/bzImage" "$cache/bzImage.tmp" && mv "$cache/bzImage.tmp" "$cache/bzImage"
 	echo "$((end - start))" > "$cache/build-seconds"
 	echo "kernel: built in $((end - start)) s" >&2
-	# Keep the cache small: the object tree is not needed any more.
+	# Keep the cache small: the object tree is not needed any more, nor are
+	# kernels built from an older fragment.
 	rm -rf "$work"
+	for old in "${cache%/*}"/kernel-*; do
+		[ "$old" = "$cache" ] || rm -rf "$old"
+	done
 fi
 ln -f "$cache/vmlinux" "$out/vmlinux" 2>/dev/null || cp "$cache/vmlinux" "$out/vmlinux"
 ln -f "$cache/bzImage" "$out/bzImage" 2>/dev/null || cp "$cache/bzImage" "$out/bzImage"
