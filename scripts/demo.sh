@@ -20,9 +20,10 @@ case "$O" in /*) ;; *) O=$SRC/$O ;; esac
 e2e_find_cloud
 e2e_tools
 e2e_kernel
+e2e_rundir demo
 
-assets=$O/demo
-rm -rf "$assets"; mkdir -p "$assets/demo"
+assets=$E2E_RUN/assets
+mkdir -p "$assets/demo"
 E2E_TOOLS=$O/e2e
 . "$SRC/tests/e2e/lib/guestfs.sh"
 root=$assets/demo/root
@@ -55,10 +56,11 @@ run_demo='"$VMM" -k "$KERNEL_BZIMAGE" -i "$ASSETS/demo/initramfs.cpio.gz" -c 2 -
 if e2e_have_hwvirt; then
 	echo "demo: vmx/svm present: running vmm directly" >&2
 	VMM=$O/vmm KERNEL_BZIMAGE=$O/kernel/bzImage ASSETS=$assets
-	eval "exec $run_demo"
+	eval "$run_demo"
+	exit
 fi
 
-img=$O/e2e/l1-demo
+img=$E2E_RUN/l1
 l1_image "$img" || exit 1
 cp -r "$assets" "$img/e2e/assets"
 cat >"$img/e2e/main.sh" <<EOF
@@ -71,8 +73,7 @@ EOF
 echo stream >"$img/e2e/mode"
 nonce=$(cat "$img/e2e/nonce")
 echo "demo: no vmx/svm on this host: booting vmm inside the nested L1 machine (QEMU TCG + emulated SVM); about 20 s" >&2
-status=$O/e2e/demo.status
-rm -f "$status"
+status=$E2E_RUN/status
 # Stream L1's console, turning its marker lines into short notes; what L1
 # prints after vmm has exited (its own power-off) is not the demo's.
 l1_boot "$img" 900 </dev/null | while IFS= read -r line; do

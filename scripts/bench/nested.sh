@@ -29,10 +29,11 @@ case " $BENCH_VMMS " in *" vmm "*) [ -x "$O/vmm" ] || e2e_die "$O/vmm not built 
 e2e_find_cloud
 e2e_tools
 e2e_kernel
+e2e_rundir bench
 
 # The bench guest: /init prints the marker, writes the boot-time port, resets.
-assets=$O/e2e/bench-assets
-rm -rf "$assets"; mkdir -p "$assets/bench"
+assets=$E2E_RUN/assets
+mkdir -p "$assets/bench"
 E2E_TOOLS=$O/e2e
 . "$SRC/tests/e2e/lib/guestfs.sh"
 guestfs_busybox "$assets/bench/root" || exit 1
@@ -47,7 +48,7 @@ chmod 755 "$assets/bench/root/init"
 rm -rf "$assets/bench/root"
 
 # Runs inside L1 (or on the host): one "BENCHRES <vmm> k=v..." line per run.
-main=$O/e2e/bench-main.sh
+main=$E2E_RUN/main.sh
 cat >"$main" <<'EOF'
 K=$KERNEL_BZIMAGE
 I=$ASSETS/bench/initramfs.cpio.gz
@@ -98,14 +99,14 @@ summary() {
 
 if e2e_have_hwvirt; then
 	echo "bench/nested: vmx/svm present: running directly on this host" >&2
-	work=$(mktemp -d)
+	work=$E2E_RUN/work
+	mkdir -p "$work"
 	(cd "$work" && PATH="$O/e2e:$PATH" VMM=$O/vmm KERNEL_BZIMAGE=$O/kernel/bzImage ASSETS=$assets \
 		WORK=$work RUNS=$RUNS BENCH_VMMS=$BENCH_VMMS sh "$main") | summary
-	rm -rf "$work"
 	exit 0
 fi
 
-img=$O/e2e/l1-bench
+img=$E2E_RUN/l1
 l1_image "$img" || exit 1
 cp -r "$assets" "$img/e2e/assets"
 cp "$main" "$img/e2e/main.sh"
@@ -126,10 +127,10 @@ for fw in bios-microvm.bin qboot.rom linuxboot_dma.bin linuxboot.bin pvh.bin; do
 done
 nonce=$(cat "$img/e2e/nonce")
 echo "bench/nested: booting the nested L1 machine; $RUNS runs of each VMM (appliance bzImage, 256 MiB, 1 vCPU)" >&2
-out=$O/e2e/bench-console.log
+out=$E2E_RUN/console.log
 l1_boot "$img" $((600 + RUNS * 200)) </dev/null | tr -d '\r' >"$out"
 rc=$?
-grep -q BENCHRES "$out" || { echo "bench/nested: no results; L1 console tail:" >&2; tail -n 40 "$out" >&2; exit 1; }
+grep -q BENCHRES "$out" || { echo "bench/nested: no results (qemu status $rc); L1 console tail:" >&2; tail -n 40 "$out" >&2; exit 1; }
 sed -n "s/.*@E2E:$nonce: BOOTED \(.*\)/L1 reached its \/init after \1 s of L1 uptime/p" "$out"
 summary <"$out"
 grep -q "@E2E:$nonce: DONE" "$out" || { echo "bench/nested: L1 did not finish (qemu status $rc)" >&2; exit 1; }

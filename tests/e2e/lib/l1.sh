@@ -38,9 +38,20 @@ e2e_tools() {
 		[ -f "$c" ] || continue
 		b=$O/e2e/$(basename "$c" .c)
 		[ -x "$b" ] && [ "$b" -nt "$c" ] && continue
+		# Build aside and rename: concurrent runs share $O/e2e.
 		${MUSL_CC:-musl-gcc} -std=gnu11 -Wall -Wextra -Werror -Os -static -isystem "$O/uapi" \
-			-o "$b" "$c" || e2e_die "building $c failed"
+			-o "$b.tmp.$$" "$c" && mv -f "$b.tmp.$$" "$b" || { rm -f "$b.tmp.$$"; e2e_die "building $c failed"; }
 	done
+}
+
+# e2e_rundir PREFIX: a private scratch directory under $O/e2e in E2E_RUN
+# (several runs may share one checkout), removed when the script exits
+# unless E2E_KEEP=1.
+e2e_rundir() {
+	mkdir -p "$O/e2e" || return 1
+	E2E_RUN=$(mktemp -d "$O/e2e/$1.XXXXXX") || e2e_die "cannot create a scratch directory in $O/e2e"
+	[ "${E2E_KEEP:-0}" = 1 ] || trap 'rm -rf "$E2E_RUN"' EXIT
+	trap 'exit 130' INT TERM
 }
 
 # e2e_kernel: the appliance kernel into $O/kernel (cached by build.sh).
