@@ -12,6 +12,8 @@ Q ?= @
 
 GUEST_OUT := $(O)/guests
 GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench uart echo
+# virtio_blk: drives virtio-blk through the ring by hand (tests/native/kvm_virtio.sh).
+GUEST_NAMES += virtio_blk
 # hello-high: the hello guest loaded at 256 MiB, for "-m too small" tests.
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES)) $(GUEST_OUT)/hello-high.elf
 GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Wno-unused-parameter -Wstrict-prototypes \
@@ -51,3 +53,4 @@ $(foreach g,hello i8042 exitport halt triplefault uart echo,\
 $(foreach g,boottime bench,\
 	$(eval $(call guest_link,$(GUEST_OUT)/$(g).elf,start-marker,$(g),0x200000)))
 $(eval $(call guest_link,$(GUEST_OUT)/hello-high.elf,start,hello,0x10000000))
+$(eval $(call guest_link,$(GUEST_OUT)/virtio_blk.elf,start,virtio_blk,0x200000))
