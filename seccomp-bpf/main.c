@@ -10,8 +10,8 @@
  *   --deps FILE                           make rule: OUT depends on every
  *                                         @include/@frequency file read
  * Exit: 0 ok, 1 bad policy (message "file:line:col: ..."), 2 usage or I/O. */
-#include "seccomp-bpf/bpf.h"
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_bpf.h"
+#include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ struct bpfc_files {
 static int bpfc_load(void *ctx, const char *path, char **buf, size_t *len)
 {
 	struct bpfc_files *fl = ctx;
-	int r = policy_load_file(NULL, path, buf, len);
+	int r = scbpf_policy_load_file(NULL, path, buf, len);
 
 	if (r == 0 && fl->n < 64)
 		fl->names[fl->n++] = strdup(path);
@@ -117,11 +117,11 @@ static int bpfc_deps(const char *deps, const char *out, const struct bpfc_files 
 
 int main(int argc, char **argv)
 {
-	const char *policy_path = NULL, *out = NULL, *cname = NULL, *deps = NULL;
+	const char *scbpf_policy_path = NULL, *out = NULL, *cname = NULL, *deps = NULL;
 	static struct sock_filter prog[SCBPF_MAX_INSNS];
 	struct bpfc_files files = { 0 };
-	struct policy_err err;
-	struct policy p;
+	struct scbpf_policy_err err;
+	struct scbpf_policy p;
 	int dump = 0, n, rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -138,14 +138,14 @@ int main(int argc, char **argv)
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "seccomp-bpfc: unknown option '%s'\n", argv[i]);
 			return bpfc_usage(NULL);
-		} else if (policy_path) {
+		} else if (scbpf_policy_path) {
 			fprintf(stderr, "seccomp-bpfc: more than one policy: '%s'\n", argv[i]);
 			return bpfc_usage(NULL);
 		} else {
-			policy_path = argv[i];
+			scbpf_policy_path = argv[i];
 		}
 	}
-	if (!policy_path)
+	if (!scbpf_policy_path)
 		return bpfc_usage("missing POLICY");
 	if (!out && !dump)
 		return bpfc_usage("nothing to do: give -o OUT and/or --dump");
@@ -155,26 +155,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "seccomp-bpfc: --c-name '%s' is not a C identifier\n", cname);
 		return 2;
 	}
-	policy_init(&p);
-	if (policy_parse_file(&p, policy_path, bpfc_load, &files, &err)) {
+	scbpf_policy_init(&p);
+	if (scbpf_policy_parse_file(&p, scbpf_policy_path, bpfc_load, &files, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		rc = 1;
 		goto out;
 	}
 	n = scbpf_compile(&p, prog, SCBPF_MAX_INSNS, &err);
 	if (n < 0) {
-		fprintf(stderr, "%s: %s\n", policy_path, err.msg);
+		fprintf(stderr, "%s: %s\n", scbpf_policy_path, err.msg);
 		rc = 1;
 		goto out;
 	}
 	if (dump)
-		bpf_dump(stdout, prog, (size_t)n);
+		scbpf_dump(stdout, prog, (size_t)n);
 	if (out)
-		rc = bpfc_write(out, policy_path, cname, prog, n);
+		rc = bpfc_write(out, scbpf_policy_path, cname, prog, n);
 	if (!rc && deps)
 		rc = bpfc_deps(deps, out, &files);
 out:
-	policy_free(&p);
+	scbpf_policy_free(&p);
 	for (int i = 0; i < files.n; i++)
 		free(files.names[i]);
 	return rc;

@@ -1,4 +1,4 @@
-/* seccomp-bpf compiler: struct policy -> classic BPF for
+/* seccomp-bpf compiler: struct scbpf_policy -> classic BPF for
  * SECCOMP_SET_MODE_FILTER, plus the build-time generated syscall and
  * constant tables.
  *
@@ -14,14 +14,14 @@
 #include <linux/filter.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_policy.h"
 
 /* Linux's BPF_MAXINSNS: longer programs are refused by the kernel. */
 #define SCBPF_MAX_INSNS 4096
 
 /* Compile p into out[cap]. Returns the instruction count or -E2BIG (longer
  * than SCBPF_MAX_INSNS or cap, err says by how much) / -ENOMEM. */
-int scbpf_compile(const struct policy *p, struct sock_filter *out, size_t cap, struct policy_err *err);
+int scbpf_compile(const struct scbpf_policy *p, struct sock_filter *out, size_t cap, struct scbpf_policy_err *err);
 
 /* Syscall table generated from <asm/unistd_64.h>: number or -ENOENT. */
 int scbpf_syscall_nr(const char *name);

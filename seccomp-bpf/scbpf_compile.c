@@ -104,25 +104,25 @@ static size_t scbpf_cmp_gt(struct scbpf_em *e, int arg, uint64_t v, int ge, size
 	return scbpf_ld(e, SCBPF_OFF_HI(arg));
 }
 
-static size_t scbpf_atom(struct scbpf_em *e, const struct policy_atom *a, size_t t, size_t f)
+static size_t scbpf_atom(struct scbpf_em *e, const struct scbpf_policy_atom *a, size_t t, size_t f)
 {
 	uint32_t lo = (uint32_t)a->val, hi = (uint32_t)(a->val >> 32);
 	size_t l;
 
 	switch (a->op) {
-	case POLICY_OP_EQ:
-	case POLICY_OP_NE: {
-		size_t yes = a->op == POLICY_OP_EQ ? t : f, no = a->op == POLICY_OP_EQ ? f : t;
+	case SCBPF_POLICY_OP_EQ:
+	case SCBPF_POLICY_OP_NE: {
+		size_t yes = a->op == SCBPF_POLICY_OP_EQ ? t : f, no = a->op == SCBPF_POLICY_OP_EQ ? f : t;
 		l = scbpf_jump(e, BPF_JEQ, lo, yes, no);
 		l = scbpf_ld(e, SCBPF_OFF_LO(a->arg));
 		scbpf_jump(e, BPF_JEQ, hi, l, no);
 		return scbpf_ld(e, SCBPF_OFF_HI(a->arg));
 	}
-	case POLICY_OP_GT: return scbpf_cmp_gt(e, a->arg, a->val, 0, t, f);
-	case POLICY_OP_GE: return scbpf_cmp_gt(e, a->arg, a->val, 1, t, f);
-	case POLICY_OP_LE: return scbpf_cmp_gt(e, a->arg, a->val, 0, f, t);  /* !(a > v) */
-	case POLICY_OP_LT: return scbpf_cmp_gt(e, a->arg, a->val, 1, f, t);  /* !(a >= v) */
-	case POLICY_OP_SET:
+	case SCBPF_POLICY_OP_GT: return scbpf_cmp_gt(e, a->arg, a->val, 0, t, f);
+	case SCBPF_POLICY_OP_GE: return scbpf_cmp_gt(e, a->arg, a->val, 1, t, f);
+	case SCBPF_POLICY_OP_LE: return scbpf_cmp_gt(e, a->arg, a->val, 0, f, t);  /* !(a > v) */
+	case SCBPF_POLICY_OP_LT: return scbpf_cmp_gt(e, a->arg, a->val, 1, f, t);  /* !(a >= v) */
+	case SCBPF_POLICY_OP_SET:
 		/* (arg & v) != 0: any bit of either half. */
 		l = f;
 		if (lo) {
@@ -134,7 +134,7 @@ static size_t scbpf_atom(struct scbpf_em *e, const struct policy_atom *a, size_t
 			l = scbpf_ld(e, SCBPF_OFF_HI(a->arg));
 		}
 		return l;
-	case POLICY_OP_IN: {
+	case SCBPF_POLICY_OP_IN: {
 		/* (arg & ~v) == 0: no bit outside v in either half. */
 		uint32_t mlo = ~lo, mhi = ~hi;
 		l = t;
@@ -153,10 +153,10 @@ static size_t scbpf_atom(struct scbpf_em *e, const struct policy_atom *a, size_t
 }
 
 /* DNF expression of filter fl: true -> t, false -> f. */
-static size_t scbpf_expr(struct scbpf_em *e, const struct policy *p, const struct policy_filter *fl,
+static size_t scbpf_expr(struct scbpf_em *e, const struct scbpf_policy *p, const struct scbpf_policy_filter *fl,
 			 size_t t, size_t f)
 {
-	const struct policy_atom *a = &p->atoms[fl->first];
+	const struct scbpf_policy_atom *a = &p->atoms[fl->first];
 	size_t next_clause = f;
 	uint32_t end = fl->natoms;
 
@@ -174,12 +174,12 @@ static size_t scbpf_expr(struct scbpf_em *e, const struct policy *p, const struc
 	return next_clause;
 }
 
-static size_t scbpf_rule(struct scbpf_em *e, const struct policy *p, const struct policy_rule *r)
+static size_t scbpf_rule(struct scbpf_em *e, const struct scbpf_policy *p, const struct scbpf_policy_rule *r)
 {
 	size_t next = scbpf_ret(e, p->default_action);
 
 	for (uint32_t i = r->nfilters; i-- > 0;) {
-		const struct policy_filter *fl = &p->filters[r->first + i];
+		const struct scbpf_policy_filter *fl = &p->filters[r->first + i];
 		if (fl->natoms == 0)
 			next = scbpf_ret(e, fl->action);
 		else
@@ -190,7 +190,7 @@ static size_t scbpf_rule(struct scbpf_em *e, const struct policy *p, const struc
 
 /* Split point of rules [lo, hi): by count for a balanced tree of depth
  * ceil(log2 n), or by @frequency weight so hot syscalls sit higher. */
-static size_t scbpf_split(const struct policy *p, size_t lo, size_t hi)
+static size_t scbpf_split(const struct scbpf_policy *p, size_t lo, size_t hi)
 {
 	if (!p->has_freq)
 		return lo + (hi - lo) / 2;
@@ -209,7 +209,7 @@ static size_t scbpf_split(const struct policy *p, size_t lo, size_t hi)
 	return mid;
 }
 
-static size_t scbpf_tree(struct scbpf_em *e, const struct policy *p, const size_t *entry, size_t lo,
+static size_t scbpf_tree(struct scbpf_em *e, const struct scbpf_policy *p, const size_t *entry, size_t lo,
 			 size_t hi, size_t dflt)
 {
 	if (hi - lo == 1)
@@ -220,7 +220,7 @@ static size_t scbpf_tree(struct scbpf_em *e, const struct policy *p, const size_
 	return scbpf_jump(e, BPF_JGE, (uint32_t)p->rules[mid].nr, right, left);
 }
 
-int scbpf_compile(const struct policy *p, struct sock_filter *out, size_t cap, struct policy_err *err)
+int scbpf_compile(const struct scbpf_policy *p, struct sock_filter *out, size_t cap, struct scbpf_policy_err *err)
 {
 	struct scbpf_em e = { 0 };
 	size_t *entry = calloc(p->nrules ? p->nrules : 1, sizeof(*entry));

@@ -1,11 +1,11 @@
 /* Readable disassembly of a seccomp BPF program: one instruction per line,
  * jump targets as absolute indexes, syscall numbers and actions by name. The
  * format is what the golden files in tests/golden/seccomp/ hold. */
-#include "seccomp-bpf/bpf.h"
+#include "seccomp-bpf/scbpf_bpf.h"
 #include "seccomp-bpf/scbpf.h"
 #include <stddef.h>
 
-static void bpf_dump_ld(FILE *f, uint32_t k)
+static void scbpf_dump_ld(FILE *f, uint32_t k)
 {
 	fprintf(f, "ld   [%u]", k);
 	if (k == offsetof(struct seccomp_data, nr))
@@ -21,7 +21,7 @@ static void bpf_dump_ld(FILE *f, uint32_t k)
 	fputc('\n', f);
 }
 
-void bpf_dump(FILE *f, const struct sock_filter *prog, size_t len)
+void scbpf_dump(FILE *f, const struct sock_filter *prog, size_t len)
 {
 	int a_is_nr = 0;
 	char buf[32];
@@ -34,7 +34,7 @@ void bpf_dump(FILE *f, const struct sock_filter *prog, size_t len)
 		switch (p->code) {
 		case BPF_LD | BPF_W | BPF_ABS:
 			a_is_nr = p->k == offsetof(struct seccomp_data, nr);
-			bpf_dump_ld(f, p->k);
+			scbpf_dump_ld(f, p->k);
 			continue;
 		case BPF_RET | BPF_K:
 			fprintf(f, "ret  %s\n", scbpf_action_name(p->k, buf, sizeof(buf)));

@@ -2,13 +2,13 @@
  * kernel's rules (net/core/filter.c bpf_check_classic, kernel/seccomp.c
  * seccomp_check_filter): only absolute 32-bit loads inside seccomp_data, no
  * packet access, forward jumps only, last instruction a ret. */
-#include "seccomp-bpf/bpf.h"
+#include "seccomp-bpf/scbpf_bpf.h"
 #include <errno.h>
 #include <string.h>
 
 #define BPF_INTERP_MAXINSNS 4096
 
-int bpf_interp_check(const struct sock_filter *prog, size_t len, size_t *bad)
+int scbpf_interp_check(const struct sock_filter *prog, size_t len, size_t *bad)
 {
 	if (len == 0 || len > BPF_INTERP_MAXINSNS) {
 		*bad = 0;
@@ -69,7 +69,7 @@ int bpf_interp_check(const struct sock_filter *prog, size_t len, size_t *bad)
 	return 0;
 }
 
-uint32_t bpf_interp_run(const struct sock_filter *prog, size_t len, const struct seccomp_data *d,
+uint32_t scbpf_interp_run(const struct sock_filter *prog, size_t len, const struct seccomp_data *d,
 			unsigned *steps)
 {
 	uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 }, data[sizeof(*d) / 4];

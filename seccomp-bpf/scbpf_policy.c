@@ -1,7 +1,7 @@
 /* Parser for minijail policy files; grammar and semantics in policy.h. One
  * logical line (continuations joined) is tokenised and parsed at a time;
  * errors stop the parse with "file:line:col: message 'token'". */
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -16,66 +16,66 @@
 
 /* x86-64 syscall numbers are below 512; anything at or above this bound is
  * not a native syscall (x32 numbers have bit 30 set). */
-#define POLICY_MAX_NR 1024
-#define POLICY_MAX_SEGS 64
+#define SCBPF_POLICY_MAX_NR 1024
+#define SCBPF_POLICY_MAX_SEGS 64
 
-enum policy_tok {
+enum scbpf_policy_tok {
 	TOK_END, TOK_IDENT, TOK_NUM, TOK_COLON, TOK_SEMI, TOK_COMMA, TOK_TILDE, TOK_LPAREN,
 	TOK_RPAREN, TOK_LBRACE, TOK_RBRACE, TOK_LBRACKET, TOK_RBRACKET, TOK_OR, TOK_AND,
 	TOK_BOR, TOK_OP, TOK_EQUAL, TOK_DIRECTIVE,
 };
 
 /* A filter while parsing, before filters are grouped per rule. */
-struct policy_pfilter {
+struct scbpf_policy_pfilter {
 	uint32_t rule;
-	struct policy_filter f;
+	struct scbpf_policy_filter f;
 };
 
-struct policy_ps {
-	struct policy *p;
-	policy_load_fn load;
+struct scbpf_policy_ps {
+	struct scbpf_policy *p;
+	scbpf_policy_load_fn load;
 	void *ctx;
-	struct policy_err *err;
+	struct scbpf_policy_err *err;
 	/* Current file and logical line. */
 	const char *file;
-	char line[POLICY_MAX_LINE + 1];
+	char line[SCBPF_POLICY_MAX_LINE + 1];
 	size_t len;
-	int seg_line[POLICY_MAX_SEGS];   /* physical line of each joined segment */
-	size_t seg_off[POLICY_MAX_SEGS]; /* its offset in line[] */
+	int seg_line[SCBPF_POLICY_MAX_SEGS];   /* physical line of each joined segment */
+	size_t seg_off[SCBPF_POLICY_MAX_SEGS]; /* its offset in line[] */
 	int nsegs;
 	/* Lexer. */
 	size_t pos;
-	enum policy_tok tok;
+	enum scbpf_policy_tok tok;
 	size_t tstart, tlen;
 	uint64_t tnum;
-	int top;                          /* TOK_OP: enum policy_op */
+	int top;                          /* TOK_OP: enum scbpf_policy_op */
 	/* Include stack for loop detection. */
-	const char *stack[POLICY_MAX_INCLUDE_DEPTH + 1];
+	const char *stack[SCBPF_POLICY_MAX_INCLUDE_DEPTH + 1];
 	int depth;
 	/* Rules by syscall number, filters before grouping. */
-	int rule_of[POLICY_MAX_NR];
+	int rule_of[SCBPF_POLICY_MAX_NR];
 	size_t rule_cap;
-	struct policy_pfilter *pf;
+	struct scbpf_policy_pfilter *pf;
 	size_t npf, pf_cap;
 	size_t atom_cap;
-	uint32_t freq[POLICY_MAX_NR];
+	uint32_t freq[SCBPF_POLICY_MAX_NR];
 };
 
-void policy_init(struct policy *p)
+void scbpf_policy_init(struct scbpf_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->default_action = SECCOMP_RET_KILL_PROCESS;
 }
 
-void policy_free(struct policy *p)
+void scbpf_policy_free(struct scbpf_policy *p)
 {
 	free(p->rules);
 	free(p->filters);
 	free(p->atoms);
-	policy_init(p);
+	scbpf_policy_init(p);
 }
 
-int policy_load_file(void *ctx, const char *path, char **buf, size_t *len)
+int scbpf_policy_load_file(void *ctx, const char *path, char **buf, size_t *len)
 {
 	struct stat st;
 	char *b;
@@ -94,7 +94,7 @@ int policy_load_file(void *ctx, const char *path, char **buf, size_t *len)
 		close(fd);
 		return -EINVAL;
 	}
-	if ((unsigned long long)st.st_size > POLICY_MAX_FILE_SIZE) {
+	if ((unsigned long long)st.st_size > SCBPF_POLICY_MAX_FILE_SIZE) {
 		close(fd);
 		return -EFBIG;
 	}
@@ -123,7 +123,7 @@ int policy_load_file(void *ctx, const char *path, char **buf, size_t *len)
 }
 
 /* Physical line and 1-based column of offset off in the logical line. */
-static void policy_where(const struct policy_ps *s, size_t off, int *line, int *col)
+static void scbpf_policy_where(const struct scbpf_policy_ps *s, size_t off, int *line, int *col)
 {
 	int i = 0;
 
@@ -135,7 +135,7 @@ static void policy_where(const struct policy_ps *s, size_t off, int *line, int *
 
 /* Error at offset off with a printf message; returns -EINVAL. */
 __attribute__((format(printf, 3, 4)))
-static int policy_fail_at(struct policy_ps *s, size_t off, const char *fmt, ...)
+static int scbpf_policy_fail_at(struct scbpf_policy_ps *s, size_t off, const char *fmt, ...)
 {
 	char msg[300];
 	va_list ap;
@@ -144,21 +144,21 @@ static int policy_fail_at(struct policy_ps *s, size_t off, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	policy_where(s, off, &line, &col);
+	scbpf_policy_where(s, off, &line, &col);
 	snprintf(s->err->msg, sizeof(s->err->msg), "%s:%d:%d: %s", s->file, line, col, msg);
 	return -EINVAL;
 }
 
 /* Error naming the current token. */
-static int policy_fail_tok(struct policy_ps *s, const char *what)
+static int scbpf_policy_fail_tok(struct scbpf_policy_ps *s, const char *what)
 {
 	if (s->tok == TOK_END)
-		return policy_fail_at(s, s->tstart, "%s at end of line", what);
-	return policy_fail_at(s, s->tstart, "%s '%.*s'", what, (int)(s->tlen > 60 ? 60 : s->tlen),
+		return scbpf_policy_fail_at(s, s->tstart, "%s at end of line", what);
+	return scbpf_policy_fail_at(s, s->tstart, "%s '%.*s'", what, (int)(s->tlen > 60 ? 60 : s->tlen),
 			      s->line + s->tstart);
 }
 
-static int policy_isident(int c, int first)
+static int scbpf_policy_isident(int c, int first)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
 		return 1;
@@ -167,7 +167,7 @@ static int policy_isident(int c, int first)
 
 /* Parse a C-style number (decimal, 0x hex, 0 octal, optional '-') of
  * s->line[s->tstart, +tlen) into s->tnum (two's complement for negatives). */
-static int policy_number(struct policy_ps *s)
+static int scbpf_policy_number(struct scbpf_policy_ps *s)
 {
 	const char *q = s->line + s->tstart, *end = q + s->tlen;
 	int neg = 0;
@@ -186,7 +186,7 @@ static int policy_number(struct policy_ps *s)
 		q++;
 	}
 	if (q == end)
-		return policy_fail_tok(s, "invalid number");
+		return scbpf_policy_fail_tok(s, "invalid number");
 	for (; q < end; q++) {
 		unsigned d;
 
@@ -197,22 +197,22 @@ static int policy_number(struct policy_ps *s)
 		else if (*q >= 'A' && *q <= 'F')
 			d = (unsigned)(*q - 'A' + 10);
 		else
-			return policy_fail_tok(s, "invalid number");
+			return scbpf_policy_fail_tok(s, "invalid number");
 		if (d >= base)
-			return policy_fail_tok(s, "invalid number");
+			return scbpf_policy_fail_tok(s, "invalid number");
 		if (v > (UINT64_MAX - d) / base)
-			return policy_fail_tok(s, "number out of 64-bit range");
+			return scbpf_policy_fail_tok(s, "number out of 64-bit range");
 		v = v * base + d;
 	}
 	if (neg && v > (1ull << 63))
-		return policy_fail_tok(s, "number out of 64-bit range");
+		return scbpf_policy_fail_tok(s, "number out of 64-bit range");
 	s->tnum = neg ? (uint64_t)0 - v : v;
 	return 0;
 }
 
 /* Advance to the next token. Returns 0 or -EINVAL for a character that
  * starts no token. */
-static int policy_next(struct policy_ps *s)
+static int scbpf_policy_next(struct scbpf_policy_ps *s)
 {
 	const char *l = s->line;
 	size_t i = s->pos;
@@ -249,13 +249,13 @@ static int policy_next(struct policy_ps *s)
 			s->tlen = 2;
 		} else {
 			s->tok = TOK_OP;
-			s->top = POLICY_OP_SET;
+			s->top = SCBPF_POLICY_OP_SET;
 		}
 		break;
 	case '=':
 		if (d == '=') {
 			s->tok = TOK_OP;
-			s->top = POLICY_OP_EQ;
+			s->top = SCBPF_POLICY_OP_EQ;
 			s->tlen = 2;
 		} else {
 			s->tok = TOK_EQUAL;
@@ -264,49 +264,49 @@ static int policy_next(struct policy_ps *s)
 	case '!':
 		if (d != '=') {
 			s->pos = i + 1;
-			return policy_fail_tok(s, "invalid token");
+			return scbpf_policy_fail_tok(s, "invalid token");
 		}
 		s->tok = TOK_OP;
-		s->top = POLICY_OP_NE;
+		s->top = SCBPF_POLICY_OP_NE;
 		s->tlen = 2;
 		break;
 	case '<':
 	case '>':
 		s->tok = TOK_OP;
 		s->tlen = d == '=' ? 2 : 1;
-		s->top = c == '<' ? (d == '=' ? POLICY_OP_LE : POLICY_OP_LT)
-				  : (d == '=' ? POLICY_OP_GE : POLICY_OP_GT);
+		s->top = c == '<' ? (d == '=' ? SCBPF_POLICY_OP_LE : SCBPF_POLICY_OP_LT)
+				  : (d == '=' ? SCBPF_POLICY_OP_GE : SCBPF_POLICY_OP_GT);
 		break;
 	default:
-		if (c == '@' || policy_isident((unsigned char)c, 1)) {
+		if (c == '@' || scbpf_policy_isident((unsigned char)c, 1)) {
 			size_t j = i + 1;
-			while (j < s->len && policy_isident((unsigned char)l[j], 0))
+			while (j < s->len && scbpf_policy_isident((unsigned char)l[j], 0))
 				j++;
 			s->tok = c == '@' ? TOK_DIRECTIVE : TOK_IDENT;
 			s->tlen = j - i;
 		} else if ((c >= '0' && c <= '9') || (c == '-' && d >= '0' && d <= '9')) {
 			size_t j = i + 1;
-			while (j < s->len && (policy_isident((unsigned char)l[j], 0)))
+			while (j < s->len && (scbpf_policy_isident((unsigned char)l[j], 0)))
 				j++;
 			s->tok = TOK_NUM;
 			s->tlen = j - i;
 			s->pos = j;
-			return policy_number(s);
+			return scbpf_policy_number(s);
 		} else {
-			return policy_fail_tok(s, "invalid token");
+			return scbpf_policy_fail_tok(s, "invalid token");
 		}
 	}
 	s->pos = i + s->tlen;
 	return 0;
 }
 
-static int policy_tok_is(const struct policy_ps *s, const char *word)
+static int scbpf_policy_tok_is(const struct scbpf_policy_ps *s, const char *word)
 {
 	return s->tok == TOK_IDENT && s->tlen == strlen(word) && !memcmp(s->line + s->tstart, word, s->tlen);
 }
 
 /* The current identifier as a C string (truncated to 127 bytes). */
-static const char *policy_tok_str(const struct policy_ps *s, char *buf, size_t len)
+static const char *scbpf_policy_tok_str(const struct scbpf_policy_ps *s, char *buf, size_t len)
 {
 	size_t n = s->tlen < len - 1 ? s->tlen : len - 1;
 
@@ -315,69 +315,69 @@ static const char *policy_tok_str(const struct policy_ps *s, char *buf, size_t l
 	return buf;
 }
 
-static int policy_value(struct policy_ps *s, uint64_t *out);
+static int scbpf_policy_value(struct scbpf_policy_ps *s, uint64_t *out);
 
 /* constant := ['~'] ( '(' value ')' | NUMBER | IDENT ) */
-static int policy_constant(struct policy_ps *s, uint64_t *out)
+static int scbpf_policy_constant(struct scbpf_policy_ps *s, uint64_t *out)
 {
 	int neg = 0, r;
 	uint64_t v;
 
 	if (s->tok == TOK_TILDE) {
 		neg = 1;
-		if ((r = policy_next(s)))
+		if ((r = scbpf_policy_next(s)))
 			return r;
 		if (s->tok == TOK_TILDE)
-			return policy_fail_tok(s, "invalid double complement");
+			return scbpf_policy_fail_tok(s, "invalid double complement");
 	}
 	if (s->tok == TOK_LPAREN) {
 		size_t open = s->tstart;
-		if ((r = policy_next(s)) || (r = policy_value(s, &v)))
+		if ((r = scbpf_policy_next(s)) || (r = scbpf_policy_value(s, &v)))
 			return r;
 		if (s->tok != TOK_RPAREN)
-			return policy_fail_at(s, open, "unclosed parenthesis");
+			return scbpf_policy_fail_at(s, open, "unclosed parenthesis");
 	} else if (s->tok == TOK_NUM) {
 		v = s->tnum;
 	} else if (s->tok == TOK_IDENT) {
 		char name[128];
-		if (s->tlen >= sizeof(name) || scbpf_const(policy_tok_str(s, name, sizeof(name)), &v))
-			return policy_fail_tok(s, "unknown constant");
+		if (s->tlen >= sizeof(name) || scbpf_const(scbpf_policy_tok_str(s, name, sizeof(name)), &v))
+			return scbpf_policy_fail_tok(s, "unknown constant");
 	} else {
-		return policy_fail_tok(s, "expected a constant, got");
+		return scbpf_policy_fail_tok(s, "expected a constant, got");
 	}
 	*out = neg ? ~v : v;
-	return policy_next(s);
+	return scbpf_policy_next(s);
 }
 
 /* value := constant { '|' constant } */
-static int policy_value(struct policy_ps *s, uint64_t *out)
+static int scbpf_policy_value(struct scbpf_policy_ps *s, uint64_t *out)
 {
 	uint64_t v = 0, c;
 	int r;
 
 	for (;;) {
-		if ((r = policy_constant(s, &c)))
+		if ((r = scbpf_policy_constant(s, &c)))
 			return r;
 		v |= c;
 		if (s->tok != TOK_BOR)
 			break;
-		if ((r = policy_next(s)))
+		if ((r = scbpf_policy_next(s)))
 			return r;
 	}
 	*out = v;
 	return 0;
 }
 
-static int policy_add_atom(struct policy_ps *s, const struct policy_atom *a)
+static int scbpf_policy_add_atom(struct scbpf_policy_ps *s, const struct scbpf_policy_atom *a)
 {
-	struct policy *p = s->p;
+	struct scbpf_policy *p = s->p;
 
-	if (p->natoms >= POLICY_MAX_ATOMS)
-		return policy_fail_at(s, s->tstart, "too many argument comparisons (limit %d)",
-				      POLICY_MAX_ATOMS);
+	if (p->natoms >= SCBPF_POLICY_MAX_ATOMS)
+		return scbpf_policy_fail_at(s, s->tstart, "too many argument comparisons (limit %d)",
+				      SCBPF_POLICY_MAX_ATOMS);
 	if (p->natoms == s->atom_cap) {
 		size_t cap = s->atom_cap ? s->atom_cap * 2 : 64;
-		struct policy_atom *n = realloc(p->atoms, cap * sizeof(*n));
+		struct scbpf_policy_atom *n = realloc(p->atoms, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		p->atoms = n;
@@ -389,36 +389,36 @@ static int policy_add_atom(struct policy_ps *s, const struct policy_atom *a)
 
 /* EXPR := clause { '||' clause }; clause := atom { '&&' atom };
  * atom := argN OP value. Appends atoms; first and n get their range. */
-static int policy_expr(struct policy_ps *s, uint32_t *first, uint32_t *n)
+static int scbpf_policy_expr(struct scbpf_policy_ps *s, uint32_t *first, uint32_t *n)
 {
 	int r;
 
 	*first = (uint32_t)s->p->natoms;
 	for (;;) {
-		struct policy_atom a = { 0 };
+		struct scbpf_policy_atom a = { 0 };
 		char name[16];
 
 		if (s->tok != TOK_IDENT || s->tlen < 4 || s->tlen > 5 || memcmp(s->line + s->tstart, "arg", 3))
-			return policy_fail_tok(s, "expected argN, got");
-		policy_tok_str(s, name, sizeof(name));
-		if (name[3] < '0' || name[3] > '9' || name[4] || name[3] - '0' >= POLICY_NARGS)
-			return policy_fail_tok(s, "invalid argument (arg0..arg5)");
+			return scbpf_policy_fail_tok(s, "expected argN, got");
+		scbpf_policy_tok_str(s, name, sizeof(name));
+		if (name[3] < '0' || name[3] > '9' || name[4] || name[3] - '0' >= SCBPF_POLICY_NARGS)
+			return scbpf_policy_fail_tok(s, "invalid argument (arg0..arg5)");
 		a.arg = (uint8_t)(name[3] - '0');
-		if ((r = policy_next(s)))
+		if ((r = scbpf_policy_next(s)))
 			return r;
 		if (s->tok == TOK_OP)
 			a.op = (uint8_t)s->top;
-		else if (policy_tok_is(s, "in"))
-			a.op = POLICY_OP_IN;
+		else if (scbpf_policy_tok_is(s, "in"))
+			a.op = SCBPF_POLICY_OP_IN;
 		else
-			return policy_fail_tok(s, "invalid operator");
-		if ((r = policy_next(s)) || (r = policy_value(s, &a.val)))
+			return scbpf_policy_fail_tok(s, "invalid operator");
+		if ((r = scbpf_policy_next(s)) || (r = scbpf_policy_value(s, &a.val)))
 			return r;
 		a.last = s->tok != TOK_AND;
-		if ((r = policy_add_atom(s, &a)))
+		if ((r = scbpf_policy_add_atom(s, &a)))
 			return r;
 		if (s->tok == TOK_AND || s->tok == TOK_OR) {
-			if ((r = policy_next(s)))
+			if ((r = scbpf_policy_next(s)))
 				return r;
 			continue;
 		}
@@ -430,7 +430,7 @@ static int policy_expr(struct policy_ps *s, uint32_t *first, uint32_t *n)
 
 /* action := allow | 1 | kill | kill-process | kill-thread | trap | trace |
  *           log | user-notify | return CONSTANT */
-static int policy_action(struct policy_ps *s, uint32_t *out)
+static int scbpf_policy_action(struct scbpf_policy_ps *s, uint32_t *out)
 {
 	static const struct { const char *name; uint32_t act; } acts[] = {
 		{ "allow", SECCOMP_RET_ALLOW }, { "kill", SECCOMP_RET_KILL_PROCESS },
@@ -442,70 +442,70 @@ static int policy_action(struct policy_ps *s, uint32_t *out)
 
 	if (s->tok == TOK_NUM) {
 		if (s->tnum != 1)
-			return policy_fail_tok(s, "invalid action (a bare number must be 1)");
+			return scbpf_policy_fail_tok(s, "invalid action (a bare number must be 1)");
 		*out = SECCOMP_RET_ALLOW;
-		return policy_next(s);
+		return scbpf_policy_next(s);
 	}
-	if (policy_tok_is(s, "return")) {
+	if (scbpf_policy_tok_is(s, "return")) {
 		uint64_t v;
-		if ((r = policy_next(s)))
+		if ((r = scbpf_policy_next(s)))
 			return r;
 		size_t at = s->tstart;
 		if (s->tok != TOK_NUM && s->tok != TOK_IDENT)
-			return policy_fail_tok(s, "missing errno after return, got");
-		if ((r = policy_constant(s, &v)))
+			return scbpf_policy_fail_tok(s, "missing errno after return, got");
+		if ((r = scbpf_policy_constant(s, &v)))
 			return r;
 		/* The kernel returns at most MAX_ERRNO (4095) as an error value. */
 		if (v > 4095)
-			return policy_fail_at(s, at, "errno %llu out of range (0..4095)", (unsigned long long)v);
+			return scbpf_policy_fail_at(s, at, "errno %llu out of range (0..4095)", (unsigned long long)v);
 		*out = SECCOMP_RET_ERRNO | (uint32_t)v;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
-		if (policy_tok_is(s, acts[i].name)) {
+		if (scbpf_policy_tok_is(s, acts[i].name)) {
 			*out = acts[i].act;
-			return policy_next(s);
+			return scbpf_policy_next(s);
 		}
-	return policy_fail_tok(s, "invalid action");
+	return scbpf_policy_fail_tok(s, "invalid action");
 }
 
 /* Rule index for syscall nr, created on first use. */
-static int policy_rule(struct policy_ps *s, int nr, size_t at)
+static int scbpf_policy_rule(struct scbpf_policy_ps *s, int nr, size_t at)
 {
-	struct policy *p = s->p;
+	struct scbpf_policy *p = s->p;
 	int line, col;
 
 	if (s->rule_of[nr] >= 0)
 		return s->rule_of[nr];
 	if (p->nrules == s->rule_cap) {
 		size_t cap = s->rule_cap ? s->rule_cap * 2 : 32;
-		struct policy_rule *n = realloc(p->rules, cap * sizeof(*n));
+		struct scbpf_policy_rule *n = realloc(p->rules, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		p->rules = n;
 		s->rule_cap = cap;
 	}
-	struct policy_rule *r = &p->rules[p->nrules];
+	struct scbpf_policy_rule *r = &p->rules[p->nrules];
 	memset(r, 0, sizeof(*r));
 	r->nr = nr;
-	policy_where(s, at, &line, &col);
+	scbpf_policy_where(s, at, &line, &col);
 	snprintf(r->where, sizeof(r->where), "%s:%d", s->file, line);
 	s->rule_of[nr] = (int)p->nrules;
 	return (int)p->nrules++;
 }
 
-static int policy_add_filter(struct policy_ps *s, int rule, const struct policy_filter *f, size_t at)
+static int scbpf_policy_add_filter(struct scbpf_policy_ps *s, int rule, const struct scbpf_policy_filter *f, size_t at)
 {
-	struct policy_rule *r = &s->p->rules[rule];
+	struct scbpf_policy_rule *r = &s->p->rules[rule];
 
 	if (r->has_fallthrough) {
 		const char *name = scbpf_syscall_name(r->nr);
-		return policy_fail_at(s, at, "syscall '%s' already has an unconditional action (%s)",
+		return scbpf_policy_fail_at(s, at, "syscall '%s' already has an unconditional action (%s)",
 				      name ? name : "?", r->where);
 	}
 	if (s->npf == s->pf_cap) {
 		size_t cap = s->pf_cap ? s->pf_cap * 2 : 64;
-		struct policy_pfilter *n = realloc(s->pf, cap * sizeof(*n));
+		struct scbpf_policy_pfilter *n = realloc(s->pf, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		s->pf = n;
@@ -522,56 +522,56 @@ static int policy_add_filter(struct policy_ps *s, int rule, const struct policy_
 
 /* Syscall descriptor: NAME or NUMBER, optionally followed by
  * "[arch=a,b]" metadata. *nr = -1 when the metadata excludes x86_64. */
-static int policy_syscall(struct policy_ps *s, int *nr)
+static int scbpf_policy_syscall(struct scbpf_policy_ps *s, int *nr)
 {
 	int r;
 
 	if (s->tok == TOK_NUM) {
-		if (s->tnum >= POLICY_MAX_NR || !scbpf_syscall_name((int)s->tnum))
-			return policy_fail_tok(s, "unknown syscall number");
+		if (s->tnum >= SCBPF_POLICY_MAX_NR || !scbpf_syscall_name((int)s->tnum))
+			return scbpf_policy_fail_tok(s, "unknown syscall number");
 		*nr = (int)s->tnum;
 	} else if (s->tok == TOK_IDENT) {
 		char name[64];
 		if (memchr(s->line + s->tstart, '@', s->tlen))
-			return policy_fail_tok(s, "syscall groups are not supported");
-		if (s->tlen >= sizeof(name) || (*nr = scbpf_syscall_nr(policy_tok_str(s, name, sizeof(name)))) < 0)
-			return policy_fail_tok(s, "unknown syscall");
+			return scbpf_policy_fail_tok(s, "syscall groups are not supported");
+		if (s->tlen >= sizeof(name) || (*nr = scbpf_syscall_nr(scbpf_policy_tok_str(s, name, sizeof(name)))) < 0)
+			return scbpf_policy_fail_tok(s, "unknown syscall");
 	} else {
-		return policy_fail_tok(s, "expected a syscall name, got");
+		return scbpf_policy_fail_tok(s, "expected a syscall name, got");
 	}
-	if ((r = policy_next(s)))
+	if ((r = scbpf_policy_next(s)))
 		return r;
 	if (s->tok == TOK_LBRACKET) {
 		int ours = 0, saw_arch = 0;
 		size_t open = s->tstart;
-		if ((r = policy_next(s)))
+		if ((r = scbpf_policy_next(s)))
 			return r;
 		while (s->tok == TOK_IDENT) {
-			int is_arch = policy_tok_is(s, "arch");
-			if ((r = policy_next(s)))
+			int is_arch = scbpf_policy_tok_is(s, "arch");
+			if ((r = scbpf_policy_next(s)))
 				return r;
 			if (s->tok != TOK_EQUAL)
-				return policy_fail_tok(s, "expected '=' in metadata, got");
+				return scbpf_policy_fail_tok(s, "expected '=' in metadata, got");
 			do {
-				if ((r = policy_next(s)))
+				if ((r = scbpf_policy_next(s)))
 					return r;
 				if (s->tok != TOK_IDENT)
-					return policy_fail_tok(s, "invalid metadata value");
+					return scbpf_policy_fail_tok(s, "invalid metadata value");
 				if (is_arch) {
 					saw_arch = 1;
-					ours |= policy_tok_is(s, "x86_64") || policy_tok_is(s, "amd64");
+					ours |= scbpf_policy_tok_is(s, "x86_64") || scbpf_policy_tok_is(s, "amd64");
 				}
-				if ((r = policy_next(s)))
+				if ((r = scbpf_policy_next(s)))
 					return r;
 			} while (s->tok == TOK_COMMA);
 			if (s->tok != TOK_SEMI)
 				break;
-			if ((r = policy_next(s)))
+			if ((r = scbpf_policy_next(s)))
 				return r;
 		}
 		if (s->tok != TOK_RBRACKET)
-			return policy_fail_at(s, open, "unclosed bracket");
-		if ((r = policy_next(s)))
+			return scbpf_policy_fail_at(s, open, "unclosed bracket");
+		if ((r = scbpf_policy_next(s)))
 			return r;
 		if (saw_arch && !ours)
 			*nr = -1;
@@ -582,19 +582,19 @@ static int policy_syscall(struct policy_ps *s, int *nr)
 /* single-filter := action | EXPR [';' action]. In a brace list (listed) an
  * "EXPR; ACTION" is one filter; alone it is minijail0(5)'s "allow when EXPR,
  * else ACTION". Filters are appended for every syscall in nrs. */
-static int policy_single_filter(struct policy_ps *s, const int *nrs, int n, int listed, size_t at)
+static int scbpf_policy_single_filter(struct scbpf_policy_ps *s, const int *nrs, int n, int listed, size_t at)
 {
-	struct policy_filter f = { 0 }, tail = { 0 };
+	struct scbpf_policy_filter f = { 0 }, tail = { 0 };
 	int has_tail = 0, r;
 
 	if (s->tok == TOK_IDENT && s->tlen >= 4 && !memcmp(s->line + s->tstart, "arg", 3) &&
 	    s->line[s->tstart + 3] >= '0' && s->line[s->tstart + 3] <= '9') {
-		if ((r = policy_expr(s, &f.first, &f.natoms)))
+		if ((r = scbpf_policy_expr(s, &f.first, &f.natoms)))
 			return r;
 		f.action = SECCOMP_RET_ALLOW;
 		if (s->tok == TOK_SEMI) {
 			uint32_t act;
-			if ((r = policy_next(s)) || (r = policy_action(s, &act)))
+			if ((r = scbpf_policy_next(s)) || (r = scbpf_policy_action(s, &act)))
 				return r;
 			if (listed) {
 				f.action = act;
@@ -604,18 +604,18 @@ static int policy_single_filter(struct policy_ps *s, const int *nrs, int n, int 
 			}
 		}
 	} else {
-		if ((r = policy_action(s, &f.action)))
+		if ((r = scbpf_policy_action(s, &f.action)))
 			return r;
 	}
 	for (int i = 0; i < n; i++) {
 		if (nrs[i] < 0)
 			continue;
-		int rule = policy_rule(s, nrs[i], at);
+		int rule = scbpf_policy_rule(s, nrs[i], at);
 		if (rule < 0)
 			return rule;
-		if ((r = policy_add_filter(s, rule, &f, at)))
+		if ((r = scbpf_policy_add_filter(s, rule, &f, at)))
 			return r;
-		if (has_tail && (r = policy_add_filter(s, rule, &tail, at)))
+		if (has_tail && (r = scbpf_policy_add_filter(s, rule, &tail, at)))
 			return r;
 	}
 	return 0;
@@ -623,7 +623,7 @@ static int policy_single_filter(struct policy_ps *s, const int *nrs, int n, int 
 
 /* statement := ( '{' syscall {',' syscall} '}' | syscall ) ':' filter
  * filter := '{' single-filter {',' single-filter} '}' | single-filter */
-static int policy_statement(struct policy_ps *s)
+static int scbpf_policy_statement(struct scbpf_policy_ps *s)
 {
 	int nrs[64], n = 0, r;
 	size_t at = s->tstart;
@@ -631,42 +631,42 @@ static int policy_statement(struct policy_ps *s)
 	if (s->tok == TOK_LBRACE) {
 		size_t open = s->tstart;
 		do {
-			if ((r = policy_next(s)))
+			if ((r = scbpf_policy_next(s)))
 				return r;
 			if (n == (int)(sizeof(nrs) / sizeof(nrs[0])))
-				return policy_fail_tok(s, "too many syscalls in one statement at");
-			if ((r = policy_syscall(s, &nrs[n++])))
+				return scbpf_policy_fail_tok(s, "too many syscalls in one statement at");
+			if ((r = scbpf_policy_syscall(s, &nrs[n++])))
 				return r;
 		} while (s->tok == TOK_COMMA);
 		if (s->tok != TOK_RBRACE)
-			return policy_fail_at(s, open, "unclosed brace");
-		if ((r = policy_next(s)))
+			return scbpf_policy_fail_at(s, open, "unclosed brace");
+		if ((r = scbpf_policy_next(s)))
 			return r;
-	} else if ((r = policy_syscall(s, &nrs[n++]))) {
+	} else if ((r = scbpf_policy_syscall(s, &nrs[n++]))) {
 		return r;
 	}
 	if (s->tok != TOK_COLON)
-		return policy_fail_tok(s, "expected ':' after the syscall, got");
-	if ((r = policy_next(s)))
+		return scbpf_policy_fail_tok(s, "expected ':' after the syscall, got");
+	if ((r = scbpf_policy_next(s)))
 		return r;
 	if (s->tok == TOK_END)
-		return policy_fail_tok(s, "missing filter");
+		return scbpf_policy_fail_tok(s, "missing filter");
 	if (s->tok == TOK_LBRACE) {
 		size_t open = s->tstart;
 		do {
-			if ((r = policy_next(s)) || (r = policy_single_filter(s, nrs, n, 1, at)))
+			if ((r = scbpf_policy_next(s)) || (r = scbpf_policy_single_filter(s, nrs, n, 1, at)))
 				return r;
 		} while (s->tok == TOK_COMMA);
 		if (s->tok != TOK_RBRACE)
-			return policy_fail_at(s, open, "unclosed brace");
-		return policy_next(s);
+			return scbpf_policy_fail_at(s, open, "unclosed brace");
+		return scbpf_policy_next(s);
 	}
-	return policy_single_filter(s, nrs, n, 0, at);
+	return scbpf_policy_single_filter(s, nrs, n, 0, at);
 }
 
 /* Drop "." segments, empty segments and "dir/.." pairs so one file always
  * has one name on the include stack (loop detection compares names). */
-static void policy_normalize(char *path)
+static void scbpf_policy_normalize(char *path)
 {
 	char *seg[128];
 	int n = 0, abs = path[0] == '/', up = 0;
@@ -705,7 +705,7 @@ static void policy_normalize(char *path)
 }
 
 /* The rest of the line after a directive, trimmed, as a path into buf. */
-static int policy_path(struct policy_ps *s, char *buf, size_t len, const char *what)
+static int scbpf_policy_path(struct scbpf_policy_ps *s, char *buf, size_t len, const char *what)
 {
 	size_t i = s->pos, j;
 
@@ -717,24 +717,24 @@ static int policy_path(struct policy_ps *s, char *buf, size_t len, const char *w
 	s->tstart = i;
 	s->tlen = j - i;
 	if (i == j)
-		return policy_fail_at(s, i, "missing %s path", what);
+		return scbpf_policy_fail_at(s, i, "missing %s path", what);
 	/* Relative paths resolve against the including file's directory
 	 * (minijail's parser.py does the same). */
 	const char *slash = strrchr(s->file, '/');
 	size_t dl = s->line[i] == '/' || !slash ? 0 : (size_t)(slash - s->file) + 1;
 	if (dl + (j - i) >= len)
-		return policy_fail_at(s, i, "%s path too long", what);
+		return scbpf_policy_fail_at(s, i, "%s path too long", what);
 	memcpy(buf, s->file, dl);
 	memcpy(buf + dl, s->line + i, j - i);
 	buf[dl + j - i] = 0;
-	policy_normalize(buf);
+	scbpf_policy_normalize(buf);
 	s->pos = j;
-	return policy_next(s);
+	return scbpf_policy_next(s);
 }
 
-static int policy_parse_text(struct policy_ps *s, const char *name, const char *buf, size_t len, int freq);
+static int scbpf_policy_parse_text(struct scbpf_policy_ps *s, const char *name, const char *buf, size_t len, int freq);
 
-static int policy_load_and_parse(struct policy_ps *s, const char *path, size_t at, int freq)
+static int scbpf_policy_load_and_parse(struct scbpf_policy_ps *s, const char *path, size_t at, int freq)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -742,100 +742,100 @@ static int policy_load_and_parse(struct policy_ps *s, const char *path, size_t a
 
 	for (int i = 0; i < s->depth; i++)
 		if (!strcmp(s->stack[i], path))
-			return policy_fail_at(s, at, "@include loop: '%s' is already being parsed", path);
-	if (s->depth >= POLICY_MAX_INCLUDE_DEPTH)
-		return policy_fail_at(s, at, "@include nested too deep (limit %d)", POLICY_MAX_INCLUDE_DEPTH);
+			return scbpf_policy_fail_at(s, at, "@include loop: '%s' is already being parsed", path);
+	if (s->depth >= SCBPF_POLICY_MAX_INCLUDE_DEPTH)
+		return scbpf_policy_fail_at(s, at, "@include nested too deep (limit %d)", SCBPF_POLICY_MAX_INCLUDE_DEPTH);
 	r = s->load(s->ctx, path, &buf, &len);
 	if (r == -EFBIG)
-		return policy_fail_at(s, at, "'%s' is larger than %u bytes", path, POLICY_MAX_FILE_SIZE);
+		return scbpf_policy_fail_at(s, at, "'%s' is larger than %u bytes", path, SCBPF_POLICY_MAX_FILE_SIZE);
 	if (r < 0)
-		return policy_fail_at(s, at, "cannot read '%s': %s", path, strerror(-r));
-	r = policy_parse_text(s, path, buf, len, freq);
+		return scbpf_policy_fail_at(s, at, "cannot read '%s': %s", path, strerror(-r));
+	r = scbpf_policy_parse_text(s, path, buf, len, freq);
 	free(buf);
 	return r;
 }
 
 /* frequency line := syscall ':' NUMBER */
-static int policy_freq_line(struct policy_ps *s)
+static int scbpf_policy_freq_line(struct scbpf_policy_ps *s)
 {
 	int nr, r;
 
-	if ((r = policy_syscall(s, &nr)))
+	if ((r = scbpf_policy_syscall(s, &nr)))
 		return r;
 	if (s->tok != TOK_COLON)
-		return policy_fail_tok(s, "expected ':' after the syscall, got");
-	if ((r = policy_next(s)))
+		return scbpf_policy_fail_tok(s, "expected ':' after the syscall, got");
+	if ((r = scbpf_policy_next(s)))
 		return r;
 	if (s->tok != TOK_NUM || s->tnum > UINT32_MAX)
-		return policy_fail_tok(s, "invalid frequency count");
+		return scbpf_policy_fail_tok(s, "invalid frequency count");
 	if (nr >= 0) {
 		uint64_t f = (uint64_t)s->freq[nr] + s->tnum;
 		s->freq[nr] = f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
 		s->p->has_freq = 1;
 	}
-	return policy_next(s);
+	return scbpf_policy_next(s);
 }
 
-static int policy_line(struct policy_ps *s, int freq)
+static int scbpf_policy_line(struct scbpf_policy_ps *s, int freq)
 {
 	int r;
 
 	s->pos = 0;
-	if ((r = policy_next(s)))
+	if ((r = scbpf_policy_next(s)))
 		return r;
 	if (s->tok == TOK_END)
 		return 0;
 	if (freq) {
-		r = policy_freq_line(s);
+		r = scbpf_policy_freq_line(s);
 	} else if (s->tok == TOK_DIRECTIVE) {
 		char word[16], path[512];
 		size_t at = s->tstart;
-		policy_tok_str(s, word, sizeof(word));
+		scbpf_policy_tok_str(s, word, sizeof(word));
 		if (!strcmp(word, "@include") || !strcmp(word, "@frequency")) {
 			int is_freq = word[1] == 'f';
-			if ((r = policy_path(s, path, sizeof(path), word)))
+			if ((r = scbpf_policy_path(s, path, sizeof(path), word)))
 				return r;
 			if (s->tok != TOK_END)
-				return policy_fail_tok(s, "extra token");
+				return scbpf_policy_fail_tok(s, "extra token");
 			/* The nested parse reuses line[]: keep nothing of ours. */
 			const char *file = s->file;
-			r = policy_load_and_parse(s, path, at, is_freq);
+			r = scbpf_policy_load_and_parse(s, path, at, is_freq);
 			s->file = file;
 			return r;
 		} else if (!strcmp(word, "@default")) {
 			uint32_t act;
-			if ((r = policy_next(s)))
+			if ((r = scbpf_policy_next(s)))
 				return r;
 			at = s->tstart;
-			if ((r = policy_action(s, &act)))
+			if ((r = scbpf_policy_action(s, &act)))
 				return r;
 			if (act == SECCOMP_RET_ALLOW)
-				return policy_fail_at(s, at, "@default allow would permit every syscall");
+				return scbpf_policy_fail_at(s, at, "@default allow would permit every syscall");
 			s->p->default_action = act;
 		} else {
-			return policy_fail_tok(s, "unknown directive");
+			return scbpf_policy_fail_tok(s, "unknown directive");
 		}
 	} else {
-		r = policy_statement(s);
+		r = scbpf_policy_statement(s);
 	}
 	if (r)
 		return r;
 	if (s->tok != TOK_END)
-		return policy_fail_tok(s, "extra token");
+		return scbpf_policy_fail_tok(s, "extra token");
 	return 0;
 }
 
-static int policy_parse_text(struct policy_ps *s, const char *name, const char *buf, size_t len, int freq)
+static int scbpf_policy_parse_text(struct scbpf_policy_ps *s, const char *name, const char *buf, size_t len, int freq)
 {
 	size_t i = 0;
 	int lineno = 0, r;
 
 	s->file = name;
-	if (len > POLICY_MAX_FILE_SIZE) {
+	if (len > SCBPF_POLICY_MAX_FILE_SIZE) {
 		s->nsegs = 1;
 		s->seg_off[0] = 0;
 		s->seg_line[0] = 1;
-		return policy_fail_at(s, 0, "file is larger than %u bytes", POLICY_MAX_FILE_SIZE);
+		return scbpf_policy_fail_at(s, 0, "file is larger than %u bytes", SCBPF_POLICY_MAX_FILE_SIZE);
 	}
 	if (memchr(buf, 0, len)) {
 		int l = 1;
@@ -844,7 +844,7 @@ static int policy_parse_text(struct policy_ps *s, const char *name, const char *
 		s->nsegs = 1;
 		s->seg_off[0] = 0;
 		s->seg_line[0] = l;
-		return policy_fail_at(s, 0, "NUL byte in policy text");
+		return scbpf_policy_fail_at(s, 0, "NUL byte in policy text");
 	}
 	s->stack[s->depth++] = name;
 	while (i < len) {
@@ -854,15 +854,15 @@ static int policy_parse_text(struct policy_ps *s, const char *name, const char *
 			const char *nl = memchr(buf + i, '\n', len - i);
 			size_t end = nl ? (size_t)(nl - buf) : len, n = end - i;
 			lineno++;
-			if (s->nsegs == POLICY_MAX_SEGS) {
+			if (s->nsegs == SCBPF_POLICY_MAX_SEGS) {
 				s->depth--;
-				return policy_fail_at(s, s->len, "too many continuation lines (limit %d)", POLICY_MAX_SEGS);
+				return scbpf_policy_fail_at(s, s->len, "too many continuation lines (limit %d)", SCBPF_POLICY_MAX_SEGS);
 			}
 			s->seg_line[s->nsegs] = lineno;
 			s->seg_off[s->nsegs++] = s->len;
-			if (s->len + n > POLICY_MAX_LINE) {
+			if (s->len + n > SCBPF_POLICY_MAX_LINE) {
 				s->depth--;
-				return policy_fail_at(s, s->len, "line longer than %d bytes", POLICY_MAX_LINE);
+				return scbpf_policy_fail_at(s, s->len, "line longer than %d bytes", SCBPF_POLICY_MAX_LINE);
 			}
 			memcpy(s->line + s->len, buf + i, n);
 			s->len += n;
@@ -880,7 +880,7 @@ static int policy_parse_text(struct policy_ps *s, const char *name, const char *
 			break;
 		}
 		s->line[s->len] = 0;
-		if ((r = policy_line(s, freq))) {
+		if ((r = scbpf_policy_line(s, freq))) {
 			s->depth--;
 			return r;
 		}
@@ -890,18 +890,18 @@ static int policy_parse_text(struct policy_ps *s, const char *name, const char *
 	return 0;
 }
 
-static int policy_rule_cmp(const void *a, const void *b)
+static int scbpf_policy_rule_cmp(const void *a, const void *b)
 {
-	const struct policy_rule *x = a, *y = b;
+	const struct scbpf_policy_rule *x = a, *y = b;
 
 	return (x->nr > y->nr) - (x->nr < y->nr);
 }
 
 /* Group the parsed filters per rule (in statement order) and sort rules by
  * syscall number. */
-static int policy_finish(struct policy_ps *s)
+static int scbpf_policy_finish(struct scbpf_policy_ps *s)
 {
-	struct policy *p = s->p;
+	struct scbpf_policy *p = s->p;
 	size_t off = 0;
 
 	p->filters = malloc((s->npf ? s->npf : 1) * sizeof(*p->filters));
@@ -914,66 +914,66 @@ static int policy_finish(struct policy_ps *s)
 		p->rules[r].nfilters = 0;
 	}
 	for (size_t i = 0; i < s->npf; i++) {
-		struct policy_rule *r = &p->rules[s->pf[i].rule];
+		struct scbpf_policy_rule *r = &p->rules[s->pf[i].rule];
 		p->filters[r->first + r->nfilters++] = s->pf[i].f;
 	}
 	p->nfilters = s->npf;
-	qsort(p->rules, p->nrules, sizeof(*p->rules), policy_rule_cmp);
+	qsort(p->rules, p->nrules, sizeof(*p->rules), scbpf_policy_rule_cmp);
 	return 0;
 }
 
-int policy_parse_buf(struct policy *p, const char *name, const char *buf, size_t len,
-		     policy_load_fn load, void *ctx, struct policy_err *err)
+int scbpf_policy_parse_buf(struct scbpf_policy *p, const char *name, const char *buf, size_t len,
+		     scbpf_policy_load_fn load, void *ctx, struct scbpf_policy_err *err)
 {
-	struct policy_ps *s = calloc(1, sizeof(*s));
+	struct scbpf_policy_ps *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s)
 		return -ENOMEM;
-	policy_free(p);
+	scbpf_policy_free(p);
 	err->msg[0] = 0;
 	s->p = p;
-	s->load = load ? load : policy_load_file;
+	s->load = load ? load : scbpf_policy_load_file;
 	s->ctx = ctx;
 	s->err = err;
-	for (int i = 0; i < POLICY_MAX_NR; i++)
+	for (int i = 0; i < SCBPF_POLICY_MAX_NR; i++)
 		s->rule_of[i] = -1;
-	r = policy_parse_text(s, name, buf, len, 0);
+	r = scbpf_policy_parse_text(s, name, buf, len, 0);
 	if (r == 0)
-		r = policy_finish(s);
+		r = scbpf_policy_finish(s);
 	if (r == -ENOMEM && !err->msg[0])
 		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", name);
 	free(s->pf);
 	free(s);
 	if (r)
-		policy_free(p);
+		scbpf_policy_free(p);
 	return r;
 }
 
-int policy_parse_file(struct policy *p, const char *path, policy_load_fn load, void *ctx,
-		      struct policy_err *err)
+int scbpf_policy_parse_file(struct scbpf_policy *p, const char *path, scbpf_policy_load_fn load, void *ctx,
+		      struct scbpf_policy_err *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
 
 	if (!load)
-		load = policy_load_file;
+		load = scbpf_policy_load_file;
 	r = load(ctx, path, &buf, &len);
 	if (r < 0) {
 		if (r == -EFBIG)
 			snprintf(err->msg, sizeof(err->msg), "%s:1:1: file is larger than %u bytes", path,
-				 POLICY_MAX_FILE_SIZE);
+				 SCBPF_POLICY_MAX_FILE_SIZE);
 		else
 			snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(-r));
 		return r == -EFBIG ? -EINVAL : r;
 	}
-	r = policy_parse_buf(p, path, buf, len, load, ctx, err);
+	r = scbpf_policy_parse_buf(p, path, buf, len, load, ctx, err);
 	free(buf);
 	return r;
 }
 
-const struct policy_rule *policy_find(const struct policy *p, int nr)
+const struct scbpf_policy_rule *scbpf_policy_find(const struct scbpf_policy *p, int nr)
 {
 	size_t lo = 0, hi = p->nrules;
 
@@ -989,37 +989,37 @@ const struct policy_rule *policy_find(const struct policy *p, int nr)
 	return NULL;
 }
 
-static int policy_atom_true(const struct policy_atom *a, uint64_t v)
+static int scbpf_policy_atom_true(const struct scbpf_policy_atom *a, uint64_t v)
 {
 	switch (a->op) {
-	case POLICY_OP_EQ: return v == a->val;
-	case POLICY_OP_NE: return v != a->val;
-	case POLICY_OP_LT: return v < a->val;
-	case POLICY_OP_LE: return v <= a->val;
-	case POLICY_OP_GT: return v > a->val;
-	case POLICY_OP_GE: return v >= a->val;
-	case POLICY_OP_SET: return (v & a->val) != 0;
-	case POLICY_OP_IN: return (v & ~a->val) == 0;
+	case SCBPF_POLICY_OP_EQ: return v == a->val;
+	case SCBPF_POLICY_OP_NE: return v != a->val;
+	case SCBPF_POLICY_OP_LT: return v < a->val;
+	case SCBPF_POLICY_OP_LE: return v <= a->val;
+	case SCBPF_POLICY_OP_GT: return v > a->val;
+	case SCBPF_POLICY_OP_GE: return v >= a->val;
+	case SCBPF_POLICY_OP_SET: return (v & a->val) != 0;
+	case SCBPF_POLICY_OP_IN: return (v & ~a->val) == 0;
 	}
 	return 0;
 }
 
-uint32_t policy_eval(const struct policy *p, uint32_t arch, int nr, const uint64_t args[6])
+uint32_t scbpf_policy_eval(const struct scbpf_policy *p, uint32_t arch, int nr, const uint64_t args[6])
 {
-	const struct policy_rule *r;
+	const struct scbpf_policy_rule *r;
 
 	if (arch != AUDIT_ARCH_X86_64 || (uint32_t)nr >= 0x40000000u)
 		return SECCOMP_RET_KILL_PROCESS;
-	r = policy_find(p, nr);
+	r = scbpf_policy_find(p, nr);
 	if (!r)
 		return p->default_action;
 	for (uint32_t i = 0; i < r->nfilters; i++) {
-		const struct policy_filter *f = &p->filters[r->first + i];
+		const struct scbpf_policy_filter *f = &p->filters[r->first + i];
 		int expr = f->natoms == 0, clause = 1;
 
 		for (uint32_t k = 0; k < f->natoms && !expr; k++) {
-			const struct policy_atom *a = &p->atoms[f->first + k];
-			clause = clause && policy_atom_true(a, args[a->arg]);
+			const struct scbpf_policy_atom *a = &p->atoms[f->first + k];
+			clause = clause && scbpf_policy_atom_true(a, args[a->arg]);
 			if (a->last) {
 				expr = clause;
 				clause = 1;

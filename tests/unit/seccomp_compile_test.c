@@ -1,10 +1,10 @@
 /* Compiler tests: the BPF the compiler emits, run in the interpreter, must
- * decide exactly what the policy means (policy_eval) -- for every syscall in
+ * decide exactly what the policy means (scbpf_policy_eval) -- for every syscall in
  * the table, for boundary argument values around every constant in the
  * policy, and for randomly generated policies. Plus the instruction-count
  * bound, far jumps, @frequency ordering and the length limit. */
-#include "seccomp-bpf/bpf.h"
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_bpf.h"
+#include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
 #include "tests/unit/t.h"
 #include <errno.h>
@@ -24,13 +24,13 @@ static uint64_t rnd(void)
 	return rng_state;
 }
 
-static int compile_text(struct policy *p, const char *text, int *n)
+static int compile_text(struct scbpf_policy *p, const char *text, int *n)
 {
-	struct policy_err err;
+	struct scbpf_policy_err err;
 	int r;
 
-	policy_init(p);
-	r = policy_parse_buf(p, "gen.policy", text, strlen(text), NULL, NULL, &err);
+	scbpf_policy_init(p);
+	r = scbpf_policy_parse_buf(p, "gen.policy", text, strlen(text), NULL, NULL, &err);
 	if (r) {
 		printf("  parse: %s\n", err.msg);
 		return r;
@@ -41,7 +41,7 @@ static int compile_text(struct policy *p, const char *text, int *n)
 		return *n;
 	}
 	size_t bad;
-	if (bpf_interp_check(prog, (size_t)*n, &bad)) {
+	if (scbpf_interp_check(prog, (size_t)*n, &bad)) {
 		printf("  program rejected by the checker at %zu\n", bad);
 		return -EINVAL;
 	}
@@ -49,12 +49,12 @@ static int compile_text(struct policy *p, const char *text, int *n)
 }
 
 /* Compare interpreter and policy on one input; prints the first mismatch. */
-static int same(const struct policy *p, int n, uint32_t arch, int nr, const uint64_t a[6])
+static int same(const struct scbpf_policy *p, int n, uint32_t arch, int nr, const uint64_t a[6])
 {
 	struct seccomp_data d = { .nr = nr, .arch = arch, .instruction_pointer = rnd() };
 	for (int i = 0; i < 6; i++)
 		d.args[i] = a[i];
-	uint32_t got = bpf_interp_run(prog, (size_t)n, &d, NULL), want = policy_eval(p, arch, nr, a);
+	uint32_t got = scbpf_interp_run(prog, (size_t)n, &d, NULL), want = scbpf_policy_eval(p, arch, nr, a);
 	if (got != want) {
 		printf("  nr %d args %llx %llx %llx %llx %llx %llx: bpf 0x%x policy 0x%x\n", nr,
 		       (unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
@@ -102,7 +102,7 @@ static uint64_t rand_const(void)
 
 /* Check every syscall in the table plus non-syscalls against the policy,
  * with arguments around the policy's constants. */
-static void check_all(const struct policy *p, int n, unsigned per_nr)
+static void check_all(const struct scbpf_policy *p, int n, unsigned per_nr)
 {
 	uint64_t consts[64];
 	size_t nc = 0;
@@ -140,7 +140,7 @@ static void test_fixed_policy_every_syscall(void)
 		"fcntl: arg1 == -1\n"
 		"dup: { arg0 == 1; trap, arg0 > 0x500000000; log, arg0 < 9 }\n"
 		"exit_group: 1\nfutex: arg1 & 0xff00000000\n";
-	struct policy p;
+	struct scbpf_policy p;
 	int n;
 
 	if (compile_text(&p, text, &n)) {
@@ -148,7 +148,7 @@ static void test_fixed_policy_every_syscall(void)
 		return;
 	}
 	check_all(&p, n, 40);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 static void test_random_policies(void)
@@ -188,27 +188,27 @@ static void test_random_policies(void)
 		}
 		/* Random syscalls may repeat: a rule after an unconditional one is
 		 * an error by design; skip such draws. */
-		struct policy p;
-		struct policy_err err;
-		policy_init(&p);
-		if (policy_parse_buf(&p, "gen.policy", text, o, NULL, NULL, &err)) {
+		struct scbpf_policy p;
+		struct scbpf_policy_err err;
+		scbpf_policy_init(&p);
+		if (scbpf_policy_parse_buf(&p, "gen.policy", text, o, NULL, NULL, &err)) {
 			CHECK(strstr(err.msg, "already has an unconditional action") != NULL);
 			if (t_case_failed)
 				printf("  %s\n", err.msg);
 			continue;
 		}
-		struct policy_err cerr;
+		struct scbpf_policy_err cerr;
 		int n = scbpf_compile(&p, prog, SCBPF_MAX_INSNS, &cerr);
 		if (n == -E2BIG) {
-			policy_free(&p);
+			scbpf_policy_free(&p);
 			continue;
 		}
 		CHECK(n > 0);
 		size_t bad;
-		CHECK_EQ(bpf_interp_check(prog, (size_t)n, &bad), 0);
+		CHECK_EQ(scbpf_interp_check(prog, (size_t)n, &bad), 0);
 		if (!t_case_failed)
 			check_all(&p, n, iter < 100 ? 6 : 2);
-		policy_free(&p);
+		scbpf_policy_free(&p);
 	}
 }
 
@@ -217,7 +217,7 @@ static unsigned steps_for(int n, int nr)
 	struct seccomp_data d = { .nr = nr, .arch = AUDIT_ARCH_X86_64 };
 	unsigned steps = 0;
 
-	bpf_interp_run(prog, (size_t)n, &d, &steps);
+	scbpf_interp_run(prog, (size_t)n, &d, &steps);
 	return steps;
 }
 
@@ -239,7 +239,7 @@ static void test_instruction_bound(void)
 		}
 		while ((1 << lg) < want)
 			lg++;
-		struct policy p;
+		struct scbpf_policy p;
 		int n;
 		if (compile_text(&p, text, &n)) {
 			t_case_failed = 1;
@@ -258,7 +258,7 @@ static void test_instruction_bound(void)
 			t_case_failed = 1;
 		}
 		check_all(&p, n, 1);
-		policy_free(&p);
+		scbpf_policy_free(&p);
 	}
 }
 
@@ -276,7 +276,7 @@ static void test_far_jumps(void)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s: arg0 == %d || arg1 > 0x%x00000000 || arg2 in 0x%x\n",
 				      name, i, i, i * 7);
 	}
-	struct policy p;
+	struct scbpf_policy p;
 	int n;
 	if (compile_text(&p, text, &n)) {
 		t_case_failed = 1;
@@ -287,7 +287,7 @@ static void test_far_jumps(void)
 	CHECK(n > 600);
 	CHECK(has_ja);
 	check_all(&p, n, 20);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 static void test_frequency_orders_tree(void)
@@ -305,23 +305,23 @@ static void test_frequency_orders_tree(void)
 		if (i == 3)
 			cold = nr;
 	}
-	struct policy p;
+	struct scbpf_policy p;
 	int n;
 	if (compile_text(&p, text, &n)) {
 		t_case_failed = 1;
 		return;
 	}
 	unsigned flat_hot = steps_for(n, hot);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 	p.has_freq = 0;
 	/* Same rules, with @frequency weights from an in-memory file. */
 	const char *name;
 	scbpf_syscall_at(40, &name);
 	char freq[64];
 	snprintf(freq, sizeof(freq), "%s: 100000\n", name);
-	struct policy_err err;
-	policy_init(&p);
-	CHECK_EQ(policy_parse_buf(&p, "f.policy", text, o, NULL, NULL, &err), 0);
+	struct scbpf_policy_err err;
+	scbpf_policy_init(&p);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "f.policy", text, o, NULL, NULL, &err), 0);
 	/* Set the weights directly: the file form is covered by the parser test. */
 	for (size_t r = 0; r < p.nrules; r++)
 		p.rules[r].freq = p.rules[r].nr == hot ? 100000 : 1;
@@ -333,23 +333,23 @@ static void test_frequency_orders_tree(void)
 	CHECK(weighted_hot <= 8); /* two jge from the root, then jeq, ret */
 	CHECK(weighted_cold > weighted_hot);
 	check_all(&p, n, 4);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 static void test_too_long(void)
 {
 	static char text[1 << 17];
 	size_t o = 0;
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	o += (size_t)snprintf(text + o, sizeof(text) - o, "ioctl: arg1 == 0");
 	for (int i = 1; i < 1200; i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, " || \\\n arg1 == %d", i);
 	o += (size_t)snprintf(text + o, sizeof(text) - o, "\n");
-	policy_init(&p);
+	scbpf_policy_init(&p);
 	/* Too many continuation lines is its own error; use one line per rule. */
-	CHECK_EQ(policy_parse_buf(&p, "big.policy", text, o, NULL, NULL, &err), -EINVAL);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "big.policy", text, o, NULL, NULL, &err), -EINVAL);
 	CHECK(strstr(err.msg, "too many continuation lines") != NULL);
 	o = 0;
 	for (int s = 0; s < 40; s++) {
@@ -360,12 +360,12 @@ static void test_too_long(void)
 			o += (size_t)snprintf(text + o, sizeof(text) - o, " || arg1 == %d", i);
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "\n");
 	}
-	CHECK_EQ(policy_parse_buf(&p, "big.policy", text, o, NULL, NULL, &err), 0);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "big.policy", text, o, NULL, NULL, &err), 0);
 	CHECK_EQ(scbpf_compile(&p, prog, SCBPF_MAX_INSNS, &err), -E2BIG);
 	CHECK(strncmp(err.msg, "program is ", 11) == 0 && strstr(err.msg, "BPF allows at most 4096"));
 	if (t_case_failed)
 		printf("  %s\n", err.msg);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 int main(void)

@@ -6,8 +6,8 @@
  *
  * "seccomp_diff_test --bench" prints the instruction counts of both programs
  * for a 100-syscall allow-list (scripts/bench/jail.sh). */
-#include "seccomp-bpf/bpf.h"
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_bpf.h"
+#include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
 #include "tests/unit/t.h"
 #include <errno.h>
@@ -175,10 +175,10 @@ static void test_random_rule_sets(void)
 			}
 			o += (size_t)snprintf(text + o, sizeof(text) - o, "\n");
 		}
-		struct policy p;
-		struct policy_err err;
-		policy_init(&p);
-		int rp = policy_parse_buf(&p, "diff.policy", text, o, NULL, NULL, &err);
+		struct scbpf_policy p;
+		struct scbpf_policy_err err;
+		scbpf_policy_init(&p);
+		int rp = scbpf_policy_parse_buf(&p, "diff.policy", text, o, NULL, NULL, &err);
 		CHECK_EQ(rp, 0);
 		if (rp)
 			printf("  %s\n", err.msg);
@@ -188,7 +188,7 @@ static void test_random_rule_sets(void)
 		CHECK(m > 0);
 		size_t bad;
 		if (m > 0)
-			CHECK_EQ(bpf_interp_check(theirs, (size_t)m, &bad), 0);
+			CHECK_EQ(scbpf_interp_check(theirs, (size_t)m, &bad), 0);
 		for (int k = 0; k < 4000 && n > 0 && m > 0 && !t_case_failed; k++) {
 			struct seccomp_data d = { .arch = AUDIT_ARCH_X86_64 };
 			const struct gen_rule *g = &rules[rnd() % (uint64_t)nrules];
@@ -201,8 +201,8 @@ static void test_random_rule_sets(void)
 				}
 				d.args[i] = near(base);
 			}
-			uint32_t a = bpf_interp_run(ours, (size_t)n, &d, NULL);
-			uint32_t b = bpf_interp_run(theirs, (size_t)m, &d, NULL);
+			uint32_t a = scbpf_interp_run(ours, (size_t)n, &d, NULL);
+			uint32_t b = scbpf_interp_run(theirs, (size_t)m, &d, NULL);
 			compared++;
 			if (a != b) {
 				printf("  nr %d args %llx %llx %llx %llx %llx %llx: ours 0x%x libseccomp 0x%x\n  policy:\n%s",
@@ -212,7 +212,7 @@ static void test_random_rule_sets(void)
 				t_case_failed = 1;
 			}
 		}
-		policy_free(&p);
+		scbpf_policy_free(&p);
 		seccomp_release(ctx);
 	}
 	CHECK(compared >= 200000 || t_case_failed);
@@ -222,24 +222,24 @@ static void test_random_rule_sets(void)
 static void test_bad_arch(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 	const char *text = "read: 1\n";
 
 	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	seccomp_rule_add(ctx, SCMP_ACT_ALLOW, 0, 0);
-	policy_init(&p);
-	CHECK_EQ(policy_parse_buf(&p, "a.policy", text, strlen(text), NULL, NULL, &err), 0);
+	scbpf_policy_init(&p);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "a.policy", text, strlen(text), NULL, NULL, &err), 0);
 	int n = scbpf_compile(&p, ours, SCBPF_MAX_INSNS, &err);
 	int m = export_libseccomp(ctx, theirs, sizeof(theirs) / sizeof(theirs[0]));
 	CHECK(n > 0 && m > 0);
 	struct seccomp_data d = { .nr = 0, .arch = AUDIT_ARCH_I386 };
-	CHECK_EQ(bpf_interp_run(ours, (size_t)n, &d, NULL), SECCOMP_RET_KILL_PROCESS);
-	CHECK_EQ(bpf_interp_run(theirs, (size_t)m, &d, NULL), SECCOMP_RET_KILL_PROCESS);
+	CHECK_EQ(scbpf_interp_run(ours, (size_t)n, &d, NULL), SECCOMP_RET_KILL_PROCESS);
+	CHECK_EQ(scbpf_interp_run(theirs, (size_t)m, &d, NULL), SECCOMP_RET_KILL_PROCESS);
 	d.arch = AUDIT_ARCH_X86_64;
-	CHECK_EQ(bpf_interp_run(ours, (size_t)n, &d, NULL), SECCOMP_RET_ALLOW);
-	CHECK_EQ(bpf_interp_run(theirs, (size_t)m, &d, NULL), SECCOMP_RET_ALLOW);
-	policy_free(&p);
+	CHECK_EQ(scbpf_interp_run(ours, (size_t)n, &d, NULL), SECCOMP_RET_ALLOW);
+	CHECK_EQ(scbpf_interp_run(theirs, (size_t)m, &d, NULL), SECCOMP_RET_ALLOW);
+	scbpf_policy_free(&p);
 	seccomp_release(ctx);
 }
 
@@ -250,8 +250,8 @@ static int bench(void)
 	size_t o = 0;
 	int nrs[100];
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	/* Spread the 100 syscalls over the table, like a real device policy. */
 	for (int i = 0; i < 100; i++) {
@@ -260,8 +260,8 @@ static int bench(void)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s: 1\n", name);
 		seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
 	}
-	policy_init(&p);
-	if (policy_parse_buf(&p, "bench.policy", text, o, NULL, NULL, &err)) {
+	scbpf_policy_init(&p);
+	if (scbpf_policy_parse_buf(&p, "bench.policy", text, o, NULL, NULL, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -286,17 +286,17 @@ static int bench(void)
 		for (int i = 0; i < 100; i++) {
 			struct seccomp_data d = { .nr = nrs[i], .arch = AUDIT_ARCH_X86_64 };
 			unsigned steps;
-			bpf_interp_run(progs[k].prog, (size_t)progs[k].len, &d, &steps);
+			scbpf_interp_run(progs[k].prog, (size_t)progs[k].len, &d, &steps);
 			total += steps;
 			worst = steps > worst ? steps : worst;
 			best = steps < best ? steps : best;
 		}
 		struct seccomp_data d = { .nr = 1023, .arch = AUDIT_ARCH_X86_64 };
-		bpf_interp_run(progs[k].prog, (size_t)progs[k].len, &d, &denied);
+		scbpf_interp_run(progs[k].prog, (size_t)progs[k].len, &d, &denied);
 		printf("  %-40s program %4d insns, allowed: min %2u avg %5.2f max %2u, denied: %u\n",
 		       progs[k].name, progs[k].len, best, total / 100.0, worst, denied);
 	}
-	policy_free(&p);
+	scbpf_policy_free(&p);
 	seccomp_release(ctx);
 	return 0;
 }

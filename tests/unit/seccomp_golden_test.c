@@ -5,8 +5,8 @@
  *   for f in tests/golden/seccomp/[!e]*.policy; do
  *     build/host/seccomp-bpfc --dump $f >${f%.policy}.dump; done
  * and review the diff instruction by instruction. */
-#include "seccomp-bpf/bpf.h"
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_bpf.h"
+#include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
 #include "tests/unit/t.h"
 #include <dirent.h>
@@ -59,8 +59,8 @@ static int golden_count;
 static void check_one(const char *policy)
 {
 	char path[512], exp_path[512];
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 	static struct sock_filter prog[SCBPF_MAX_INSNS];
 	int is_err = !strncmp(policy, "err_", 4);
 	size_t base = strlen(policy) - strlen(".policy");
@@ -74,8 +74,8 @@ static void check_one(const char *policy)
 		return;
 	}
 	golden_count++;
-	policy_init(&p);
-	int r = policy_parse_file(&p, path, NULL, NULL, &err);
+	scbpf_policy_init(&p);
+	int r = scbpf_policy_parse_file(&p, path, NULL, NULL, &err);
 	int n = r ? r : scbpf_compile(&p, prog, SCBPF_MAX_INSNS, &err);
 	if (is_err) {
 		char got[600];
@@ -91,16 +91,16 @@ static void check_one(const char *policy)
 		char *got = NULL;
 		size_t len = 0, bad;
 		FILE *f = open_memstream(&got, &len);
-		bpf_dump(f, prog, (size_t)n);
+		scbpf_dump(f, prog, (size_t)n);
 		fclose(f);
 		if (strcmp(got, want)) {
 			show_diff(policy, got, want);
 			t_case_failed = 1;
 		}
-		CHECK_EQ(bpf_interp_check(prog, (size_t)n, &bad), 0);
+		CHECK_EQ(scbpf_interp_check(prog, (size_t)n, &bad), 0);
 		free(got);
 	}
-	policy_free(&p);
+	scbpf_policy_free(&p);
 	free(want);
 }
 

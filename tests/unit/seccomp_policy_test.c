@@ -1,7 +1,7 @@
-/* Parser tests: the meaning of each construct (through policy_eval) and one
+/* Parser tests: the meaning of each construct (through scbpf_policy_eval) and one
  * case per malformed-policy error, each checking the exact file:line:col
  * message. Files come from an in-memory loader. */
-#include "seccomp-bpf/policy.h"
+#include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
 #include "tests/unit/t.h"
 #include <errno.h>
@@ -32,24 +32,24 @@ static int mem_load(void *ctx, const char *path, char **buf, size_t *len)
 }
 
 /* Parse files[0]; returns the parser's result, the policy in *p. */
-static int parse(struct policy *p, const struct memfile *files, struct policy_err *err)
+static int parse(struct scbpf_policy *p, const struct memfile *files, struct scbpf_policy_err *err)
 {
-	policy_init(p);
-	return policy_parse_file(p, files[0].name, mem_load, (void *)files, err);
+	scbpf_policy_init(p);
+	return scbpf_policy_parse_file(p, files[0].name, mem_load, (void *)files, err);
 }
 
-static uint32_t eval(const struct policy *p, int nr, uint64_t a0, uint64_t a1, uint64_t a2)
+static uint32_t eval(const struct scbpf_policy *p, int nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	uint64_t args[6] = { a0, a1, a2, 0, 0, 0 };
-	return policy_eval(p, AUDIT_ARCH_X86_64, nr, args);
+	return scbpf_policy_eval(p, AUDIT_ARCH_X86_64, nr, args);
 }
 
 /* Expect parsing text (as "t.policy") to fail with exactly msg. */
 static void expect_error(const char *text, const char *msg)
 {
 	struct memfile files[] = { { "t.policy", text }, { NULL, NULL } };
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 	int r = parse(&p, files, &err);
 
 	CHECK_EQ(r, -EINVAL);
@@ -57,7 +57,7 @@ static void expect_error(const char *text, const char *msg)
 		printf("  got error '%s'\n  expected  '%s'\n", err.msg, msg);
 		t_case_failed = 1;
 	}
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 static void test_actions(void)
@@ -74,13 +74,13 @@ static void test_actions(void)
 		"getpid: kill\n"
 		"0x27: 1\n" /* numeric syscall descriptor is accepted too? (39 = getpid dup) */
 	}, { NULL, NULL } };
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	/* 0x27 is getpid, which already has an unconditional action. */
 	CHECK_EQ(parse(&p, files, &err), -EINVAL);
 	CHECK(strstr(err.msg, "a.policy:10:1: syscall 'getpid' already has an unconditional action (a.policy:9)") != NULL);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 
 	files[0].text = "read: 1\nwrite: allow\nopenat: return ENOENT\nclose: kill-thread\ndup: trap\n"
 			"dup2: log\ngetpid: kill\n16: 1\n";
@@ -97,9 +97,9 @@ static void test_actions(void)
 	CHECK_EQ(eval(&p, SYS_mmap, 0, 0, 0), SECCOMP_RET_KILL_PROCESS);
 	/* Wrong arch and x32 numbers are always killed. */
 	uint64_t z[6] = { 0 };
-	CHECK_EQ(policy_eval(&p, AUDIT_ARCH_I386, SYS_read, z), SECCOMP_RET_KILL_PROCESS);
-	CHECK_EQ(policy_eval(&p, AUDIT_ARCH_X86_64, 0x40000000 | SYS_read, z), SECCOMP_RET_KILL_PROCESS);
-	policy_free(&p);
+	CHECK_EQ(scbpf_policy_eval(&p, AUDIT_ARCH_I386, SYS_read, z), SECCOMP_RET_KILL_PROCESS);
+	CHECK_EQ(scbpf_policy_eval(&p, AUDIT_ARCH_X86_64, 0x40000000 | SYS_read, z), SECCOMP_RET_KILL_PROCESS);
+	scbpf_policy_free(&p);
 }
 
 static void test_expressions(void)
@@ -115,8 +115,8 @@ static void test_expressions(void)
 		"fcntl: arg1 == -1\n"
 		"dup: arg0 == 010\n"
 	}, { NULL, NULL } };
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	CHECK_EQ(parse(&p, files, &err), 0);
 	if (err.msg[0])
@@ -142,18 +142,18 @@ static void test_expressions(void)
 	CHECK_EQ(eval(&p, SYS_lseek, 0, 0xffffffff, 0), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_lseek, 0, 0x100000000, 0), eperm);
 	uint64_t a[6] = { 0, 0, 0, 4096, 0, 0 };
-	CHECK_EQ(policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), SECCOMP_RET_ALLOW);
+	CHECK_EQ(scbpf_policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), SECCOMP_RET_ALLOW);
 	a[3] = 4097;
-	CHECK_EQ(policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), eperm);
+	CHECK_EQ(scbpf_policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), eperm);
 	a[3] = 15; /* not > ~0xfffffffffffffff0 == 15 */
-	CHECK_EQ(policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), eperm);
+	CHECK_EQ(scbpf_policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), eperm);
 	a[3] = 16;
-	CHECK_EQ(policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), SECCOMP_RET_ALLOW);
+	CHECK_EQ(scbpf_policy_eval(&p, AUDIT_ARCH_X86_64, SYS_pread64, a), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_fcntl, 0, UINT64_MAX, 0), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_fcntl, 0, 0xffffffff, 0), eperm);
 	CHECK_EQ(eval(&p, SYS_dup, 8, 0, 0), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_dup, 10, 0, 0), eperm);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 /* parser.py's brace forms: several syscalls, ordered filter lists. */
@@ -167,8 +167,8 @@ static void test_lists_and_continuation(void)
 		"fstat: arg0 == 1 || \\\n"
 		"   arg0 == 7\n"
 	}, { NULL, NULL } };
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	CHECK_EQ(parse(&p, files, &err), 0);
 	CHECK_EQ(eval(&p, SYS_read, 0, 0, 0), SECCOMP_RET_ALLOW);
@@ -180,10 +180,10 @@ static void test_lists_and_continuation(void)
 	CHECK_EQ(eval(&p, SYS_close, 10, 0, 0), SECCOMP_RET_KILL_PROCESS);
 	CHECK_EQ(eval(&p, SYS_getpid, 0, 0, 0), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_gettid, 0, 0, 0), SECCOMP_RET_KILL_PROCESS);
-	CHECK(policy_find(&p, SYS_gettid) == NULL);
+	CHECK(scbpf_policy_find(&p, SYS_gettid) == NULL);
 	CHECK_EQ(eval(&p, SYS_fstat, 7, 0, 0), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_fstat, 8, 0, 0), SECCOMP_RET_KILL_PROCESS);
-	policy_free(&p);
+	scbpf_policy_free(&p);
 }
 
 static void test_include_and_frequency(void)
@@ -194,8 +194,8 @@ static void test_include_and_frequency(void)
 		{ "dir/more.policy", "@default trap\nclose: 1\n" },
 		{ "dir/x.frequency", "# counts\nread: 100\nwrite: 5\nread: 20\n" },
 		{ NULL, NULL } };
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	CHECK_EQ(parse(&p, files, &err), 0);
 	if (err.msg[0])
@@ -205,11 +205,11 @@ static void test_include_and_frequency(void)
 	CHECK_EQ(eval(&p, SYS_write, 0, 0, 0), SECCOMP_RET_ALLOW);
 	CHECK_EQ(eval(&p, SYS_mmap, 0, 0, 0), SECCOMP_RET_TRAP);
 	CHECK(p.has_freq);
-	CHECK_EQ(policy_find(&p, SYS_read)->freq, 120);
-	CHECK_EQ(policy_find(&p, SYS_write)->freq, 5);
-	CHECK_EQ(policy_find(&p, SYS_close)->freq, 0);
-	CHECK(strcmp(policy_find(&p, SYS_close)->where, "dir/more.policy:2") == 0);
-	policy_free(&p);
+	CHECK_EQ(scbpf_policy_find(&p, SYS_read)->freq, 120);
+	CHECK_EQ(scbpf_policy_find(&p, SYS_write)->freq, 5);
+	CHECK_EQ(scbpf_policy_find(&p, SYS_close)->freq, 0);
+	CHECK(strcmp(scbpf_policy_find(&p, SYS_close)->where, "dir/more.policy:2") == 0);
+	scbpf_policy_free(&p);
 }
 
 static void test_include_errors(void)
@@ -220,8 +220,8 @@ static void test_include_errors(void)
 		{ NULL, NULL } };
 	struct memfile missing[] = { { "a.policy", "read: 1\n  @include /nonexistent/x.policy\n" }, { NULL, NULL } };
 	struct memfile self[] = { { "s.policy", "@include s.policy\n" }, { NULL, NULL } };
-	struct policy p;
-	struct policy_err err;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
 
 	CHECK_EQ(parse(&p, loop, &err), -EINVAL);
 	CHECK(strcmp(err.msg, "b.policy:3:1: @include loop: 'a.policy' is already being parsed") == 0);
@@ -260,25 +260,25 @@ static void test_errors(void)
 	expect_error("read: 1\nwrite: arg0 ==\\\n\n", "t.policy:3:1: expected a constant, got at end of line");
 	expect_error("libc@group: 1\n", "t.policy:1:1: syscall groups are not supported 'libc@group'");
 	expect_error("999: 1\n", "t.policy:1:1: unknown syscall number '999'");
-	struct policy p;
-	struct policy_err err;
-	policy_init(&p);
-	CHECK_EQ(policy_parse_buf(&p, "n.policy", "read: 1\nwrite: 1\0\n", 18, mem_load, NULL, &err), -EINVAL);
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
+	scbpf_policy_init(&p);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "n.policy", "read: 1\nwrite: 1\0\n", 18, mem_load, NULL, &err), -EINVAL);
 	CHECK(strcmp(err.msg, "n.policy:2:1: NUL byte in policy text") == 0);
 }
 
 static void test_limits(void)
 {
-	struct policy p;
-	struct policy_err err;
-	size_t n = POLICY_MAX_FILE_SIZE + 10;
+	struct scbpf_policy p;
+	struct scbpf_policy_err err;
+	size_t n = SCBPF_POLICY_MAX_FILE_SIZE + 10;
 	char *big = malloc(n);
 
 	/* Huge file: refused before parsing anything. */
 	memset(big, '\n', n);
 	memcpy(big, "read: 1\n", 8);
-	policy_init(&p);
-	CHECK_EQ(policy_parse_buf(&p, "huge.policy", big, n, mem_load, NULL, &err), -EINVAL);
+	scbpf_policy_init(&p);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "huge.policy", big, n, mem_load, NULL, &err), -EINVAL);
 	CHECK(strcmp(err.msg, "huge.policy:0:1: file is larger than 1048576 bytes") == 0 ||
 	      strcmp(err.msg, "huge.policy:1:1: file is larger than 1048576 bytes") == 0);
 	if (t_case_failed)
@@ -286,7 +286,7 @@ static void test_limits(void)
 	/* Over-long logical line. */
 	memset(big, ' ', 5000);
 	memcpy(big, "read: 1", 7);
-	CHECK_EQ(policy_parse_buf(&p, "long.policy", big, 5000, mem_load, NULL, &err), -EINVAL);
+	CHECK_EQ(scbpf_policy_parse_buf(&p, "long.policy", big, 5000, mem_load, NULL, &err), -EINVAL);
 	CHECK(strcmp(err.msg, "long.policy:1:1: line longer than 4096 bytes") == 0);
 	/* Include depth. */
 	struct memfile deep[] = {
