@@ -1,0 +1,134 @@
+/* Server side: method table dispatch and the blocking per-connection loop.
+ * A malformed frame ends only its own connection; everything else (unknown
+ * method, bad message, handler failure) is answered with an error status and
+ * the connection keeps going, like ttrpc. */
+#include "proto/rpc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct rpc_method *rpc_server_find(const struct rpc_server *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n_methods; i++)
+		if (s->methods[i].desc->id == id)
+			return &s->methods[i];
+	return NULL;
+}
+
+static int rpc_server_error(struct rpc_buf *out, uint32_t stream, struct rpc_status *st)
+{
+	if (st->msg[0] == '\0')
+		rpc_status_set(st, st->code, "%s", rpc_code_name(st->code));
+	return rpc_frame_response(out, stream, st, NULL, NULL);
+}
+
+int rpc_server_dispatch(const struct rpc_server *s, const struct rpc_hdr *h, const uint8_t *p,
+			struct rpc_buf *out)
+{
+	struct rpc_status st = { .code = RPC_OK };
+	uint32_t id;
+	const uint8_t *msg;
+	size_t mlen;
+
+	out->len = 0;
+	if (h->type == RPC_TYPE_RESPONSE)
+		return -EPROTO;
+	if (h->type == RPC_TYPE_DATA) {
+		rpc_status_set(&st, RPC_UNIMPLEMENTED, "stream %u: no streaming methods",
+			       h->stream);
+		return rpc_server_error(out, h->stream, &st);
+	}
+	if (rpc_frame_parse_request(p, h->len, &id, &msg, &mlen) < 0)
+		return -EPROTO;
+
+	const struct rpc_method *m = rpc_server_find(s, id);
+	if (!m || !m->fn) {
+		rpc_status_set(&st, RPC_UNIMPLEMENTED, "unknown method 0x%08x", id);
+		return rpc_server_error(out, h->stream, &st);
+	}
+	const struct rpc_method_desc *d = m->desc;
+	/* Fixed-size nanopb structs, some large (Exec's), so from the heap
+	 * and only for the duration of the call. */
+	void *req = calloc(1, d->req_size ? d->req_size : 1);
+	void *resp = calloc(1, d->resp_size ? d->resp_size : 1);
+	int r;
+	if (!req || !resp) {
+		rpc_status_set(&st, RPC_RESOURCE_EXHAUSTED, "%s: out of memory", d->name);
+		r = rpc_server_error(out, h->stream, &st);
+		goto done;
+	}
+	const char *why = NULL;
+	if (rpc_msg_decode(d->req_fields, req, msg, mlen, &why) < 0) {
+		rpc_status_set(&st, RPC_INVALID_ARGUMENT, "%s: bad request message: %s",
+			       d->name, why ? why : "decode failed");
+		r = rpc_server_error(out, h->stream, &st);
+		goto done;
+	}
+	st.code = m->fn(s->ctx, req, resp, &st);
+	if (st.code != RPC_OK) {
+		r = rpc_server_error(out, h->stream, &st);
+		goto done;
+	}
+	r = rpc_frame_response(out, h->stream, NULL, d->resp_fields, resp);
+	if (r < 0) {
+		/* The handler filled in something unencodable: report it rather
+		 * than drop the connection. */
+		rpc_status_set(&st, RPC_INTERNAL, "%s: cannot encode response (%s)", d->name,
+			       strerror(-r));
+		r = rpc_server_error(out, h->stream, &st);
+	}
+done:
+	free(req);
+	free(resp);
+	return r;
+}
+
+int rpc_server_serve(const struct rpc_server *s, int fd)
+{
+	struct rpc_buf in = { 0 }, out = { 0 };
+	uint8_t hb[RPC_HDR_SIZE];
+	struct rpc_hdr h;
+	int r;
+
+	for (;;) {
+		/* Idle between frames is fine; once a frame starts it must
+		 * arrive within io_timeout_ms so a stalled peer cannot pin us. */
+		r = rpc_wait_readable(fd, -1);
+		if (r < 0)
+			break;
+		int64_t dl = rpc_deadline(s->io_timeout_ms);
+		ssize_t n = rpc_read_full(fd, hb, RPC_HDR_SIZE, dl);
+		if (n == 0) {
+			r = 0;
+			break;
+		}
+		if (n < 0 || (size_t)n < RPC_HDR_SIZE) {
+			r = n < 0 ? (int)n : -ECONNRESET;
+			break;
+		}
+		/* Length is checked here, before any of the body is read. */
+		r = rpc_frame_get_hdr(hb, &h);
+		if (r < 0)
+			break;
+		r = rpc_buf_reserve(&in, h.len ? h.len : 1);
+		if (r < 0)
+			break;
+		n = rpc_read_full(fd, in.data, h.len, dl);
+		if (n < 0 || (size_t)n < h.len) {
+			r = n < 0 ? (int)n : -ECONNRESET;
+			break;
+		}
+		r = rpc_server_dispatch(s, &h, in.data, &out);
+		if (r < 0)
+			break;
+		if (out.len) {
+			r = rpc_write_full(fd, out.data, out.len, rpc_deadline(s->io_timeout_ms));
+			if (r < 0)
+				break;
+		}
+	}
+	rpc_buf_free(&in);
+	rpc_buf_free(&out);
+	return r;
+}
