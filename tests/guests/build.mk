@@ -11,7 +11,7 @@ HOST_CC ?= gcc
 Q ?= @
 
 GUEST_OUT := $(O)/guests
-GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench uart echo
+GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench uart echo smp
 # virtio_blk: drives virtio-blk through the ring by hand (tests/native/kvm_virtio.sh).
 GUEST_NAMES += virtio_blk
 # hello-high: the hello guest loaded at 256 MiB, for "-m too small" tests.
@@ -31,6 +31,13 @@ $(GUEST_OUT)/obj/%.o: tests/guests/%.c tests/guests/lib.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
+$(GUEST_OUT)/obj/smp_tramp.o: tests/guests/smp_tramp.S tests/guests/smp.h
+	$(call msg,GUESTAS,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOST_CC) -c $< -o $@
+
+$(GUEST_OUT)/obj/smp.o: tests/guests/smp.h
+
 $(GUEST_OUT)/obj/start.o: tests/guests/start.S
 	$(call msg,GUESTAS,$<)
 	$(Q)mkdir -p $(@D)
@@ -41,16 +48,17 @@ $(GUEST_OUT)/obj/start-marker.o: tests/guests/start.S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) -DBOOT_MARKER_FIRST -c $< -o $@
 
-# guest_link OUT START MAIN BASE
+# guest_link OUT START OBJS BASE: OBJS are names in $(GUEST_OUT)/obj/.
 define guest_link
-$(1): $(GUEST_OUT)/obj/$(2).o $(GUEST_OUT)/obj/$(3).o $(GUEST_OUT)/obj/lib.o tests/guests/guest.ld
+$(1): $(GUEST_OUT)/obj/$(2).o $(patsubst %,$(GUEST_OUT)/obj/%.o,$(3)) $(GUEST_OUT)/obj/lib.o tests/guests/guest.ld
 	$$(call msg,GUESTLD,$$@)
 	$$(Q)$(HOST_CC) $(GUEST_LDFLAGS) -Wl,--defsym=GUEST_BASE=$(4) -o $$@ \
-		$(GUEST_OUT)/obj/$(2).o $(GUEST_OUT)/obj/$(3).o $(GUEST_OUT)/obj/lib.o
+		$(GUEST_OUT)/obj/$(2).o $(patsubst %,$(GUEST_OUT)/obj/%.o,$(3)) $(GUEST_OUT)/obj/lib.o
 endef
 $(foreach g,hello i8042 exitport halt triplefault uart echo,\
 	$(eval $(call guest_link,$(GUEST_OUT)/$(g).elf,start,$(g),0x200000)))
 $(foreach g,boottime bench,\
 	$(eval $(call guest_link,$(GUEST_OUT)/$(g).elf,start-marker,$(g),0x200000)))
+$(eval $(call guest_link,$(GUEST_OUT)/smp.elf,start,smp smp_tramp,0x200000))
 $(eval $(call guest_link,$(GUEST_OUT)/hello-high.elf,start,hello,0x10000000))
 $(eval $(call guest_link,$(GUEST_OUT)/virtio_blk.elf,start,virtio_blk,0x200000))

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Native tests of vmm's handling of bad kernels and bad command lines with
 # real files: each must end with exactly one error line on stderr that names
-# the input at fault, exit code 1 or 2 (2 where the user's input is wrong),
-# no guest output, and no hang.
+# the input at fault, exit code 2 (the user's input is wrong: docs/DEVELOPING.md
+# exit codes), no guest output, and no hang.
 #
 #   tests/native/kvm_cli_errors.sh      (O=build, VMM=$O/vmm by default)
 set -u
@@ -14,7 +14,8 @@ S=kvm_cli_errors
 T=60
 
 CASES="missing_kernel kernel_is_directory empty_kernel not_a_kernel truncated_elf_header \
-truncated_elf_segment mem_too_small bad_mem_value unknown_option no_kernel"
+truncated_elf_segment mem_too_small missing_initrd bad_mem_value mem_below_minimum bad_vcpus \
+unknown_option no_kernel"
 skip_all() {
 	for c in $CASES; do echo "SKIP $S/$c: $1"; done
 	exit 0
@@ -58,19 +59,19 @@ check() {
 	fi
 }
 
-check missing_kernel "$W/no-such-kernel" "1 2" -k "$W/no-such-kernel"
+check missing_kernel "$W/no-such-kernel" "2" -k "$W/no-such-kernel"
 mkdir "$W/kdir"
-check kernel_is_directory "$W/kdir" "1 2" -k "$W/kdir"
+check kernel_is_directory "$W/kdir" "2" -k "$W/kdir"
 : >"$W/empty"
-check empty_kernel "$W/empty" "1 2" -k "$W/empty"
+check empty_kernel "$W/empty" "2" -k "$W/empty"
 # Text: neither an ELF vmlinux nor a bzImage. Long enough to cover a setup
 # header's offsets, so the loader must look at magic numbers, not just size.
 i=0
 while [ $i -lt 200 ]; do echo "this is not a kernel, just text line $i"; i=$((i + 1)); done >"$W/text"
-check not_a_kernel "$W/text" "1 2" -k "$W/text"
+check not_a_kernel "$W/text" "2" -k "$W/text"
 # An ELF cut inside its header.
 head -c 40 "$G/hello.elf" >"$W/trunc-hdr.elf"
-check truncated_elf_header "$W/trunc-hdr.elf" "1 2" -k "$W/trunc-hdr.elf"
+check truncated_elf_header "$W/trunc-hdr.elf" "2" -k "$W/trunc-hdr.elf"
 # An ELF whose headers are intact but whose PT_LOAD data is cut short.
 off=$(readelf -lW "$G/hello.elf" | awk '$1 == "LOAD" { print $2; exit }')
 [ -n "$off" ] && off=$(printf '%d' "$off")
@@ -78,12 +79,15 @@ if [ -z "$off" ] || [ "$off" -le 64 ]; then
 	echo "FAIL $S/truncated_elf_segment: cannot find the PT_LOAD offset of $G/hello.elf"
 else
 	head -c $((off + 16)) "$G/hello.elf" >"$W/trunc-seg.elf"
-	check truncated_elf_segment "$W/trunc-seg.elf" "1 2" -k "$W/trunc-seg.elf"
+	check truncated_elf_segment "$W/trunc-seg.elf" "2" -k "$W/trunc-seg.elf"
 fi
 # hello-high.elf loads at 256 MiB: it cannot fit in 64 MiB of RAM.
-check mem_too_small "$G/hello-high.elf" "1 2" -k "$G/hello-high.elf" -m 64
+check mem_too_small "$G/hello-high.elf" "2" -k "$G/hello-high.elf" -m 64
+check missing_initrd "$W/no-such-initrd" "2" -k "$G/hello.elf" -i "$W/no-such-initrd"
 # Usage errors: exit 2 and the line names the bad value or option.
 check bad_mem_value "lots" "2" -k "$G/hello.elf" -m lots
+check mem_below_minimum "-m" "2" -k "$G/hello.elf" -m 1
+check bad_vcpus "-c '0'" "2" -k "$G/hello.elf" -c 0
 check unknown_option "no-such-option" "2" -k "$G/hello.elf" --no-such-option
 check no_kernel "-k" "2" -m 64
 exit 0

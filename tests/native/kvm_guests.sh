@@ -19,7 +19,7 @@ T=${KVM_GUEST_TIMEOUT:-60}
 
 CASES="build_guests serial_hello cmdline serial_file serial_none i8042 exitport_0 exitport_3 \
 exitport_42 exitport_200 exitport_255 boottime triplefault uart_registers serial_input \
-halt_sigterm halt_sigint hello_2vcpus"
+halt_sigterm halt_sigint hello_2vcpus smp_1 smp_2 smp_4 smp_16"
 
 skip_all() {
 	for c in $CASES; do echo "SKIP $S/$c: $1"; done
@@ -242,7 +242,7 @@ halt_signal halt_sigint INT
 # --- -c 2: the second vCPU waits for a SIPI that never comes; the reset from
 # vCPU 0 must still end the whole VM ----------------------------------------
 if [ "$BASIC" = 1 ]; then
-	echo "SKIP $S/hello_2vcpus: -c is vmm-only"
+	for c in hello_2vcpus smp_1 smp_2 smp_4 smp_16; do echo "SKIP $S/$c: -c is vmm-only"; done
 	exit 0
 fi
 run -k "$G/hello.elf" -c 2
@@ -253,4 +253,19 @@ if expect_rc hello_2vcpus 0; then
 		fail hello_2vcpus "greeting missing with -c 2"
 	fi
 fi
+
+# --- -c N: the MP table lists N enabled CPUs with this one as BSP, and every
+# AP starts through INIT-SIPI-SIPI into the guest's trampoline ---------------
+for n in 1 2 4 16; do
+	run -k "$G/smp.elf" -c "$n"
+	expect_rc "smp_$n" 0 || continue
+	bits=$(printf '%064x' $(((1 << n) - 2)))
+	if ! grep -qx "smp: mptable cpus=$n bsp=0" "$W/out"; then
+		fail "smp_$n" "want 'smp: mptable cpus=$n bsp=0', guest said '$(grep '^smp: ' "$W/out" | head -1)'"
+	elif ! grep -qx "smp: aps started=$((n - 1)) of $((n - 1)) apic-ids=$bits" "$W/out"; then
+		fail "smp_$n" "want all $((n - 1)) APs up with APIC IDs 1..$((n - 1)), guest said '$(grep '^smp: aps' "$W/out")'"
+	else
+		pass "smp_$n"
+	fi
+done
 exit 0
