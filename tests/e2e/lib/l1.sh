@@ -58,6 +58,8 @@ e2e_rundir() {
 e2e_kernel() {
 	if [ -n "${E2E_KERNEL_DIR:-}" ]; then
 		mkdir -p "$O/kernel"
+		# build.sh hard-links its cache here: never write through those links.
+		rm -f "$O/kernel/vmlinux" "$O/kernel/bzImage"
 		cp "$E2E_KERNEL_DIR/vmlinux" "$E2E_KERNEL_DIR/bzImage" "$O/kernel/" ||
 			e2e_die "E2E_KERNEL_DIR=$E2E_KERNEL_DIR has no vmlinux/bzImage"
 	else
