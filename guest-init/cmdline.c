@@ -620,5 +620,12 @@ void init_config_print(const struct init_config *cfg, int fd)
 	} else {
 		cmd_print(fd, "ip", "off");
 	}
-	dprintf(fd, "appvm.exit_port=%d\nappvm.boot_port=%d\n", cfg->exit_port, cfg->boot_port);
+	if (cfg->exit_port >= 0)
+		dprintf(fd, "appvm.exit_port=0x%x\n", (unsigned)cfg->exit_port);
+	else
+		cmd_print(fd, "appvm.exit_port", "none");
+	if (cfg->boot_port >= 0)
+		dprintf(fd, "appvm.boot_port=0x%x\n", (unsigned)cfg->boot_port);
+	else
+		cmd_print(fd, "appvm.boot_port", "none");
 }

@@ -44,7 +44,7 @@ static int main_print_config(const char *path)
 int main(int argc, char **argv)
 {
 	if (getpid() == 1)
-		init_pid1_run();
+		init_pid1_run(NULL);
 	if (argc >= 2 && !strcmp(argv[1], "--print-config") && argc <= 3)
 		return main_print_config(argc == 3 ? argv[2] : "/proc/cmdline");
 	fprintf(stderr, "usage: init (as PID 1)\n"

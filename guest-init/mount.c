@@ -212,32 +212,39 @@ const char *init_mount_detect(const char *path)
 	return init_mount_detect_buf(b, (size_t)n);
 }
 
+int init_mount_entry(const struct init_mount_spec *m)
+{
+	bool optional = strstr(m->opts, "nofail") != NULL;
+	const char *fstype = m->fstype[0] ? m->fstype : NULL;
+	unsigned long flags;
+	char data[256];
+	int r = init_mount_opts(m->opts, &flags, data, sizeof(data));
+
+	if (!r && !fstype && !(fstype = init_mount_detect(m->src)))
+		r = -errno;
+	if (!r)
+		r = init_mkdir_p(m->dir);
+	if (!r && mount(m->src, m->dir, fstype, flags, data[0] ? data : NULL) < 0)
+		r = -errno;
+	if (!r) {
+		init_log(INIT_LOG_INFO, "mounted %s on %s (%s)", m->src, m->dir, fstype);
+		return 0;
+	}
+	init_log(optional ? INIT_LOG_WARN : INIT_LOG_ERR, "init.mount %s:%s failed: %s%s",
+		 m->src, m->dir, r == -EINVAL && !fstype ? "unknown filesystem (give FSTYPE)" :
+		 strerror(-r), optional ? " (nofail, continuing)" : "");
+	return r;
+}
+
 int init_mount_user(const struct init_config *cfg)
 {
 	int first_err = 0;
 
 	for (unsigned i = 0; i < cfg->n_mounts; i++) {
 		const struct init_mount_spec *m = &cfg->mounts[i];
-		bool optional = strstr(m->opts, "nofail") != NULL;
-		const char *fstype = m->fstype[0] ? m->fstype : NULL;
-		unsigned long flags;
-		char data[256];
-		int r = init_mount_opts(m->opts, &flags, data, sizeof(data));
+		int r = init_mount_entry(m);
 
-		if (!r && !fstype && !(fstype = init_mount_detect(m->src)))
-			r = -errno;
-		if (!r)
-			r = init_mkdir_p(m->dir);
-		if (!r && mount(m->src, m->dir, fstype, flags, data[0] ? data : NULL) < 0)
-			r = -errno;
-		if (!r) {
-			init_log(INIT_LOG_INFO, "mounted %s on %s (%s)", m->src, m->dir, fstype);
-			continue;
-		}
-		init_log(optional ? INIT_LOG_WARN : INIT_LOG_ERR, "init.mount %s:%s failed: %s%s",
-			 m->src, m->dir, r == -EINVAL && !fstype ? "unknown filesystem (give FSTYPE)" :
-			 strerror(-r), optional ? " (nofail, continuing)" : "");
-		if (!optional && !first_err)
+		if (r && !strstr(m->opts, "nofail") && !first_err)
 			first_err = r;
 	}
 	return first_err;

@@ -22,6 +22,11 @@ int init_mount_phase(enum init_mount_phase phase);
  * optional. Returns 0 or -errno of the first required failure (logged). */
 int init_mount_user(const struct init_config *cfg);
 
+/* Mount one entry (mkdir -p DIR; FSTYPE detected when empty). Returns 0 or
+ * -errno; success and failure are logged naming the entry ("nofail" in OPTS
+ * makes the failure a warning, the caller decides what it means). */
+int init_mount_entry(const struct init_mount_spec *m);
+
 /* Mount options -> MS_* flags plus the remaining filesystem data, like
  * mount(8): ro, rw, nosuid, suid, nodev, dev, noexec, exec, sync, async,
  * noatime, atime, nodiratime, relatime, strictatime, dirsync, nofail (dropped).

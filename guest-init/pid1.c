@@ -30,7 +30,7 @@
 /* After SIGKILL, how long to wait for the last processes to be reaped. */
 #define PID1_KILL_WAIT_MS 5000
 
-struct pid1 {
+struct init_pid1 {
 	struct init_config cfg;
 	char cmdline[INIT_CMDLINE_MAX + 1];
 	size_t cmdline_len;
@@ -40,6 +40,18 @@ struct pid1 {
 	pid_t app_pid;
 	bool app_done;
 	int app_status;
+	/* Children started through init_pid1_spawn with an exit callback. */
+	struct {
+		pid_t pid;
+		init_pid1_exit_cb *cb;
+		void *arg;
+	} watch[INIT_PID1_WATCH_MAX];
+	/* init_pid1_request_shutdown: carried out by the main loop. */
+	bool shutdown_pending;
+	enum init_final shutdown_how;
+	int shutdown_status;
+	char shutdown_why[64];
+	bool shutting_down;
 };
 
 int init_pid1_status(int wstatus)
@@ -75,11 +87,21 @@ static void pid1_sigset(sigset_t *set)
 
 /* Last resort: nothing sensible can continue. Tell the host, power off, and
  * if even that is refused keep reaping forever: PID 1 never exits. */
-static _Noreturn void pid1_halt(const struct pid1 *p, enum init_final how, int status)
+static _Noreturn void pid1_halt(const struct init_pid1 *p, enum init_final how, int status)
 {
 	int r;
 
 	sync();
+	if (getpid() != 1) {
+		/* Unreachable through init_pid1_run; belt and braces, since
+		 * reboot(2) outside a PID namespace ends the whole machine. */
+		init_log(INIT_LOG_ERR, "not PID 1 (pid %d): refusing to reboot; exiting", (int)getpid());
+		_exit(INIT_STATUS_FAILURE);
+	}
+	/* Without ACPI a power-off is only a halt: the exit port is what ends
+	 * the VM (and makes vmm exit with the app's status); RB_POWER_OFF is
+	 * the fallback for any other hypervisor. A reboot needs no port: the
+	 * kernel resets through the i8042 and vmm ends the VM. */
 	if (how == INIT_FINAL_POWEROFF && p->cfg.exit_port >= 0) {
 		r = init_sys_outb(p->cfg.exit_port, (uint8_t)status);
 		if (r < 0)
@@ -100,10 +122,10 @@ static _Noreturn void pid1_halt(const struct pid1 *p, enum init_final how, int s
 	}
 }
 
-static _Noreturn void pid1_fatal(const struct pid1 *p, const char *fmt, ...)
+static _Noreturn void pid1_fatal(const struct init_pid1 *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static _Noreturn void pid1_fatal(const struct pid1 *p, const char *fmt, ...)
+static _Noreturn void pid1_fatal(const struct init_pid1 *p, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -117,7 +139,7 @@ static _Noreturn void pid1_fatal(const struct pid1 *p, const char *fmt, ...)
 
 /* Reap every exited child without blocking. Returns false once there are
  * no children left at all (ECHILD). */
-static bool pid1_reap(struct pid1 *p, bool *app_exited)
+static bool pid1_reap(struct init_pid1 *p, bool *app_exited)
 {
 	for (;;) {
 		int st;
@@ -129,6 +151,14 @@ static bool pid1_reap(struct pid1 *p, bool *app_exited)
 			return false;
 		if (pid == 0)
 			return true;
+		for (int i = 0; i < INIT_PID1_WATCH_MAX; i++) {
+			if (p->watch[i].pid != pid)
+				continue;
+			p->watch[i].pid = 0;
+			if (p->watch[i].cb)
+				p->watch[i].cb(p->watch[i].arg, pid, st);
+			break;
+		}
 		if (pid == p->app_pid && !p->app_done) {
 			p->app_done = true;
 			p->app_status = init_pid1_status(st);
@@ -149,18 +179,26 @@ static bool pid1_reap(struct pid1 *p, bool *app_exited)
 /* Shutdown as maitred does it: SIGTERM to everything, wait for the grace
  * period, SIGKILL what is left, sync, unmount in reverse order, then power
  * off (reporting status through the exit port) or reboot. */
-static _Noreturn void pid1_shutdown(struct pid1 *p, enum init_final how, const char *why)
+static _Noreturn void pid1_shutdown(struct init_pid1 *p, enum init_final how, int status,
+				     const char *why)
 {
 	uint64_t now = init_loop_now_ms();
 	uint64_t deadline = now + p->cfg.shutdown_timeout_ms;
-	int status = p->app_done ? p->app_status : 0;
 	bool left = true;
 	sigset_t chld;
 
-	init_log(INIT_LOG_NOTICE, "shutdown (%s): sending SIGTERM to all processes", why);
+	p->shutting_down = true;
 	init_svc_stop_all(&p->svcs);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	if (getpid() != 1) {
+		/* kill(-1) from anything but a PID namespace's init reaches every
+		 * process the caller may signal: never do it. */
+		init_log(INIT_LOG_ERR, "shutdown (%s): not PID 1 (pid %d), refusing to signal all processes",
+			 why, (int)getpid());
+		_exit(INIT_STATUS_FAILURE);
+	}
+	init_log(INIT_LOG_NOTICE, "shutdown (%s): sending SIGTERM to all processes", why);
 	kill(-1, SIGTERM);
 	/* A stopped process would never see its SIGTERM. */
 	kill(-1, SIGCONT);
@@ -194,13 +232,13 @@ static _Noreturn void pid1_shutdown(struct pid1 *p, enum init_final how, const c
 	pid1_halt(p, how, status);
 }
 
-static void pid1_app_done(struct pid1 *p)
+static void pid1_app_done(struct init_pid1 *p)
 {
 	switch (p->cfg.on_app_exit) {
 	case INIT_EXIT_POWEROFF:
-		pid1_shutdown(p, INIT_FINAL_POWEROFF, "app exited");
+		pid1_shutdown(p, INIT_FINAL_POWEROFF, p->app_status, "app exited");
 	case INIT_EXIT_REBOOT:
-		pid1_shutdown(p, INIT_FINAL_REBOOT, "app exited");
+		pid1_shutdown(p, INIT_FINAL_REBOOT, p->app_status, "app exited");
 	case INIT_EXIT_STAY:
 		init_log(INIT_LOG_INFO, "init.on_app_exit=stay: keeping the system up");
 		break;
@@ -209,7 +247,7 @@ static void pid1_app_done(struct pid1 *p)
 
 static void pid1_on_signal(void *arg, int fd, uint32_t events)
 {
-	struct pid1 *p = arg;
+	struct init_pid1 *p = arg;
 	struct signalfd_siginfo si[16];
 	ssize_t n;
 	bool reap = false, app_exited = false;
@@ -226,11 +264,13 @@ static void pid1_on_signal(void *arg, int fd, uint32_t events)
 		case SIGTERM:
 		case SIGPWR:
 		case SIGUSR2:
-			pid1_shutdown(p, INIT_FINAL_POWEROFF, si[i].ssi_signo == SIGTERM ? "SIGTERM" :
+			pid1_shutdown(p, INIT_FINAL_POWEROFF, p->app_done ? p->app_status : 0,
+				      si[i].ssi_signo == SIGTERM ? "SIGTERM" :
 				      si[i].ssi_signo == SIGPWR ? "SIGPWR" : "SIGUSR2");
 		case SIGINT:
 			/* ctrl-alt-del, once RB_DISABLE_CAD hands it to us. */
-			pid1_shutdown(p, INIT_FINAL_REBOOT, "SIGINT (ctrl-alt-del)");
+			pid1_shutdown(p, INIT_FINAL_REBOOT, p->app_done ? p->app_status : 0,
+				      "SIGINT (ctrl-alt-del)");
 		default:
 			init_log(INIT_LOG_DEBUG, "signal %u ignored", si[i].ssi_signo);
 		}
@@ -241,7 +281,7 @@ static void pid1_on_signal(void *arg, int fd, uint32_t events)
 		pid1_app_done(p);
 }
 
-static void pid1_read_cmdline(struct pid1 *p)
+static void pid1_read_cmdline(struct init_pid1 *p)
 {
 	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
 	ssize_t n = -1;
@@ -280,7 +320,7 @@ static void pid1_stdio(void)
 	}
 }
 
-static void pid1_modules(struct pid1 *p)
+static void pid1_modules(struct init_pid1 *p)
 {
 	struct utsname u;
 	char dir[sizeof(u.release) + 16];
@@ -292,7 +332,7 @@ static void pid1_modules(struct pid1 *p)
 	init_mod_load_list(p->cfg.modules, dir, p->cmdline, p->cmdline_len, NULL);
 }
 
-static void pid1_network(struct pid1 *p)
+static void pid1_network(struct init_pid1 *p)
 {
 	const char *host = p->cfg.hostname[0] ? p->cfg.hostname :
 			   p->cfg.ip.hostname[0] ? p->cfg.ip.hostname : "appvm";
@@ -309,7 +349,7 @@ static void pid1_network(struct pid1 *p)
 
 /* Point the kernel's core dumps at the crash collector when the image has
  * one (core(5): a leading '|' pipes the core to the program). */
-static void pid1_core_pattern(struct pid1 *p)
+static void pid1_core_pattern(struct init_pid1 *p)
 {
 	char pat[INIT_PATH_MAX + 32];
 	int fd, n;
@@ -326,7 +366,7 @@ static void pid1_core_pattern(struct pid1 *p)
 		close(fd);
 }
 
-static void pid1_start_app(struct pid1 *p)
+static void pid1_start_app(struct init_pid1 *p)
 {
 	char argbuf[INIT_ARGS_MAX + 8], envbuf[INIT_ARGS_MAX + 256];
 	char *argv[130], *envp[130];
@@ -382,14 +422,86 @@ static void pid1_start_app(struct pid1 *p)
 	init_log(INIT_LOG_INFO, "app %s started (pid %d)", p->cfg.app, (int)pid);
 }
 
-_Noreturn void init_pid1_run(void)
+struct init_loop *init_pid1_loop(struct init_pid1 *p)
 {
-	struct pid1 *p = calloc(1, sizeof(*p));
+	return &p->loop;
+}
+
+const struct init_config *init_pid1_config(const struct init_pid1 *p)
+{
+	return &p->cfg;
+}
+
+pid_t init_pid1_spawn(struct init_pid1 *p, const struct init_spawn *s,
+		      init_pid1_exit_cb *on_exit, void *arg, const char **stage)
+{
+	int slot = -1;
+	pid_t pid;
+
+	*stage = "spawn";
+	if (p->shutting_down || p->shutdown_pending)
+		return -EAGAIN;
+	for (int i = 0; i < INIT_PID1_WATCH_MAX && slot < 0; i++)
+		if (!p->watch[i].pid)
+			slot = i;
+	if (slot < 0)
+		return -ENOSPC;
+	/* SIGCHLD stays queued in the signalfd until this callback returns,
+	 * so the watch is in place before the child can be reaped. */
+	pid = init_spawn_run(s, stage);
+	if (pid < 0)
+		return pid;
+	p->watch[slot].pid = pid;
+	p->watch[slot].cb = on_exit;
+	p->watch[slot].arg = arg;
+	init_log(INIT_LOG_INFO, "started %s (pid %d)", s->path, (int)pid);
+	return pid;
+}
+
+int init_pid1_unwatch(struct init_pid1 *p, pid_t pid)
+{
+	for (int i = 0; i < INIT_PID1_WATCH_MAX; i++) {
+		if (pid <= 0 || p->watch[i].pid != pid)
+			continue;
+		p->watch[i].cb = NULL;
+		p->watch[i].arg = NULL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void init_pid1_request_shutdown(struct init_pid1 *p, enum init_final how, int status,
+				const char *why)
+{
+	if (p->shutdown_pending || p->shutting_down)
+		return;
+	p->shutdown_pending = true;
+	p->shutdown_how = how;
+	p->shutdown_status = status;
+	snprintf(p->shutdown_why, sizeof(p->shutdown_why), "%s", why ? why : "requested");
+}
+
+int init_pid1_mount(struct init_pid1 *p, const struct init_mount_spec *m)
+{
+	(void)p;
+	return init_mount_entry(m);
+}
+
+_Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks)
+{
+	struct init_pid1 *p;
 	sigset_t set;
 	int r;
 
+	if (getpid() != 1) {
+		/* Everything below assumes it owns the system (kill(-1),
+		 * reboot(2), mounts over /): never run it as anything else. */
+		fprintf(stderr, "init: not PID 1 (pid %d): refusing to run as init\n", (int)getpid());
+		_exit(INIT_STATUS_FAILURE);
+	}
+	p = calloc(1, sizeof(*p));
 	if (!p) {
-		struct pid1 none = { .cfg.exit_port = -1 };
+		struct init_pid1 none = { .cfg.exit_port = -1 };
 
 		pid1_fatal(&none, "out of memory");
 	}
@@ -439,6 +551,12 @@ _Noreturn void init_pid1_run(void)
 	init_svc_load_dir(p->cfg.services_dir, &p->svcs, &pid1_warner);
 	for (int i = 0; i < p->svcs.n; i++)
 		init_svc_start(&p->svcs.svc[i], PID1_CONSOLE, init_loop_now_ms());
+	if (hooks && hooks->start) {
+		r = hooks->start(p, hooks->arg);
+		if (r < 0)
+			init_log(INIT_LOG_WARN, "extension failed to start: %s; continuing without it",
+				 strerror(-r));
+	}
 	if (p->cfg.app[0])
 		pid1_start_app(p);
 	else
@@ -451,6 +569,9 @@ _Noreturn void init_pid1_run(void)
 
 		if (next)
 			timeout = next > now ? (int)(next - now) : 0;
+		if (p->shutdown_pending)
+			pid1_shutdown(p, p->shutdown_how,
+				      p->app_done ? p->app_status : p->shutdown_status, p->shutdown_why);
 		init_loop_run_once(&p->loop, timeout);
 	}
 }

@@ -48,7 +48,22 @@ static void spawn_child(const struct init_spawn *s, int errfd)
 		spawn_fail(errfd, ST_SIGNALS, errno);
 	if (setsid() < 0)
 		spawn_fail(errfd, ST_SETSID, errno);
-	if (s->console) {
+	if (s->stdio) {
+		int tmp[3];
+
+		/* Move every source above 2 first, so dup2 into 0-2 cannot
+		 * overwrite a source still to be copied. */
+		for (int i = 0; i < 3; i++) {
+			int src = s->stdio[i] >= 0 ? s->stdio[i] : open("/dev/null", O_RDWR | O_NOCTTY);
+
+			tmp[i] = src < 0 ? -1 : fcntl(src, F_DUPFD_CLOEXEC, 3);
+			if (tmp[i] < 0)
+				spawn_fail(errfd, ST_CONSOLE, errno);
+		}
+		for (int i = 0; i < 3; i++)
+			if (dup2(tmp[i], i) < 0)
+				spawn_fail(errfd, ST_CONSOLE, errno);
+	} else if (s->console) {
 		int fd = open(s->console, O_RDWR | O_NOCTTY);
 
 		if (fd < 0)

@@ -12,6 +12,11 @@ struct init_spawn {
 	char *const *argv;
 	char *const *envp;
 	const char *console;	/* opened as fds 0-2; NULL keeps init's */
+	/* When set: the child's fds 0-2 become stdio[0..2] (-1: /dev/null),
+	 * overriding console. This is how a caller captures output: pass
+	 * pipe write ends (close-on-exec is fine, dup2 clears it) and keep
+	 * the read ends. The caller still owns and closes its fds. */
+	const int *stdio;
 	const char *workdir;	/* NULL: / */
 	bool ctty;		/* make the console the controlling terminal */
 	bool set_ids;

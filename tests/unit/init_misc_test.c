@@ -9,10 +9,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +167,113 @@ static void on_read(void *arg, int fd, uint32_t ev)
 	hits += *(int *)arg;
 }
 
+/* stdio capture: the child's 1 and 2 go to the caller's pipe, 0 is
+ * /dev/null, and the child is a session leader. */
+static void test_spawn_capture(void)
+{
+	char *argv[] = { "/bin/sh", "-c", "echo out; echo err >&2; read x; echo \"r=$? sid=$(cut -d' ' -f6 /proc/$$/stat) pid=$$\"", NULL };
+	char *envp[] = { "PATH=/bin:/usr/bin", NULL };
+	char buf[256];
+	size_t have = 0;
+	ssize_t n;
+	int pp[2], st;
+	const char *stage;
+	struct init_spawn s = { .path = "/bin/sh", .argv = argv, .envp = envp };
+	pid_t pid;
+	int fds[3];
+
+	CHECK_EQ(pipe2(pp, O_CLOEXEC), 0);
+	fds[0] = -1;
+	fds[1] = pp[1];
+	fds[2] = pp[1];
+	s.stdio = fds;
+	pid = init_spawn_run(&s, &stage);
+	CHECK(pid > 0);
+	close(pp[1]);
+	while (have < sizeof(buf) - 1 && (n = read(pp[0], buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	close(pp[0]);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(buf + have, sizeof(buf) - have, "%s", "");
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "out\nerr\nr=1 sid=%d pid=%d\n", (int)pid, (int)pid);
+		CHECK(!strcmp(buf, want));
+		if (strcmp(buf, want))
+			printf("  got '%s' want '%s'\n", buf, want);
+	}
+}
+
+struct loop_del_arg {
+	struct init_loop *l;
+	int count;
+	int other;
+};
+
+/* Removes the other pipe's fd from inside a callback of the same batch. */
+static void on_read_del(void *arg, int fd, uint32_t ev)
+{
+	struct loop_del_arg *a = arg;
+	char c;
+
+	(void)ev;
+	(void)!read(fd, &c, 1);
+	a->count++;
+	init_loop_del(a->l, a->other);
+}
+
+static void test_loop_del_in_batch(void)
+{
+	struct init_loop l;
+	int p[2], q[2];
+	struct loop_del_arg a = { &l, 0, -1 }, b = { &l, 0, -1 };
+
+	CHECK_EQ(init_loop_init(&l), 0);
+	CHECK_EQ(pipe(p), 0);
+	CHECK_EQ(pipe(q), 0);
+	a.other = q[0];
+	b.other = p[0];
+	CHECK_EQ(init_loop_add(&l, p[0], on_read_del, &a), 0);
+	CHECK_EQ(init_loop_add(&l, q[0], on_read_del, &b), 0);
+	CHECK(write(p[1], "x", 1) == 1 && write(q[1], "y", 1) == 1);
+	/* Both are ready in one batch; whichever runs first removes the
+	 * other, whose stale event must not be dispatched. */
+	CHECK_EQ(init_loop_run_once(&l, 1000), 1);
+	CHECK_EQ(a.count + b.count, 1);
+	CHECK_EQ(init_loop_set_events(&l, a.count ? p[0] : q[0], EPOLLIN | EPOLLOUT), 0);
+	CHECK_EQ(init_loop_set_events(&l, 12345, EPOLLIN), -ENOENT);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	close(l.epfd);
+}
+
+/* The PID 1 entry refuses to run as anything but PID 1: it must never
+ * reach kill(-1) or reboot(2) on the machine running the tests. */
+static void test_pid1_refuses_when_not_pid1(void)
+{
+	int st = 0;
+	pid_t c;
+
+	CHECK(getpid() != 1);
+	c = fork();
+	if (c == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		init_pid1_run(NULL);
+	}
+	CHECK(c > 0);
+	CHECK_EQ(waitpid(c, &st, 0), c);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ(WEXITSTATUS(st), 111);
+}
+
 static void test_loop(void)
 {
 	struct init_loop l;
@@ -200,5 +309,8 @@ int main(void)
 	RUN(test_status);
 	RUN(test_prefix);
 	RUN(test_loop);
+	RUN(test_loop_del_in_batch);
+	RUN(test_spawn_capture);
+	RUN(test_pid1_refuses_when_not_pid1);
 	return t_done();
 }
