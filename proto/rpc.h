@@ -184,6 +184,42 @@ int rpc_server_dispatch(const struct rpc_server *s, const struct rpc_hdr *h, con
  * io_timeout_ms, or -errno from I/O. The caller closes fd in every case. */
 int rpc_server_serve(const struct rpc_server *s, int fd);
 
+/* ---- rpc_conn.c: the same server, driven by the caller's event loop ---- */
+
+/* One server connection on a non-blocking fd, for a single-threaded poll()/
+ * epoll loop such as the guest init's (proto/README.md, "Embedding"). The
+ * loop polls fd for rpc_conn_events() and calls rpc_conn_handle() when it is
+ * ready. Only one frame is buffered at a time and no further request is read
+ * while a response is still being sent, so a client that does not read its
+ * responses stalls only itself. Handlers run inside rpc_conn_handle(). */
+struct rpc_conn {
+	const struct rpc_server *srv;
+	int fd;              /* owned by the caller */
+	struct rpc_hdr hdr;  /* of the frame being received, once in.len >= RPC_HDR_SIZE */
+	struct rpc_buf in;   /* the frame being received: header, then payload */
+	struct rpc_buf out;  /* the response being sent */
+	size_t out_off;      /* bytes of out already sent */
+	uint64_t frames;     /* frames handled so far */
+};
+
+/* Start serving fd (made non-blocking by the caller). */
+void rpc_conn_init(struct rpc_conn *c, const struct rpc_server *s, int fd);
+/* Free the buffers; does not close fd. */
+void rpc_conn_release(struct rpc_conn *c);
+/* poll() events to wait for: POLLOUT while a response is pending, else POLLIN. */
+short rpc_conn_events(const struct rpc_conn *c);
+/* 1 while a frame is partly received or a response partly sent: the loop may
+ * arm a timer and drop a connection that stays so for too long (the blocking
+ * loop's io_timeout_ms). */
+int rpc_conn_mid_frame(const struct rpc_conn *c);
+/* Make progress without blocking: send pending output, read, dispatch every
+ * complete frame (at most 16 per call, so one busy client cannot starve the
+ * loop; level-triggered polling calls again). Returns 0 to keep the
+ * connection, 1 when the peer closed it cleanly between frames, or what
+ * rpc_server_serve() would fail with (-EPROTO, -EMSGSIZE, -ECONNRESET, -errno):
+ * then the caller closes fd and releases c. */
+int rpc_conn_handle(struct rpc_conn *c);
+
 /* ---- rpc_client.c: unary calls ---- */
 
 struct rpc_client {

@@ -127,6 +127,11 @@ int rpc_server_serve(const struct rpc_server *s, int fd)
 			if (r < 0)
 				break;
 		}
+		/* Do not pin megabytes between frames after one big call. */
+		if (in.cap > 65536)
+			rpc_buf_free(&in);
+		if (out.cap > 65536)
+			rpc_buf_free(&out);
 	}
 	rpc_buf_free(&in);
 	rpc_buf_free(&out);

@@ -1,6 +1,12 @@
 /* Framing: header and payload encoding, validation of hostile headers and
  * payloads, and the read_full/write_full loops (short transfers, EOF, EINTR,
- * timeouts, non-blocking fds). */
+ * timeouts, non-blocking fds).
+ *
+ * No case may hang (an earlier version of this suite was killed by run-all's
+ * 300 s timeout): reads without a deadline are only done where a helper
+ * thread is guaranteed to write or shut the socket down, even when its own
+ * writes fail, and a watchdog thread fails the suite with a FAIL line naming
+ * the case if one runs for more than WD_LIMIT_S seconds. */
 #include "tests/unit/t.h"
 #include "proto/maitred.h"
 
@@ -12,7 +18,52 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+
+#define WD_LIMIT_S 60
+
+static const char *wd_case;
+static int64_t wd_start;
+
+static int64_t wd_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *wd_run(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		if (wd_now() - __atomic_load_n(&wd_start, __ATOMIC_SEQ_CST) > WD_LIMIT_S * 1000) {
+			printf("FAIL %s/%s: still running after %d s (hung)\n", t_suite,
+			       __atomic_load_n(&wd_case, __ATOMIC_SEQ_CST), WD_LIMIT_S);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
+	return NULL;
+}
+
+/* Started with every signal blocked, so SIGALRM always reaches the case
+ * that set the timer (read_full_eintr). */
+static void wd_begin(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	__atomic_store_n(&wd_start, wd_now(), __ATOMIC_SEQ_CST);
+	pthread_create(&t, NULL, wd_run, NULL);
+	pthread_detach(t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+#define RUN_W(fn) do { __atomic_store_n(&wd_case, #fn, __ATOMIC_SEQ_CST); \
+	__atomic_store_n(&wd_start, wd_now(), __ATOMIC_SEQ_CST); RUN(fn); } while (0)
 
 static void hdr_roundtrip(void)
 {
@@ -205,8 +256,11 @@ static void *dribble_run(void *arg)
 	struct dribble *d = arg;
 	for (size_t off = 0; off < d->len; off += d->chunk) {
 		size_t n = d->len - off < d->chunk ? d->len - off : d->chunk;
-		if (write(d->fd, d->data + off, n) != (ssize_t)n)
-			break;
+		if (write(d->fd, d->data + off, n) != (ssize_t)n) {
+			/* The reader has no deadline: end its wait. */
+			shutdown(d->fd, SHUT_WR);
+			return NULL;
+		}
 		usleep(1000);
 	}
 	if (d->close_after)
@@ -277,7 +331,7 @@ static void *late_write(void *arg)
 	for (int i = 0; i < 2000 && alarms < 2; i++)
 		usleep(1000);
 	if (write(w->fd, "0123456789", 10) != 10)
-		return NULL;
+		shutdown(w->fd, SHUT_WR);
 	return NULL;
 }
 
@@ -371,16 +425,17 @@ static void write_full_short_writes(void)
 int main(void)
 {
 	t_suite = "rpc_frame";
-	RUN(hdr_roundtrip);
-	RUN(hdr_validation);
-	RUN(request_frame);
-	RUN(response_frame);
-	RUN(response_hostile_text);
-	RUN(buf_bounds);
-	RUN(msg_encode_too_small);
-	RUN(read_full_short_reads);
-	RUN(read_full_timeout);
-	RUN(read_full_eintr);
-	RUN(write_full_short_writes);
+	wd_begin();
+	RUN_W(hdr_roundtrip);
+	RUN_W(hdr_validation);
+	RUN_W(request_frame);
+	RUN_W(response_frame);
+	RUN_W(response_hostile_text);
+	RUN_W(buf_bounds);
+	RUN_W(msg_encode_too_small);
+	RUN_W(read_full_short_reads);
+	RUN_W(read_full_timeout);
+	RUN_W(read_full_eintr);
+	RUN_W(write_full_short_writes);
 	return t_done();
 }

@@ -1,0 +1,128 @@
+/* Server side, incremental: the per-connection state machine of
+ * rpc_server_serve() turned inside out, so a single-threaded event loop (the
+ * guest's PID 1) can serve many connections without a thread or child each.
+ * Same framing rules: the header is validated, and its length checked against
+ * RPC_MAX_PAYLOAD, before a byte of the body is read; a malformed frame ends
+ * only this connection. */
+#include "proto/rpc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Frames dispatched per rpc_conn_handle() call before yielding to the loop. */
+#define RPC_CONN_BATCH 16
+/* Buffers that grew past this for one big frame are freed once it is done,
+ * so an idle connection does not pin megabytes. */
+#define RPC_CONN_KEEP 65536
+
+void rpc_conn_init(struct rpc_conn *c, const struct rpc_server *s, int fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->srv = s;
+	c->fd = fd;
+}
+
+void rpc_conn_release(struct rpc_conn *c)
+{
+	rpc_buf_free(&c->in);
+	rpc_buf_free(&c->out);
+	c->out_off = 0;
+}
+
+short rpc_conn_events(const struct rpc_conn *c)
+{
+	return c->out_off < c->out.len ? POLLOUT : POLLIN;
+}
+
+int rpc_conn_mid_frame(const struct rpc_conn *c)
+{
+	return c->in.len > 0 || c->out_off < c->out.len;
+}
+
+/* Send what is pending. 0 when all is out, -EAGAIN when the socket is full,
+ * -errno otherwise. */
+static int rpc_conn_flush(struct rpc_conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
+		if (n >= 0) {
+			c->out_off += (size_t)n;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return -EAGAIN;
+		} else if (errno != EINTR) {
+			return -errno;
+		}
+	}
+	c->out.len = c->out_off = 0;
+	if (c->out.cap > RPC_CONN_KEEP)
+		rpc_buf_free(&c->out);
+	return 0;
+}
+
+/* Read towards the end of the current frame (never past it, so exactly one
+ * frame is ever buffered). 1 when the frame is complete, 0 when the socket
+ * has nothing more now, -ECONNRESET / -errno / header errors otherwise, and
+ * 2 for a clean close between frames. */
+static int rpc_conn_fill(struct rpc_conn *c)
+{
+	for (;;) {
+		size_t want = c->in.len < RPC_HDR_SIZE ? RPC_HDR_SIZE : RPC_HDR_SIZE + c->hdr.len;
+		if (c->in.len == want)
+			return 1;
+		int r = rpc_buf_reserve(&c->in, want);
+		if (r < 0)
+			return r;
+		ssize_t n = read(c->fd, c->in.data + c->in.len, want - c->in.len);
+		if (n == 0)
+			return c->in.len == 0 ? 2 : -ECONNRESET;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		size_t before = c->in.len;
+		c->in.len += (size_t)n;
+		if (before < RPC_HDR_SIZE && c->in.len == RPC_HDR_SIZE) {
+			/* The length is checked here, before the body is read. */
+			r = rpc_frame_get_hdr(c->in.data, &c->hdr);
+			if (r < 0)
+				return r;
+		}
+	}
+}
+
+int rpc_conn_handle(struct rpc_conn *c)
+{
+	for (int i = 0; i < RPC_CONN_BATCH; i++) {
+		int r = rpc_conn_flush(c);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return r;
+		r = rpc_conn_fill(c);
+		if (r == 2)
+			return 1;
+		if (r <= 0)
+			return r;
+		r = rpc_server_dispatch(c->srv, &c->hdr, c->in.data + RPC_HDR_SIZE, &c->out);
+		c->in.len = 0;
+		if (c->in.cap > RPC_CONN_KEEP)
+			rpc_buf_free(&c->in);
+		if (r < 0)
+			return r;
+		c->out_off = 0;
+		c->frames++;
+	}
+	/* Batch used up: push out the last response, then let the loop
+	 * serve others; poll() reports the fd again if more is waiting. */
+	int r = rpc_conn_flush(c);
+	return r == -EAGAIN ? 0 : r;
+}
