@@ -424,7 +424,9 @@ static void cmd_apply(struct init_config *cfg, const char *key, const char *val,
 			continue;
 		if (!val) {
 			cmd_warn(w, nw, "%s: missing value, using default %s", key, k->def);
-		} else if (k->path && val[0] != '/' && *val) {
+		} else if (k->path && val[0] != '/' && (*val || k->def[0] == '/')) {
+			/* Empty is "none" for init.app, but never a usable
+			 * directory or program for the keys with a path default. */
 			cmd_warn(w, nw, "%s=%s: not an absolute path, using default %s", key, val, k->def);
 		} else if (cmd_copy(dst, k->size, val)) {
 			cmd_warn(w, nw, "%s: value longer than %zu bytes, using default %s",

@@ -146,6 +146,24 @@ static void test_bad_values_warn(void)
 	CHECK(strstr(w.all, "init.app: missing value"));
 }
 
+/* An empty value is "no app" for init.app, but never a usable directory or
+ * program for the path keys with a default. */
+static void test_empty_paths(void)
+{
+	struct init_config c;
+	struct warns w;
+
+	CHECK_EQ(parse("init.app=/x init.app= init.workdir= init= init.services= "
+		       "init.crash_collector=", &c, &w), 4);
+	CHECK(!strcmp(c.app, ""));
+	CHECK(!strcmp(c.workdir, "/"));
+	CHECK(!strcmp(c.init_path, "/sbin/init"));
+	CHECK(!strcmp(c.services_dir, "/etc/init/services"));
+	CHECK(!strcmp(c.crash_collector, "/sbin/crash_collector"));
+	CHECK(strstr(w.all, "init.workdir=: not an absolute path, using default /"));
+	CHECK(strstr(w.all, "init=: not an absolute path, using default /sbin/init"));
+}
+
 static void test_too_long_value(void)
 {
 	struct init_config c;
@@ -390,6 +408,7 @@ int main(void)
 	RUN(test_every_key);
 	RUN(test_on_app_exit_values);
 	RUN(test_bad_values_warn);
+	RUN(test_empty_paths);
 	RUN(test_too_long_value);
 	RUN(test_kernel_quoting);
 	RUN(test_double_dash_ends);
