@@ -860,6 +860,60 @@ pid_t jail_fork(struct jail *j)
 	return jail_parent(j, pid, rep[0], sync[1], !!(j->flags & CLONE_NEWUSER), !(j->flags & CLONE_NEWPID));
 }
 
+/* jail_enter()'s uid/gid maps: once this process is in the new user
+ * namespace it has no capability left in the parent one, so a root caller
+ * could only map uid 0 to itself (user_namespaces(7), "Defining user and
+ * group ID mappings"). A helper forked beforehand stays outside and writes
+ * the maps, as jail_run()'s parent does. Returns 0 or -errno (what names
+ * the failing write). */
+static int jail_enter_userns(const struct jail *j, char *what, size_t whatlen)
+{
+	int go[2], done[2], r = 0, st;
+	pid_t me = getpid(), helper;
+	char b;
+
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0) {
+		snprintf(what, whatlen, "pipe");
+		return -errno;
+	}
+	helper = fork();
+	if (helper < 0) {
+		snprintf(what, whatlen, "fork the map writer");
+		return -errno;
+	}
+	if (helper == 0) {
+		close(go[1]);
+		close(done[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		r = jail_write_maps(j, me, what, whatlen);
+		ssize_t n = write(done[1], &r, sizeof(r));
+		if (r < 0 && n == (ssize_t)sizeof(r))
+			n = write(done[1], what, whatlen);
+		_exit(n < 0);
+	}
+	close(go[0]);
+	close(done[1]);
+	if (unshare(CLONE_NEWUSER) < 0) {
+		r = -errno;
+		snprintf(what, whatlen, "unshare user namespace");
+	} else if (write(go[1], "g", 1) != 1) {
+		r = -errno;
+		snprintf(what, whatlen, "start the map writer");
+	} else if (read(done[0], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		r = -EIO;
+		snprintf(what, whatlen, "map writer died");
+	} else if (r < 0 && read(done[0], what, whatlen) <= 0) {
+		snprintf(what, whatlen, "write uid/gid maps");
+	}
+	what[whatlen - 1] = 0;
+	close(go[1]);
+	close(done[0]);
+	while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
 void jail_enter(struct jail *j)
 {
 	struct jail_ctx c = { .report_fd = -1 };
@@ -870,11 +924,7 @@ void jail_enter(struct jail *j)
 		fprintf(stderr, "jail: jail_enter: a pid namespace needs jail_run() or jail_fork()\n");
 		abort();
 	}
-	if ((j->flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0) {
-		fprintf(stderr, "jail: unshare user namespace: %s\n", strerror(errno));
-		abort();
-	}
-	if ((j->flags & CLONE_NEWUSER) && (r = jail_write_maps(j, 0, what, sizeof(what))) < 0) {
+	if ((j->flags & CLONE_NEWUSER) && (r = jail_enter_userns(j, what, sizeof(what))) < 0) {
 		fprintf(stderr, "jail: %s: %s\n", what, strerror(-r));
 		abort();
 	}
