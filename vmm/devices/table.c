@@ -9,6 +9,7 @@ extern const struct device_ops i8042_device;
 extern const struct device_ops rtc_device;
 extern const struct device_ops debugport_device;
 extern const struct device_ops virtio_blk_device, virtio_rng_device;
+extern const struct device_ops virtio_vsock_device;
 
 const struct device_ops *const device_table[] = {
 	&serial_device,
@@ -16,5 +17,6 @@ const struct device_ops *const device_table[] = {
 	&rtc_device,
 	&debugport_device,
 	&virtio_blk_device, &virtio_rng_device,
+	&virtio_vsock_device,
 	NULL,
 };

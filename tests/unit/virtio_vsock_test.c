@@ -1,0 +1,989 @@
+/* virtio-vsock (virtio 1.2 §5.10) against a fake driver: rx, tx and event
+ * rings hand-built in malloc'd guest memory, host sides as real unix
+ * sockets in a scratch directory. Covers the handshake both ways, data both
+ * ways, credit exhaustion and updates in both directions, rx starvation,
+ * shutdown and RST, guest connects to missing host ports, the in-process
+ * connector, reset, and hostile packets (short headers, lengths beyond the
+ * chain, unknown ops, unknown connections, floods). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/unit/t.h"
+#include "vmm/devices/virtio_vsock.h"
+#include "vmm/log.h"
+#include "vmm/virtq.h"
+
+#define MEM (8u << 20)
+#define QSIZE 64
+#define RXBUF 0x10000u      /* QSIZE buffers of RXLEN */
+#define RXLEN 4096u
+#define TXBUF 0x100000u     /* QSIZE slots of TXSLOT */
+#define TXSLOT 0x11000u
+#define CID 3
+
+struct fq {
+	uint64_t desc, avail, used;
+	uint16_t avail_idx, used_seen;
+};
+
+struct pkt {
+	struct vsock_hdr h;
+	uint32_t n;
+	uint8_t data[RXLEN];
+};
+
+static uint8_t *mem;
+static struct gm gm;
+static struct fq q[3];
+static struct vsock_dev *d;
+static char dir[64], path[128];
+static struct pkt pk[1024];
+
+static void q_desc(struct fq *f, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	struct virtq_desc x = { .addr = addr, .len = len, .flags = flags, .next = next };
+	memcpy(mem + f->desc + 16u * i, &x, 16);
+}
+
+static void q_avail(struct fq *f, uint16_t head)
+{
+	memcpy(mem + f->avail + 4 + 2u * (f->avail_idx % QSIZE), &head, 2);
+	f->avail_idx++;
+	memcpy(mem + f->avail + 2, &f->avail_idx, 2);
+}
+
+static uint16_t q_used_idx(const struct fq *f)
+{
+	uint16_t v;
+	memcpy(&v, mem + f->used + 2, 2);
+	return v;
+}
+
+static void start_path(const char *p)
+{
+	struct virtq_config c[3];
+
+	mem = calloc(1, MEM);
+	gm_init_test(&gm, mem, MEM);
+	for (unsigned i = 0; i < 3; i++) {
+		q[i] = (struct fq){ .desc = 0x1000 + 0x3000 * i, .avail = 0x2000 + 0x3000 * i,
+				    .used = 0x3000 + 0x3000 * i };
+		c[i] = (struct virtq_config){ .size = QSIZE, .ready = true, .desc = q[i].desc,
+					      .avail = q[i].avail, .used = q[i].used };
+	}
+	CHECK_EQ(vsock_open(&d, &gm, CID, p), 0);
+	CHECK_EQ(vsock_virtio_ops.activate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1), c, 3), 0);
+}
+
+static void start(void)
+{
+	start_path(path);
+}
+
+static void stop(void)
+{
+	vsock_close(d);
+	d = NULL;
+	free(mem);
+}
+
+/* Post up to n rx buffers (descriptor i <-> buffer i; never more than the
+ * ring holds, counting buffers returned but not drained yet) and notify. */
+static void post_rx(unsigned n)
+{
+	for (unsigned i = 0; i < n && (uint16_t)(q[0].avail_idx - q[0].used_seen) < QSIZE; i++) {
+		uint16_t slot = q[0].avail_idx % QSIZE;
+		q_desc(&q[0], slot, RXBUF + slot * RXLEN, RXLEN, VIRTQ_DESC_F_WRITE, 0);
+		q_avail(&q[0], slot);
+	}
+	vsock_virtio_ops.queue_notify(d, VSOCK_RXQ);
+}
+
+/* Take every rx packet the device returned; returns how many (into pk). */
+static unsigned drain(void)
+{
+	unsigned n = 0;
+
+	while (q[0].used_seen != q_used_idx(&q[0]) && n < 1024) {
+		uint32_t id, len;
+		unsigned k = q[0].used_seen++ % QSIZE;
+		memcpy(&id, mem + q[0].used + 4 + 8 * k, 4);
+		memcpy(&len, mem + q[0].used + 8 + 8 * k, 4);
+		CHECK(id < QSIZE);
+		CHECK(len >= VSOCK_HDR_SIZE && len <= RXLEN);
+		if (id >= QSIZE || len < VSOCK_HDR_SIZE || len > RXLEN)
+			break;
+		vsock_hdr_get(&pk[n].h, mem + RXBUF + id * RXLEN);
+		pk[n].n = len - VSOCK_HDR_SIZE;
+		CHECK_EQ(pk[n].h.len, pk[n].n);
+		memcpy(pk[n].data, mem + RXBUF + id * RXLEN + VSOCK_HDR_SIZE, pk[n].n);
+		n++;
+	}
+	return n;
+}
+
+static struct vsock_hdr hdr(uint16_t op, uint32_t gport, uint32_t hport, uint32_t len)
+{
+	return (struct vsock_hdr){ .src_cid = CID, .dst_cid = VSOCK_HOST_CID, .src_port = gport,
+				   .dst_port = hport, .len = len, .type = VSOCK_TYPE_STREAM, .op = op,
+				   .buf_alloc = 1u << 20 };
+}
+
+/* Send one packet from the guest: header and payload in one descriptor, or
+ * split in two like Linux does (split = true). Notifies the tx queue. */
+static void send_pkt(const struct vsock_hdr *h, const void *data, uint32_t n, bool split)
+{
+	uint16_t slot = q[1].avail_idx % QSIZE;
+	uint64_t a = TXBUF + (uint64_t)slot * TXSLOT;
+
+	vsock_hdr_put(mem + a, h);
+	if (n)
+		memcpy(mem + a + 64, data, n);
+	if (split && n) {
+		/* Descriptors slot (header) and slot ^ 32 (payload). */
+		q_desc(&q[1], slot, a, VSOCK_HDR_SIZE, VIRTQ_DESC_F_NEXT, slot ^ 32);
+		q_desc(&q[1], slot ^ 32, a + 64, n, 0, 0);
+	} else {
+		memmove(mem + a + VSOCK_HDR_SIZE, mem + a + 64, n);
+		q_desc(&q[1], slot, a, VSOCK_HDR_SIZE + n, 0, 0);
+	}
+	q_avail(&q[1], slot);
+	vsock_virtio_ops.queue_notify(d, VSOCK_TXQ);
+}
+
+static void send_op(uint16_t op, uint32_t gport, uint32_t hport, uint32_t flags, uint32_t buf_alloc, uint32_t fwd)
+{
+	struct vsock_hdr h = hdr(op, gport, hport, 0);
+	h.flags = flags;
+	h.buf_alloc = buf_alloc;
+	h.fwd_cnt = fwd;
+	send_pkt(&h, NULL, 0, false);
+}
+
+static int client(const char *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static int listener(const char *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
+	unlink(p);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read exactly n bytes (blocking, with a generous poll timeout so a bug
+ * fails the test instead of hanging it). Returns bytes read. */
+static size_t read_n(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+		if (poll(&p, 1, 2000) <= 0)
+			break;
+		r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+/* 0: closed (EOF, or reset when it had unread bytes) within the timeout;
+ * 1: data; -1: nothing. */
+static int peer_state(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t r;
+	char c;
+
+	if (poll(&p, 1, 500) <= 0)
+		return -1;
+	r = recv(fd, &c, 1, MSG_DONTWAIT);
+	return r == 0 || (r < 0 && errno == ECONNRESET) ? 0 : 1;
+}
+
+/* Host-initiated handshake to guest port gport; returns the client fd and
+ * the host port the device chose. */
+static int host_connect(uint32_t gport, uint32_t *hport)
+{
+	char line[32], want[32];
+	int fd = client(path);
+	unsigned n;
+
+	CHECK(fd >= 0);
+	snprintf(line, sizeof(line), "CONNECT %u\n", gport);
+	CHECK_EQ(write(fd, line, strlen(line)), (long)strlen(line));
+	vsock_poll(d);
+	n = drain();
+	CHECK_EQ(n, 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_REQUEST);
+	CHECK_EQ(pk[0].h.src_cid, VSOCK_HOST_CID);
+	CHECK_EQ(pk[0].h.dst_cid, CID);
+	CHECK_EQ(pk[0].h.dst_port, gport);
+	CHECK_EQ(pk[0].h.type, VSOCK_TYPE_STREAM);
+	CHECK_EQ(pk[0].h.buf_alloc, VSOCK_BUF_ALLOC);
+	CHECK(pk[0].h.src_port >= VSOCK_LOCAL_PORT_BASE);
+	*hport = pk[0].h.src_port;
+	send_op(VSOCK_OP_RESPONSE, gport, *hport, 0, 1u << 20, 0);
+	snprintf(want, sizeof(want), "OK %u\n", *hport);
+	memset(line, 0, sizeof(line));
+	CHECK_EQ(read_n(fd, line, strlen(want)), strlen(want));
+	CHECK(strcmp(line, want) == 0);
+	return fd;
+}
+
+static void pattern(uint8_t *p, size_t n, size_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((off + i) * 131 + ((off + i) >> 9));
+}
+
+/* ---- cases ------------------------------------------------------------ */
+
+static void header_layout(void)
+{
+	struct vsock_hdr h = { .src_cid = 0x0102030405060708ull, .dst_cid = 2, .src_port = 0x11223344,
+			       .dst_port = 5, .len = 6, .type = 1, .op = 5, .flags = 3, .buf_alloc = 7,
+			       .fwd_cnt = 0xaabbccdd }, g;
+	uint8_t raw[VSOCK_HDR_SIZE], again[VSOCK_HDR_SIZE];
+
+	vsock_hdr_put(raw, &h);
+	/* §5.10.6: little-endian fields at fixed offsets. */
+	CHECK_EQ(raw[0], 0x08);
+	CHECK_EQ(raw[7], 0x01);
+	CHECK_EQ(raw[8], 2);
+	CHECK_EQ(raw[16], 0x44);
+	CHECK_EQ(raw[24], 6);
+	CHECK_EQ(raw[28], 1);
+	CHECK_EQ(raw[30], 5);
+	CHECK_EQ(raw[32], 3);
+	CHECK_EQ(raw[36], 7);
+	CHECK_EQ(raw[43], 0xaa);
+	vsock_hdr_get(&g, raw);
+	CHECK(g.src_cid == h.src_cid && g.dst_cid == h.dst_cid && g.src_port == h.src_port &&
+	      g.dst_port == h.dst_port && g.len == h.len && g.type == h.type && g.op == h.op &&
+	      g.flags == h.flags && g.buf_alloc == h.buf_alloc && g.fwd_cnt == h.fwd_cnt);
+	vsock_hdr_put(again, &g);
+	CHECK(memcmp(raw, again, sizeof(raw)) == 0);
+}
+
+static void config_and_features(void)
+{
+	uint8_t b[12];
+
+	start();
+	CHECK_EQ(vsock_virtio_ops.device_id, 19);
+	CHECK_EQ(vsock_virtio_ops.num_queues, 3);
+	CHECK(vsock_virtio_ops.features(d) & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	vsock_virtio_ops.config_read(d, 0, b, 8);
+	CHECK_EQ(b[0], CID);
+	CHECK_EQ(b[1] | b[2] | b[3] | b[4], 0);
+	memset(b, 0xff, sizeof(b));
+	vsock_virtio_ops.config_read(d, 4, b, 12);  /* half beyond the space */
+	for (unsigned i = 0; i < 12; i++)
+		CHECK_EQ(b[i], 0);
+	vsock_virtio_ops.config_read(d, 0xfff0, b, 4);
+	CHECK_EQ(b[0], 0);
+	stop();
+	/* Reserved CIDs are refused up front. */
+	CHECK_EQ(vsock_open(&d, &gm, 2, NULL), -EINVAL);
+	CHECK_EQ(vsock_open(&d, &gm, UINT32_MAX, NULL), -EINVAL);
+}
+
+static void host_initiated_data_and_close(void)
+{
+	uint32_t hp;
+	char buf[16];
+	int fd;
+
+	start();
+	post_rx(16);
+	fd = host_connect(5000, &hp);
+	CHECK_EQ(vsock_conn_count(d), 1);
+	/* host -> guest */
+	CHECK_EQ(write(fd, "hello", 5), 5);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RW);
+	CHECK_EQ(pk[0].h.src_port, hp);
+	CHECK_EQ(pk[0].h.dst_port, 5000);
+	CHECK_EQ(pk[0].n, 5);
+	CHECK(memcmp(pk[0].data, "hello", 5) == 0);
+	CHECK(vsock_signal(d)->isr & VIRTIO_ISR_USED);
+	/* guest -> host, header and payload in separate descriptors */
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 5000, hp, 5);
+		send_pkt(&h, "world", 5, true);
+	}
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(read_n(fd, buf, 5), 5);
+	CHECK(strcmp(buf, "world") == 0);
+	/* The host half-closes: the guest hears SHUTDOWN(SEND) (§5.10.6.5). */
+	shutdown(fd, SHUT_WR);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_SHUTDOWN);
+	CHECK_EQ(pk[0].h.flags, VSOCK_SHUTDOWN_SEND);
+	/* The guest can still send after that. */
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 5000, hp, 3);
+		send_pkt(&h, "abc", 3, false);
+	}
+	CHECK_EQ(read_n(fd, buf, 3), 3);
+	CHECK(memcmp(buf, "abc", 3) == 0);
+	/* The guest closes: SHUTDOWN both ways -> RST back, host sees EOF. */
+	send_op(VSOCK_OP_SHUTDOWN, 5000, hp, VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(pk[0].h.dst_port, 5000);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	CHECK_EQ(peer_state(fd), 0);
+	close(fd);
+	stop();
+}
+
+static void host_initiated_refused(void)
+{
+	uint32_t hp;
+	int fd;
+
+	start();
+	post_rx(8);
+	fd = client(path);
+	CHECK_EQ(write(fd, "CONNECT 77\n", 11), 11);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_REQUEST);
+	hp = pk[0].h.src_port;
+	/* Nothing listens on 77 in the guest: it answers RST. */
+	send_op(VSOCK_OP_RST, 77, hp, 0, 0, 0);
+	CHECK_EQ(peer_state(fd), 0);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	CHECK_EQ(drain(), 0);  /* no RST answered to an RST */
+	close(fd);
+	/* Bad handshake lines are closed without bothering the guest. */
+	fd = client(path);
+	CHECK_EQ(write(fd, "CONNECT x\n", 10), 10);
+	vsock_poll(d);
+	CHECK_EQ(peer_state(fd), 0);
+	close(fd);
+	fd = client(path);
+	CHECK_EQ(write(fd, "CONNECT 123456789012345678901234567890", 38), 38);
+	vsock_poll(d);
+	CHECK_EQ(peer_state(fd), 0);
+	close(fd);
+	CHECK_EQ(drain(), 0);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	stop();
+}
+
+/* The line may arrive in pieces, and bytes after it are payload. */
+static void handshake_split_and_early_data(void)
+{
+	uint32_t hp;
+	char ok[32];
+	int fd;
+
+	start();
+	post_rx(8);
+	fd = client(path);
+	CHECK_EQ(write(fd, "CONN", 4), 4);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 0);
+	CHECK_EQ(write(fd, "ECT 9\nearly", 11), 11);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_REQUEST);
+	CHECK_EQ(pk[0].h.dst_port, 9);
+	hp = pk[0].h.src_port;
+	send_op(VSOCK_OP_RESPONSE, 9, hp, 0, 1u << 20, 0);
+	CHECK(read_n(fd, ok, 3) == 3 && memcmp(ok, "OK ", 3) == 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RW);
+	CHECK_EQ(pk[0].n, 5);
+	CHECK(memcmp(pk[0].data, "early", 5) == 0);
+	close(fd);
+	stop();
+}
+
+static void guest_initiated(void)
+{
+	char lp[160], buf[8];
+	int l, s;
+
+	start();
+	post_rx(8);
+	snprintf(lp, sizeof(lp), "%s_7000", path);
+	l = listener(lp);
+	CHECK(l >= 0);
+	send_op(VSOCK_OP_REQUEST, 1234, 7000, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RESPONSE);
+	CHECK_EQ(pk[0].h.src_port, 7000);
+	CHECK_EQ(pk[0].h.dst_port, 1234);
+	CHECK_EQ(pk[0].h.buf_alloc, VSOCK_BUF_ALLOC);
+	s = accept(l, NULL, NULL);
+	CHECK(s >= 0);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 1234, 7000, 4);
+		send_pkt(&h, "ping", 4, false);
+	}
+	CHECK_EQ(read_n(s, buf, 4), 4);
+	CHECK(memcmp(buf, "ping", 4) == 0);
+	CHECK_EQ(write(s, "pong", 4), 4);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RW);
+	CHECK(memcmp(pk[0].data, "pong", 4) == 0);
+	/* The host side closes completely: SHUTDOWN(SEND) first; then the
+	 * guest's SHUTDOWN(SEND) finishes the connection with an RST. */
+	close(s);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_SHUTDOWN);
+	send_op(VSOCK_OP_SHUTDOWN, 1234, 7000, VSOCK_SHUTDOWN_SEND, 1u << 20, 4);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	/* A second connection's RST from the guest closes the host socket. */
+	send_op(VSOCK_OP_REQUEST, 1235, 7000, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RESPONSE);
+	s = accept(l, NULL, NULL);
+	send_op(VSOCK_OP_RST, 1235, 7000, 0, 0, 0);
+	CHECK_EQ(peer_state(s), 0);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	close(s);
+	close(l);
+	unlink(lp);
+	stop();
+}
+
+static void guest_connect_missing_port(void)
+{
+	start();
+	post_rx(8);
+	send_op(VSOCK_OP_REQUEST, 4321, 7001, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(pk[0].h.src_port, 7001);
+	CHECK_EQ(pk[0].h.dst_port, 4321);
+	CHECK_EQ(pk[0].h.src_cid, VSOCK_HOST_CID);
+	CHECK_EQ(pk[0].h.dst_cid, CID);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	stop();
+	/* Without --vsock every guest connect is refused. */
+	start_path(NULL);
+	post_rx(8);
+	send_op(VSOCK_OP_REQUEST, 4321, 7000, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	stop();
+}
+
+/* host -> guest: the device sends no more than the guest's credit, and
+ * resumes exactly when a credit update makes room. */
+static void credit_host_to_guest(void)
+{
+	static uint8_t src[20000], got[20000];
+	uint32_t hp, total = 0, fwd = 0;
+	int fd;
+
+	start();
+	post_rx(16);
+	fd = host_connect(6000, &hp);
+	/* The guest has an 8 KiB receive buffer. */
+	send_op(VSOCK_OP_CREDIT_UPDATE, 6000, hp, 0, 8192, 0);
+	pattern(src, sizeof(src), 0);
+	CHECK_EQ(write(fd, src, sizeof(src)), (long)sizeof(src));
+	for (int round = 0; round < 10 && total < sizeof(src); round++) {
+		uint32_t batch = 0;
+		unsigned n;
+		vsock_poll(d);
+		n = drain();
+		for (unsigned i = 0; i < n; i++) {
+			CHECK_EQ(pk[i].h.op, VSOCK_OP_RW);
+			if (total + pk[i].n > sizeof(got))
+				break;
+			memcpy(got + total, pk[i].data, pk[i].n);
+			total += pk[i].n;
+			batch += pk[i].n;
+		}
+		/* Never beyond the credit: 8192 per round at most. */
+		CHECK(total - fwd <= 8192);
+		CHECK(batch > 0);
+		/* More buffers alone give nothing while credit is used up. */
+		post_rx(16);
+		vsock_poll(d);
+		if (total - fwd == 8192)
+			CHECK_EQ(drain(), 0);
+		/* The guest consumed everything: credit update. */
+		fwd = total;
+		send_op(VSOCK_OP_CREDIT_UPDATE, 6000, hp, 0, 8192, fwd);
+	}
+	CHECK_EQ(total, sizeof(src));
+	CHECK(memcmp(got, src, sizeof(src)) == 0);
+	close(fd);
+	stop();
+}
+
+/* guest -> host: a host that does not read makes the device buffer up to
+ * buf_alloc and hold back credit; reading resumes credit; a guest that
+ * ignores its credit is reset, and the host still gets an unbroken prefix. */
+static void credit_guest_to_host(void)
+{
+	static uint8_t src[65536], buf[1 << 16];
+	uint32_t hp, sent = 0, fwd_seen = 0, rcvd = 0;
+	bool rst = false;
+	int fd;
+
+	start();
+	post_rx(32);
+	fd = host_connect(6001, &hp);
+	/* An honest guest: 256 KiB (our buf_alloc) in 64 KiB packets. */
+	for (unsigned i = 0; i < VSOCK_BUF_ALLOC / sizeof(src); i++) {
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 6001, hp, sizeof(src));
+		pattern(src, sizeof(src), sent);
+		send_pkt(&h, src, sizeof(src), i & 1);
+		sent += sizeof(src);
+	}
+	/* Whatever credit updates came, they never exceed what was sent. */
+	for (unsigned n = drain(), i = 0; i < n; i++) {
+		CHECK_EQ(pk[i].h.op, VSOCK_OP_CREDIT_UPDATE);
+		CHECK(pk[i].h.fwd_cnt <= sent);
+		fwd_seen = pk[i].h.fwd_cnt;
+	}
+	CHECK_EQ(vsock_conn_count(d), 1);
+	/* The host reads it all: the device flushes and tells the guest. */
+	for (unsigned idle = 0; rcvd < sent && idle < 1000;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		uint8_t exp[sizeof(buf)];
+		vsock_poll(d);
+		if (n <= 0) {
+			idle++;
+			continue;
+		}
+		pattern(exp, (size_t)n, rcvd);
+		CHECK(memcmp(buf, exp, (size_t)n) == 0);
+		rcvd += (uint32_t)n;
+	}
+	CHECK_EQ(rcvd, sent);
+	for (unsigned n = drain(), i = 0; i < n; i++) {
+		CHECK_EQ(pk[i].h.op, VSOCK_OP_CREDIT_UPDATE);
+		fwd_seen = pk[i].h.fwd_cnt;
+	}
+	/* Updates go out in steps; never behind by a quarter of buf_alloc. */
+	CHECK(fwd_seen <= sent && sent - fwd_seen < VSOCK_BUF_ALLOC / 4);
+	/* A guest ignoring credit while the host does not read: reset before
+	 * the device holds more than buf_alloc (plus what the socket takes). */
+	for (unsigned i = 0; i < 64 && !rst; i++) {
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 6001, hp, sizeof(src));
+		pattern(src, sizeof(src), sent);
+		send_pkt(&h, src, sizeof(src), false);
+		sent += sizeof(src);
+		for (unsigned n = drain(), k = 0; k < n; k++)
+			rst |= pk[k].h.op == VSOCK_OP_RST;
+	}
+	CHECK(rst);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	/* What reached the host is an unbroken continuation. */
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		uint8_t exp[sizeof(buf)];
+		if (n <= 0)
+			break;
+		pattern(exp, (size_t)n, rcvd);
+		CHECK(memcmp(buf, exp, (size_t)n) == 0);
+		rcvd += (uint32_t)n;
+	}
+	CHECK(rcvd > fwd_seen);
+	close(fd);
+	stop();
+}
+
+/* CREDIT_REQUEST is always answered with our current credit. */
+static void credit_request(void)
+{
+	uint32_t hp;
+	int fd;
+
+	start();
+	post_rx(8);
+	fd = host_connect(6002, &hp);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 6002, hp, 10);
+		send_pkt(&h, "0123456789", 10, false);
+	}
+	CHECK_EQ(drain(), 0);
+	send_op(VSOCK_OP_CREDIT_REQUEST, 6002, hp, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_CREDIT_UPDATE);
+	CHECK_EQ(pk[0].h.fwd_cnt, 10);
+	CHECK_EQ(pk[0].h.buf_alloc, VSOCK_BUF_ALLOC);
+	close(fd);
+	stop();
+}
+
+/* No rx buffers: nothing is read or lost; posting buffers resumes. */
+static void rx_starvation(void)
+{
+	static uint8_t src[100000], got[100000];
+	uint32_t hp, total = 0;
+	int fd;
+
+	start();
+	post_rx(1);
+	fd = host_connect(6003, &hp);
+	pattern(src, sizeof(src), 7);
+	CHECK_EQ(write(fd, src, sizeof(src)), (long)sizeof(src));
+	for (int i = 0; i < 5; i++)
+		vsock_poll(d);
+	CHECK_EQ(drain(), 0);
+	for (int round = 0; round < 100 && total < sizeof(src); round++) {
+		unsigned n;
+		post_rx(QSIZE);
+		vsock_poll(d);
+		n = drain();
+		for (unsigned i = 0; i < n && total + pk[i].n <= sizeof(got); i++) {
+			CHECK_EQ(pk[i].h.op, VSOCK_OP_RW);
+			memcpy(got + total, pk[i].data, pk[i].n);
+			total += pk[i].n;
+		}
+		send_op(VSOCK_OP_CREDIT_UPDATE, 6003, hp, 0, 1u << 20, total);
+	}
+	CHECK_EQ(total, sizeof(src));
+	CHECK(memcmp(got, src, sizeof(src)) == 0);
+	close(fd);
+	stop();
+}
+
+static void inproc_connect(void)
+{
+	uint32_t hp;
+	char buf[8];
+	int fd;
+
+	start();
+	post_rx(8);
+	fd = vsock_connect(d, 8888);
+	CHECK(fd >= 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_REQUEST);
+	CHECK_EQ(pk[0].h.dst_port, 8888);
+	hp = pk[0].h.src_port;
+	send_op(VSOCK_OP_RESPONSE, 8888, hp, 0, 1u << 20, 0);
+	/* No "OK" line on in-process connections: straight to the payload. */
+	CHECK_EQ(write(fd, "req", 3), 3);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RW);
+	CHECK(memcmp(pk[0].data, "req", 3) == 0);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 8888, hp, 4);
+		send_pkt(&h, "resp", 4, false);
+	}
+	CHECK_EQ(read_n(fd, buf, 4), 4);
+	CHECK(memcmp(buf, "resp", 4) == 0);
+	close(fd);
+	/* The guest refuses a second one: the caller reads EOF. */
+	fd = vsock_connect(d, 8889);
+	CHECK_EQ(drain(), 1);
+	send_op(VSOCK_OP_RST, 8889, pk[0].h.src_port, 0, 0, 0);
+	CHECK_EQ(peer_state(fd), 0);
+	close(fd);
+	stop();
+	/* Before the driver is up there is nobody to ask. */
+	CHECK_EQ(vsock_open(&d, &gm, CID, NULL), 0);
+	CHECK_EQ(vsock_connect(d, 8888), -ENOTCONN);
+	vsock_close(d);
+}
+
+/* A device reset forgets every connection and closes the host sides. */
+static void reset_closes_all(void)
+{
+	struct virtq_config c[3];
+	uint32_t hp;
+	int a, b;
+
+	start();
+	post_rx(8);
+	a = host_connect(100, &hp);
+	b = host_connect(101, &hp);
+	CHECK_EQ(vsock_conn_count(d), 2);
+	vsock_virtio_ops.reset(d);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	CHECK_EQ(peer_state(a), 0);
+	CHECK_EQ(peer_state(b), 0);
+	close(a);
+	close(b);
+	/* And it works again after a fresh activate. */
+	memset(mem, 0, 0x10000);
+	for (unsigned i = 0; i < 3; i++) {
+		q[i].avail_idx = q[i].used_seen = 0;
+		c[i] = (struct virtq_config){ .size = QSIZE, .ready = true, .desc = q[i].desc,
+					      .avail = q[i].avail, .used = q[i].used };
+	}
+	CHECK_EQ(vsock_virtio_ops.activate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1), c, 3), 0);
+	post_rx(8);
+	a = host_connect(102, &hp);
+	CHECK_EQ(vsock_conn_count(d), 1);
+	close(a);
+	stop();
+}
+
+static void hostile_packets(void)
+{
+	uint32_t hp;
+	int fd;
+
+	start();
+	post_rx(32);
+	fd = host_connect(200, &hp);
+	/* Unknown connection: RW, SHUTDOWN, CREDIT_* and RESPONSE get RST. */
+	send_op(VSOCK_OP_RW, 999, 888, 0, 0, 0);
+	send_op(VSOCK_OP_SHUTDOWN, 999, 888, 3, 0, 0);
+	send_op(VSOCK_OP_CREDIT_UPDATE, 999, 888, 0, 0, 0);
+	send_op(VSOCK_OP_RESPONSE, 999, 888, 0, 0, 0);
+	send_op(VSOCK_OP_RST, 999, 888, 0, 0, 0);  /* no answer to this one */
+	CHECK_EQ(drain(), 4);
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK_EQ(pk[i].h.op, VSOCK_OP_RST);
+		CHECK_EQ(pk[i].h.dst_port, 999);
+		CHECK_EQ(pk[i].h.src_port, 888);
+	}
+	/* Unknown op, wrong type, wrong CIDs: RST. */
+	send_op(42, 999, 888, 0, 0, 0);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 999, 888, 0);
+		h.type = 2;  /* SEQPACKET, not negotiated */
+		send_pkt(&h, NULL, 0, false);
+		h = hdr(VSOCK_OP_REQUEST, 999, 888, 0);
+		h.src_cid = 77;
+		send_pkt(&h, NULL, 0, false);
+		h = hdr(VSOCK_OP_REQUEST, 999, 888, 0);
+		h.dst_cid = 5;
+		send_pkt(&h, NULL, 0, false);
+	}
+	CHECK_EQ(drain(), 4);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(pk[i].h.op, VSOCK_OP_RST);
+	/* The live connection is untouched by all of that... */
+	CHECK_EQ(vsock_conn_count(d), 1);
+	/* ...but a length beyond its chain resets it. */
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 200, hp, 5000);
+		send_pkt(&h, "x", 1, false);
+	}
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(pk[0].h.dst_port, 200);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	CHECK_EQ(peer_state(fd), 0);
+	close(fd);
+	/* A second REQUEST for a live connection resets it. */
+	fd = host_connect(201, &hp);
+	send_op(VSOCK_OP_REQUEST, 201, hp, 0, 0, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	close(fd);
+	CHECK_EQ(vsock_signal(d)->needs_reset, 0);
+	/* A tx chain shorter than a header cannot even be answered: the
+	 * device needs a reset and stops touching its queues. */
+	q_desc(&q[1], 5, TXBUF, 10, 0, 0);
+	q_avail(&q[1], 5);
+	vsock_virtio_ops.queue_notify(d, VSOCK_TXQ);
+	CHECK_EQ(vsock_signal(d)->needs_reset, 1);
+	send_op(VSOCK_OP_REQUEST, 1, 2, 0, 0, 0);
+	CHECK_EQ(drain(), 0);
+	stop();
+	/* A device-readable rx buffer is malformed too. */
+	start();
+	q_desc(&q[0], 0, RXBUF, RXLEN, 0, 0);
+	q_avail(&q[0], 0);
+	send_op(VSOCK_OP_REQUEST, 1, 2, 0, 0, 0);
+	CHECK_EQ(vsock_signal(d)->needs_reset, 1);
+	stop();
+}
+
+/* A guest flooding requests while taking none of the answers is throttled
+ * (its tx queue stops moving) and every answer still arrives. */
+static void flood_throttled_not_dropped(void)
+{
+	unsigned sent = 0, rsts = 0;
+	uint16_t used;
+
+	start();
+	for (unsigned round = 0; round < 40; round++) {
+		while ((uint16_t)(q[1].avail_idx - q_used_idx(&q[1])) < QSIZE) {
+			send_op(VSOCK_OP_REQUEST, 10000 + sent, 7002, 0, 0, 0);
+			sent++;
+		}
+	}
+	used = q_used_idx(&q[1]);
+	CHECK(sent >= 1024 + QSIZE);
+	CHECK_EQ(used, 1024);  /* stopped at the stall mark */
+	for (unsigned round = 0; round < 200 && rsts < sent; round++) {
+		unsigned n;
+		post_rx(QSIZE);
+		n = drain();
+		for (unsigned i = 0; i < n; i++) {
+			CHECK_EQ(pk[i].h.op, VSOCK_OP_RST);
+			CHECK_EQ(pk[i].h.dst_port, 10000 + rsts);  /* in order */
+			rsts++;
+		}
+	}
+	CHECK_EQ(rsts, sent);
+	CHECK_EQ(q_used_idx(&q[1]), (uint16_t)sent);
+	stop();
+}
+
+/* Many host connections at once, each with its own bytes. */
+static void many_connections(void)
+{
+	enum { N = 100 };
+	int fd[N];
+	uint32_t hp[N];
+	unsigned ok = 0;
+
+	start();
+	post_rx(QSIZE);
+	for (unsigned i = 0; i < N; i++) {
+		fd[i] = host_connect(3000 + i, &hp[i]);
+		post_rx(1);
+	}
+	CHECK_EQ(vsock_conn_count(d), N);
+	for (unsigned i = 0; i < N; i++) {
+		char m[16];
+		int n = snprintf(m, sizeof(m), "conn %u", i);
+		CHECK_EQ(write(fd[i], m, (size_t)n), n);
+	}
+	for (unsigned round = 0; round < 10 && ok < N; round++) {
+		unsigned n;
+		vsock_poll(d);
+		n = drain();
+		for (unsigned k = 0; k < n; k++) {
+			char m[16];
+			unsigned i = pk[k].h.dst_port - 3000;
+			int len = snprintf(m, sizeof(m), "conn %u", i);
+			CHECK(i < N);
+			CHECK_EQ(pk[k].h.src_port, hp[i < N ? i : 0]);
+			CHECK_EQ(pk[k].n, (uint32_t)len);
+			CHECK(memcmp(pk[k].data, m, (size_t)len) == 0);
+			ok++;
+		}
+		post_rx(n);
+	}
+	CHECK_EQ(ok, N);
+	for (unsigned i = 0; i < N; i++)
+		close(fd[i]);
+	stop();
+}
+
+/* A client that never finishes its CONNECT line, and a guest that never
+ * answers, are both closed after the timeout (the guest gets an RST). */
+static void connect_timeout(void)
+{
+	int a, b;
+
+	start();
+	post_rx(8);
+	a = client(path);
+	CHECK_EQ(write(a, "CONN", 4), 4);
+	b = client(path);
+	CHECK_EQ(write(b, "CONNECT 300\n", 12), 12);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_REQUEST);
+	usleep((VSOCK_CONNECT_TIMEOUT_MS + 600) * 1000);
+	vsock_poll(d);
+	CHECK_EQ(peer_state(a), 0);
+	CHECK_EQ(peer_state(b), 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(pk[0].h.dst_port, 300);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	close(a);
+	close(b);
+	stop();
+}
+
+static void listen_path_checks(void)
+{
+	char p[160];
+	int l;
+
+	/* A live listener on PATH is not stolen. */
+	snprintf(p, sizeof(p), "%s/busy", dir);
+	l = listener(p);
+	CHECK(l >= 0);
+	CHECK_EQ(vsock_open(&d, &gm, CID, p), -EADDRINUSE);
+	close(l);
+	/* A stale socket file is replaced. */
+	CHECK_EQ(vsock_open(&d, &gm, CID, p), 0);
+	vsock_close(d);
+	CHECK(access(p, F_OK) < 0);  /* removed on close */
+	/* A regular file is not ours to remove. */
+	snprintf(p, sizeof(p), "%s/file", dir);
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+	CHECK_EQ(vsock_open(&d, &gm, CID, p), -EEXIST);
+	CHECK_EQ(access(p, F_OK), 0);
+	unlink(p);
+}
+
+int main(void)
+{
+	t_suite = "virtio_vsock";
+	log_level = -1;
+	snprintf(dir, sizeof(dir), "/tmp/vsock_test.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	RUN(header_layout);
+	RUN(config_and_features);
+	RUN(host_initiated_data_and_close);
+	RUN(host_initiated_refused);
+	RUN(handshake_split_and_early_data);
+	RUN(guest_initiated);
+	RUN(guest_connect_missing_port);
+	RUN(credit_host_to_guest);
+	RUN(credit_guest_to_host);
+	RUN(credit_request);
+	RUN(rx_starvation);
+	RUN(inproc_connect);
+	RUN(reset_closes_all);
+	RUN(hostile_packets);
+	RUN(flood_throttled_not_dropped);
+	RUN(many_connections);
+	RUN(connect_timeout);
+	RUN(listen_path_checks);
+	rmdir(dir);
+	return t_done();
+}

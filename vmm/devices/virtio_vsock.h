@@ -1,0 +1,100 @@
+/* virtio-vsock (virtio 1.2 §5.10) served by the VMM itself, without vhost:
+ * the guest reaches only the host endpoints its own vmm exposes.
+ *
+ * Host side (Firecracker's hybrid vsock convention):
+ *  - host-initiated: a client connects to the unix socket PATH (--vsock),
+ *    writes "CONNECT <port>\n", gets "OK <hostport>\n" once the guest
+ *    accepted, then the bytes flow; refused or timed out: the client's
+ *    connection is closed.
+ *  - guest-initiated to host port P: forwarded to the unix socket "PATH_P";
+ *    when it does not exist (or there is no PATH) the guest gets OP_RST.
+ *  - in-process: vsock_connect() gives the VMM core a socketpair end wired
+ *    to a guest port (the control socket reaches the guest RPC service so).
+ *
+ * Threads: everything runs on the VMM's event-loop thread except the
+ * virtio_dev_ops the transport calls from vCPU threads (activate, reset,
+ * trapped notifies); a mutex in struct vsock_dev serialises the two.
+ * Host sockets sit in a private epoll set (edge-triggered, EPOLLIN and
+ * EPOLLOUT) whose fd is the one fd the device watches on the core loop, so
+ * any number of connections costs one event-loop slot.
+ *
+ * Ownership: struct vsock_dev owns its host fds (listener, connections,
+ * epoll, timerfd) and per-connection buffers; vsock_close releases all. */
+#ifndef VMM_DEVICES_VIRTIO_VSOCK_H
+#define VMM_DEVICES_VIRTIO_VSOCK_H
+#include <stdint.h>
+
+#include "vmm/gm.h"
+#include "vmm/virtio.h"
+
+#define VIRTIO_ID_VSOCK 19
+
+/* §5.10.6 struct virtio_vsock_hdr: 44 bytes, little-endian. */
+#define VSOCK_HDR_SIZE 44
+#define VSOCK_TYPE_STREAM 1
+#define VSOCK_OP_REQUEST 1
+#define VSOCK_OP_RESPONSE 2
+#define VSOCK_OP_RST 3
+#define VSOCK_OP_SHUTDOWN 4
+#define VSOCK_OP_RW 5
+#define VSOCK_OP_CREDIT_UPDATE 6
+#define VSOCK_OP_CREDIT_REQUEST 7
+#define VSOCK_SHUTDOWN_RCV 1
+#define VSOCK_SHUTDOWN_SEND 2
+/* §5.10.4: CID 2 is the host. */
+#define VSOCK_HOST_CID 2
+
+/* Queues (§5.10.2). */
+#define VSOCK_RXQ 0
+#define VSOCK_TXQ 1
+#define VSOCK_EVQ 2
+
+/* Limits: connections at once, and what each connection may hold of the
+ * guest's bytes the host socket has not taken yet (our buf_alloc). */
+#define VSOCK_MAX_CONNS 1024
+#define VSOCK_BUF_ALLOC (256u << 10)
+/* Largest payload we put in one rx packet (the guest's buffer may cap it
+ * further; Linux posts 4 KiB buffers). */
+#define VSOCK_MAX_PKT (64u << 10)
+/* Host ports we hand out for host-initiated connections. */
+#define VSOCK_LOCAL_PORT_BASE 0x40000000u
+/* A host-initiated connection must send its CONNECT line and the guest must
+ * answer the request within this. */
+#define VSOCK_CONNECT_TIMEOUT_MS 2000
+
+struct vsock_hdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port;
+	uint32_t len;
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+};
+
+/* Encode/decode the wire header (exposed for tests). */
+void vsock_hdr_put(uint8_t out[VSOCK_HDR_SIZE], const struct vsock_hdr *h);
+void vsock_hdr_get(struct vsock_hdr *h, const uint8_t in[VSOCK_HDR_SIZE]);
+
+struct vsock_dev;
+
+/* Create the device model for guest CID cid. path, when not NULL, is the
+ * host listening socket (created here; a stale socket is replaced, one a
+ * live process listens on is an error). Returns 0 or -errno (with an error
+ * line naming the path). */
+int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const char *path);
+/* Close every connection and fd; unlink the listening socket. NULL ok. */
+void vsock_close(struct vsock_dev *d);
+struct virtio_signal *vsock_signal(struct vsock_dev *d);
+/* The device's epoll fd: readable when host sockets have events. */
+int vsock_event_fd(const struct vsock_dev *d);
+/* Handle pending host-socket events (what the event loop calls when
+ * vsock_event_fd is readable). Never blocks. */
+void vsock_poll(struct vsock_dev *d);
+/* In-process connection to guest port: returns our socketpair end's peer
+ * (blocking, CLOEXEC, owned by the caller) or -errno. The guest's answer
+ * comes later: a refusal closes the stream (the caller reads EOF). */
+int vsock_connect(void *dev, uint32_t port);
+/* Live connections (tests). */
+unsigned vsock_conn_count(const struct vsock_dev *d);
+
+extern const struct virtio_dev_ops vsock_virtio_ops;
+#endif
