@@ -54,3 +54,8 @@ $(O)/san/tests/seccomp_diff_test: $(O)/san/obj/tests/unit/seccomp_diff_test.o $(
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(SAN_CC) $(SAN_CFLAGS) -o $@ $< $(O)/san/obj/tests/unit/t.o -Wl,--start-group $(SAN_LIBS) -Wl,--end-group -lpthread -lseccomp $(SAN_EXTRA_LDLIBS)
+
+# The embedding rule's own test: a golden policy compiled at build time must
+# equal the same policy compiled at run time (tests/unit/seccomp_embed_test.c).
+$(O)/san/obj/tests/unit/seccomp_embed_test.o: $(O)/gen/policy/tests/golden/seccomp/allow_list.policy.h \
+	$(O)/gen/policy/tests/golden/seccomp/kvm_ioctls.policy.h
