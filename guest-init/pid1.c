@@ -303,6 +303,21 @@ static void pid1_read_cmdline(struct init_pid1 *p)
 	init_log_level = p->cfg.loglevel;
 }
 
+/* /dev/kmsg rate-limits writers to 10 lines per 5 s by default
+ * (Documentation/admin-guide/sysctl/kernel.rst, printk_devkmsg), which would
+ * drop most of the boot log; PID 1 is no flood risk. The write fails when
+ * printk.devkmsg= on the command line locked the setting: that choice
+ * stands. */
+static void pid1_devkmsg_on(void)
+{
+	int fd = open("/proc/sys/kernel/printk_devkmsg", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	(void)!write(fd, "on\n", 3);
+	close(fd);
+}
+
 /* fds 0-2 must exist, or the first file init opens would become "stdout". */
 static void pid1_stdio(void)
 {
@@ -517,6 +532,7 @@ _Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks)
 	r = init_mount_phase(INIT_MOUNT_EARLY);
 	if (r < 0)
 		pid1_fatal(p, "cannot mount /proc, /sys or /dev: %s", strerror(-r));
+	pid1_devkmsg_on();
 	if (init_log_open("/dev/kmsg") < 0)
 		init_log(INIT_LOG_WARN, "/dev/kmsg: %s; logging to stderr", strerror(errno));
 	pid1_stdio();

@@ -5,9 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -71,6 +74,90 @@ static void root_wipe(int dfd, dev_t rootdev, int depth)
 	closedir(d);
 }
 
+/* /dev/loopN exists once the loop driver added the device (devtmpfs); when
+ * /dev is not devtmpfs (a test harness), make the node from sysfs. */
+static int root_loop_node(int nr, char *dev, size_t n)
+{
+	char sys[64], buf[32];
+	unsigned maj, min;
+	struct stat st;
+	int fd;
+	ssize_t got;
+
+	snprintf(dev, n, "/dev/loop%d", nr);
+	if (stat(dev, &st) == 0)
+		return S_ISBLK(st.st_mode) ? 0 : -ENOTBLK;
+	snprintf(sys, sizeof(sys), "/sys/block/loop%d/dev", nr);
+	fd = open(sys, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return -EIO;
+	buf[got] = '\0';
+	if (sscanf(buf, "%u:%u", &maj, &min) != 2)
+		return -EIO;
+	if (mknod(dev, S_IFBLK | 0600, makedev(maj, min)) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int init_root_loop_attach(const char *file, char *dev, size_t n, int *keep_fd)
+{
+	struct loop_config lc;
+	int ctl, nr, lfd, ffd, r = 0;
+
+	ffd = open(file, O_RDONLY | O_CLOEXEC);
+	if (ffd < 0)
+		return -errno;
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0 && errno == ENOENT)
+		/* Not devtmpfs: the misc node is 10:237 (devices.txt). */
+		if (mknod("/dev/loop-control", S_IFCHR | 0600, makedev(10, 237)) == 0)
+			ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		r = -errno;
+		close(ffd);
+		return r;
+	}
+	/* Another process may take the free device first: retry a few times. */
+	for (int tries = 0; tries < 8; tries++) {
+		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			r = -errno;
+			break;
+		}
+		r = root_loop_node(nr, dev, n);
+		if (r < 0)
+			break;
+		lfd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (lfd < 0) {
+			r = -errno;
+			break;
+		}
+		/* Read-only, and detached by the kernel once unmounted and
+		 * closed (loop(4): LO_FLAGS_AUTOCLEAR). */
+		memset(&lc, 0, sizeof(lc));
+		lc.fd = (unsigned)ffd;
+		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", file);
+		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0) {
+			close(ctl);
+			close(ffd);
+			*keep_fd = lfd;
+			return 0;
+		}
+		r = -errno;
+		close(lfd);
+		if (r != -EBUSY)
+			break;
+	}
+	close(ctl);
+	close(ffd);
+	return r;
+}
+
 int init_root_switch(const struct init_config *cfg)
 {
 	static const char *const moves[] = { "/dev", "/proc", "/sys", "/run" };
@@ -81,9 +168,13 @@ int init_root_switch(const struct init_config *cfg)
 	struct stat st, rst;
 	int r, dfd;
 	char *argv[2];
+	char loopdev[32];
+	const char *dev = cfg->root;
+	int loopfd = -1;
 
-	if (strncmp(cfg->root, "/dev/", 5)) {
-		init_log(INIT_LOG_ERR, "root=%s: only /dev/ paths are supported", cfg->root);
+	if (cfg->root[0] != '/') {
+		init_log(INIT_LOG_ERR, "root=%s: expected /dev/DEVICE or the absolute path of an image file",
+			 cfg->root);
 		return -EINVAL;
 	}
 	/* devtmpfs creates the node when the driver probes the disk. */
@@ -97,19 +188,40 @@ int init_root_switch(const struct init_config *cfg)
 		}
 		nanosleep(&ts, NULL);
 	}
-	if (!fstype && !(fstype = init_mount_detect(cfg->root))) {
+	if (S_ISREG(st.st_mode)) {
+		/* An image inside the initramfs (a squashfs shipped with the
+		 * kernel, or a disk the kernel has no driver for): loop it. */
+		r = init_root_loop_attach(cfg->root, loopdev, sizeof(loopdev), &loopfd);
+		if (r < 0) {
+			init_log(INIT_LOG_ERR, "root=%s: cannot attach to a loop device: %s%s", cfg->root,
+				 strerror(-r), r == -ENOENT ? " (loop driver loaded? init.modules=loop)" : "");
+			return r;
+		}
+		init_log(INIT_LOG_INFO, "root=%s attached to %s (read-only)", cfg->root, loopdev);
+		dev = loopdev;
+	} else if (!S_ISBLK(st.st_mode)) {
+		init_log(INIT_LOG_ERR, "root=%s: neither a block device nor an image file", cfg->root);
+		return -ENOTBLK;
+	}
+	if (!fstype && !(fstype = init_mount_detect(dev))) {
 		r = -errno;
+		if (loopfd >= 0)
+			close(loopfd);
 		init_log(INIT_LOG_ERR, "root=%s: %s", cfg->root, r == -EINVAL ?
 			 "unknown filesystem (not squashfs or ext4; set rootfstype=)" : strerror(-r));
 		return r;
 	}
 	if (init_mount_opts(cfg->rootflags, &flags, data, sizeof(data)) < 0) {
+		if (loopfd >= 0)
+			close(loopfd);
 		init_log(INIT_LOG_ERR, "rootflags=%s: too long", cfg->rootflags);
 		return -E2BIG;
 	}
 	r = init_mkdir_p(ROOT_DIR);
-	if (r < 0 || mount(cfg->root, ROOT_DIR, fstype, flags | MS_RDONLY, data[0] ? data : NULL) < 0) {
+	if (r < 0 || mount(dev, ROOT_DIR, fstype, flags | MS_RDONLY, data[0] ? data : NULL) < 0) {
 		r = r < 0 ? r : -errno;
+		if (loopfd >= 0)
+			close(loopfd);
 		init_log(INIT_LOG_ERR, "mount root=%s (%s) on " ROOT_DIR ": %s", cfg->root, fstype,
 			 strerror(-r));
 		return r;
@@ -120,9 +232,14 @@ int init_root_switch(const struct init_config *cfg)
 		init_log(INIT_LOG_ERR, "root=%s has no executable %s: %s", cfg->root, cfg->init_path,
 			 strerror(-r));
 		umount(ROOT_DIR);
+		if (loopfd >= 0)
+			close(loopfd);
 		return r;
 	}
-	init_log(INIT_LOG_INFO, "root %s (%s) mounted read-only, switching to it", cfg->root, fstype);
+	/* The mount holds the loop device now; autoclear frees it with it. */
+	if (loopfd >= 0)
+		close(loopfd);
+	init_log(INIT_LOG_INFO, "root %s (%s) mounted read-only, switching to it", dev, fstype);
 	for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
 		char dst[64];
 

@@ -44,6 +44,7 @@ A
 	set -- $(cat "$R/out/session")
 	[ -n "$1" ] && [ "$1" = "$2" ] || { ok=0; why="$why app not a session leader ($*);"; }
 	[ "$RC" = $POWEROFF ] || { ok=0; why="$why status $RC, want $POWEROFF;"; }
+	[ "$(cat "$R/.printk_devkmsg")" = on ] || { ok=0; why="$why printk_devkmsg not set to on;"; }
 	# Every mount made by init was undone at shutdown: the harness's view
 	# of the shared tmpfs is unaffected, so check the log instead.
 	log_has 'syncing and unmounting' || { ok=0; why="$why no unmount step logged;"; }
@@ -466,11 +467,46 @@ case_initramfs() {
 	switch_case initramfs_switch_root_squashfs "$W/root.sqfs" "" squashfs
 	if command -v mkfs.ext4 >/dev/null; then
 		rm -f "$W/root.ext4"
-		mkfs.ext4 -q -d "$W/sq" "$W/root.ext4" 16M && \
+		mkfs.ext4 -q -d "$W/sq" "$W/root.ext4" 16M >/dev/null && \
 			switch_case initramfs_switch_root_ext4_detected "$W/root.ext4" "rootflags=noatime" ext4
 	else
 		skip initramfs_switch_root_ext4_detected "no mkfs.ext4"
 	fi
+
+	# root= naming an image file inside the initramfs: attached to a loop
+	# device (read-only, autoclear), then the same switch.
+	root_new "$W/r" "root=/root.sqfs init.app=/bin/app"
+	cp "$W/root.sqfs" "$R/root.sqfs"
+	root_run 60
+	ok=1 why=
+	dev=$(sed -n 's/.*root=\/root.sqfs attached to \(\/dev\/loop[0-9]*\) (read-only).*/\1/p' "$R.kmsg" | head -1)
+	[ -n "$dev" ] || { ok=0; why="$why not attached to a loop device;"; }
+	log_has "root $dev \\(squashfs\\) mounted read-only, switching to it" || { ok=0; why="$why no switch;"; }
+	grep -q "^hello from the real root" "$R.console" || { ok=0; why="$why app did not run in the new root;"; }
+	grep -q "^$dev / squashfs ro" "$R.console" || { ok=0; why="$why / is not the loop device;"; }
+	log_has 'power off \(status 5\)' || { ok=0; why="$why app status lost;"; }
+	[ ! -e "$R/root.sqfs" ] && [ ! -e "$R/bin/busybox" ] || { ok=0; why="$why initramfs not emptied;"; }
+	# Autoclear: the loop device was released with the namespace's mounts.
+	if [ -n "$dev" ]; then
+		_n=0
+		while [ -e "/sys/block/${dev#/dev/}/loop/backing_file" ] && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
+		[ ! -e "/sys/block/${dev#/dev/}/loop/backing_file" ] || { ok=0; why="$why $dev still attached;"; }
+	fi
+	if [ $ok = 1 ]; then pass initramfs_root_image_file_loop; else fail initramfs_root_image_file_loop "$why"; show; fi
+	root_free
+
+	# init= names the program to exec in the new root; a missing one is a
+	# clear fatal error before anything is switched or wiped.
+	root_new "$W/r" "root=/root.sqfs init=/sbin/nope init.app=/bin/app"
+	cp "$W/root.sqfs" "$R/root.sqfs"
+	root_run 60
+	if log_has 'root=/root.sqfs has no executable /sbin/nope' && log_has 'fatal: switch to root=' &&
+	   [ "$RC" = $POWEROFF ] && [ -e "$R/bin/busybox" ]; then
+		pass initramfs_init_key_missing_fatal
+	else
+		fail initramfs_init_key_missing_fatal "RC=$RC"; show
+	fi
+	root_free
 
 	# Explicit rootfstype= is used as given (wrong here: mount fails, fatal).
 	loop=$(losetup -f --show -r "$W/root.sqfs")

@@ -53,6 +53,10 @@ int main(int argc, char **argv)
 		snprintf(p, sizeof(p), "%s/proc/sys/kernel/core_pattern", argv[1]);
 		if (mount(q, p, NULL, MS_BIND, NULL) < 0)
 			_exit(111);
+		snprintf(q, sizeof(q), "%s/.printk_devkmsg", argv[1]);
+		snprintf(p, sizeof(p), "%s/proc/sys/kernel/printk_devkmsg", argv[1]);
+		if (mount(q, p, NULL, MS_BIND, NULL) < 0)
+			_exit(111);
 		if (chroot(argv[1]) < 0 || chdir("/") < 0)
 			_exit(111);
 		fd = open("/out/t0", O_WRONLY | O_CREAT | O_TRUNC, 0644);

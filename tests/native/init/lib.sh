@@ -9,7 +9,8 @@
 # $R.kmsg (init's log) and $R.console: the readers keep them open, so the
 # logs survive an initramfs switch that empties (and detaches) the scratch
 # /dev. /proc/sys/kernel/core_pattern is
-# covered by a file so init never changes the host's.
+# covered by a file so init never changes the host's; so is
+# /proc/sys/kernel/printk_devkmsg.
 
 : "${O:=build}"
 # Suites cd to the repository root before sourcing this file.
@@ -59,6 +60,7 @@ root_new() {
 	mkfifo -m 600 "$R/dev/kmsg"
 	printf '%s\n' "$2" >"$R/.cmdline"
 	: >"$R/.core_pattern"
+	: >"$R/.printk_devkmsg"
 }
 
 # root_free: undo root_new (everything lives in our own tmpfs mounts).
@@ -90,6 +92,7 @@ root_run() {
 		sh -c 'mount -t proc proc "$1/proc" &&
 		       mount --bind "$1/.cmdline" "$1/proc/cmdline" &&
 		       mount --bind "$1/.core_pattern" "$1/proc/sys/kernel/core_pattern" &&
+		       mount --bind "$1/.printk_devkmsg" "$1/proc/sys/kernel/printk_devkmsg" &&
 		       eval "$2" && exec chroot "$1" /sbin/init' sh "$R" "${NS_PRE:-true}"
 	RC=$?
 	readers_stop
@@ -138,6 +141,7 @@ root_start() {
 		sh -c 'mount -t proc proc "$1/proc" &&
 		       mount --bind "$1/.cmdline" "$1/proc/cmdline" &&
 		       mount --bind "$1/.core_pattern" "$1/proc/sys/kernel/core_pattern" &&
+		       mount --bind "$1/.printk_devkmsg" "$1/proc/sys/kernel/printk_devkmsg" &&
 		       eval "$2" && exec chroot "$1" /sbin/init' sh "$R" "${NS_PRE:-true}" &
 	_unshare=$!
 	NS_PID=
