@@ -16,3 +16,9 @@ $(O)/jail: $(call rel_objs,jail/main.c) $(JAIL_REL_OBJS)
 
 BINS += $(O)/jail
 $(eval $(call component,jail,$(JAIL_LIB_SRCS)))
+
+# Benchmark helper for scripts/bench/jail.sh (not part of `make bins`).
+$(O)/bench/jail-bench: $(call rel_objs,tests/native/jail/bench.c) $(JAIL_REL_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^
