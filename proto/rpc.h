@@ -176,6 +176,13 @@ struct rpc_server {
 int rpc_server_dispatch(const struct rpc_server *s, const struct rpc_hdr *h, const uint8_t *p,
 			struct rpc_buf *out);
 
+/* The same, with the decoded request and the response struct placed in
+ * scratch (grown as needed, kept by the caller for the next call and freed
+ * with rpc_buf_free) instead of fresh heap blocks. rpc_server_serve and
+ * rpc_conn use this. */
+int rpc_server_dispatch_with(const struct rpc_server *s, const struct rpc_hdr *h,
+			     const uint8_t *p, struct rpc_buf *out, struct rpc_buf *scratch);
+
 /* Serve one connection until the peer closes it: the blocking per-connection
  * loop, meant to run in a child process or thread of its own (see
  * proto/README.md). Requests are answered in order. Returns 0 when the peer
@@ -199,6 +206,7 @@ struct rpc_conn {
 	struct rpc_buf in;   /* the frame being received: header, then payload */
 	struct rpc_buf out;  /* the response being sent */
 	size_t out_off;      /* bytes of out already sent */
+	struct rpc_buf scratch; /* request/response structs (rpc_server_dispatch_with) */
 	uint64_t frames;     /* frames handled so far */
 };
 

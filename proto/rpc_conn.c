@@ -29,6 +29,7 @@ void rpc_conn_release(struct rpc_conn *c)
 {
 	rpc_buf_free(&c->in);
 	rpc_buf_free(&c->out);
+	rpc_buf_free(&c->scratch);
 	c->out_off = 0;
 }
 
@@ -112,7 +113,8 @@ int rpc_conn_handle(struct rpc_conn *c)
 			return 1;
 		if (r <= 0)
 			return r;
-		r = rpc_server_dispatch(c->srv, &c->hdr, c->in.data + RPC_HDR_SIZE, &c->out);
+		r = rpc_server_dispatch_with(c->srv, &c->hdr, c->in.data + RPC_HDR_SIZE, &c->out,
+					     &c->scratch);
 		c->in.len = 0;
 		if (c->in.cap > RPC_CONN_KEEP)
 			rpc_buf_free(&c->in);

@@ -47,23 +47,42 @@ int rpc_wait_readable(int fd, int64_t deadline)
 	return rpc_io_wait(fd, POLLIN, deadline);
 }
 
+/* One read that never blocks when a deadline is set: recv(MSG_DONTWAIT) on
+ * sockets, so data already queued costs one syscall and no poll(); other fds
+ * (pipes) are polled first, since a read() on a blocking pipe could sleep
+ * past the deadline. *sock tracks whether fd is a socket. */
+static ssize_t rpc_io_read_some(int fd, uint8_t *p, size_t len, int64_t deadline, int *sock)
+{
+	if (deadline < 0)
+		return read(fd, p, len);
+	if (*sock) {
+		ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+		if (n >= 0 || errno != ENOTSOCK)
+			return n;
+		*sock = 0;
+	}
+	int r = rpc_io_wait(fd, POLLIN, deadline);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return read(fd, p, len);
+}
+
 ssize_t rpc_read_full(int fd, void *buf, size_t len, int64_t deadline)
 {
 	uint8_t *p = buf;
 	size_t got = 0;
+	int sock = 1;
 
 	while (got < len) {
-		/* With a deadline, never enter a read() that could block past it. */
-		if (deadline >= 0) {
-			int r = rpc_io_wait(fd, POLLIN, deadline);
-			if (r < 0)
-				return r;
-		}
-		ssize_t n = read(fd, p + got, len - got);
+		ssize_t n = rpc_io_read_some(fd, p + got, len - got, deadline, &sock);
 		if (n > 0) {
 			got += (size_t)n;
 		} else if (n == 0) {
 			break;
+		} else if (errno == ETIMEDOUT) {
+			return -ETIMEDOUT;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			int r = rpc_io_wait(fd, POLLIN, deadline);
 			if (r < 0)
@@ -82,15 +101,17 @@ int rpc_write_full(int fd, const void *buf, size_t len, int64_t deadline)
 	int sock = 1;
 
 	while (done < len) {
-		if (deadline >= 0) {
+		/* A pipe may block in write(): with a deadline, wait first. */
+		if (!sock && deadline >= 0) {
 			int r = rpc_io_wait(fd, POLLOUT, deadline);
 			if (r < 0)
 				return r;
 		}
 		/* send(MSG_NOSIGNAL) so a vanished peer is -EPIPE, not a signal
 		 * that kills the caller; MSG_DONTWAIT so a blocking socket cannot
-		 * hold us past the deadline inside one big send(). write() for
-		 * fds that are not sockets (a blocking pipe may then block). */
+		 * hold us past the deadline inside one big send(), and so the
+		 * common case (room in the socket buffer) needs no poll(). write()
+		 * for fds that are not sockets. */
 		ssize_t n = sock ? send(fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT)
 				 : write(fd, p + done, len - done);
 		if (n >= 0) {
