@@ -15,7 +15,10 @@
  * CTR read, self-test and reset, the exit port 0x510, the boot-time port
  * 0x3f0. Triple fault = reset. SIGTERM/SIGINT end the VM with status 0.
  *
- *   probe -k GUEST.elf [-p PARAMS] [-m MiB]
+ *   probe -k GUEST.elf [-p PARAMS] [-m MiB] [-x irqfd] [-x ioeventfd]
+ * -x adds one optional KVM feature the way vmm's virtio-mmio devices use it
+ * (an irqfd on GSI 5, a datamatch ioeventfd on a virtio-mmio QueueNotify
+ * register), so scripts/bench/vmm.sh can attribute vmm's costs to them.
  * Exit codes as vmm: exit-port status; 0 reset/signal; 1 runtime; 2 usage. */
 #include <elf.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -52,6 +56,9 @@
 #define COM1 0x3f8
 #define I8042_DATA 0x60
 #define I8042_CMD 0x64
+/* -x extras: where vmm puts its first virtio-mmio device and its IRQ. */
+#define EXTRA_GSI 5
+#define EXTRA_NOTIFY_ADDR (0xd0000000ull + 0x50)
 
 struct probe {
 	const char *kernel;
@@ -59,6 +66,8 @@ struct probe {
 	uint64_t mem_size;
 	uint64_t t0_ns;
 	int kvm, vm, vcpu, memfd;
+	bool want_irqfd, want_ioeventfd;
+	int irqfd, ioeventfd; /* -x: eventfds, -1 when not asked for */
 	uint8_t *ram;
 	struct kvm_run *run;
 	size_t run_size;
@@ -261,6 +270,30 @@ static int probe_setup_vcpu(struct probe *p)
 	return rc < 0 ? probe_err("KVM_SET_SIGNAL_MASK") : 0;
 }
 
+/* -x irqfd / -x ioeventfd (Documentation/virt/kvm/api.rst 4.75 KVM_IRQFD,
+ * 4.59 KVM_IOEVENTFD): not needed to run a guest, only to measure them. */
+static int probe_extras(struct probe *p)
+{
+	if (p->want_irqfd) {
+		p->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->irqfd < 0)
+			return probe_err("eventfd");
+		struct kvm_irqfd irqfd = {.fd = (uint32_t)p->irqfd, .gsi = EXTRA_GSI};
+		if (ioctl(p->vm, KVM_IRQFD, &irqfd) < 0)
+			return probe_err("KVM_IRQFD");
+	}
+	if (p->want_ioeventfd) {
+		p->ioeventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->ioeventfd < 0)
+			return probe_err("eventfd");
+		struct kvm_ioeventfd io = {.addr = EXTRA_NOTIFY_ADDR, .len = 4, .fd = p->ioeventfd,
+					   .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
+		if (ioctl(p->vm, KVM_IOEVENTFD, &io) < 0)
+			return probe_err("KVM_IOEVENTFD");
+	}
+	return 0;
+}
+
 static int probe_create(struct probe *p)
 {
 	p->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -302,6 +335,9 @@ static int probe_create(struct probe *p)
 	int rc = probe_load_elf(p);
 	if (rc < 0)
 		return rc;
+	rc = probe_extras(p);
+	if (rc < 0)
+		return rc;
 	rc = probe_build_boot(p);
 	if (rc < 0)
 		return rc;
@@ -333,6 +369,11 @@ static void probe_destroy(struct probe *p)
 		munmap(p->ram, p->mem_size);
 	if (p->memfd >= 0)
 		close(p->memfd);
+	/* Like vmm: the device eventfds go before the VM. */
+	if (p->irqfd >= 0)
+		close(p->irqfd);
+	if (p->ioeventfd >= 0)
+		close(p->ioeventfd);
 	if (p->vm >= 0)
 		close(p->vm);
 	if (p->kvm >= 0)
@@ -440,16 +481,16 @@ static int probe_run(struct probe *p)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: probe -k GUEST.elf [-p PARAMS] [-m MiB]\n");
+	fprintf(stderr, "usage: probe -k GUEST.elf [-p PARAMS] [-m MiB] [-x irqfd|ioeventfd]...\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct probe p = {.kvm = -1, .vm = -1, .vcpu = -1, .memfd = -1,
+	struct probe p = {.kvm = -1, .vm = -1, .vcpu = -1, .memfd = -1, .irqfd = -1, .ioeventfd = -1,
 			  .mem_size = 256ull << 20, .kbd_ctr = 0x45};
 	p.t0_ns = now_ns();
 	int opt;
-	while ((opt = getopt(argc, argv, "k:p:m:h")) != -1) {
+	while ((opt = getopt(argc, argv, "k:p:m:x:h")) != -1) {
 		switch (opt) {
 		case 'k':
 			p.kernel = optarg;
@@ -468,6 +509,16 @@ int main(int argc, char **argv)
 			p.mem_size = m << 20;
 			break;
 		}
+		case 'x':
+			if (strcmp(optarg, "irqfd") == 0) {
+				p.want_irqfd = true;
+			} else if (strcmp(optarg, "ioeventfd") == 0) {
+				p.want_ioeventfd = true;
+			} else {
+				fprintf(stderr, "probe: -x '%s': want irqfd or ioeventfd\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage();
 			return 0;

@@ -37,7 +37,7 @@ fi
 check() {
 	c=$1 needle=$2 want=$3
 	shift 3
-	timeout -k 5 "$T" "$VMM" "$@" </dev/null >"$W/out" 2>"$W/err"
+	timeout --foreground -k 5 "$T" "$VMM" "$@" </dev/null >"$W/out" 2>"$W/err"
 	rc=$?
 	lines=$(grep -c '' "$W/err")
 	first=$(head -1 "$W/err")

@@ -50,9 +50,10 @@ else
 fi
 
 # run ARGS...: vmm in the foreground, serial on stdout -> $W/out, log -> $W/err,
-# exit code -> $rc (124 = our timeout).
+# exit code -> $rc (124 = our timeout). --foreground: timeout signals only the
+# vmm PID, never a process group (vmm starts no children).
 run() {
-	timeout -k 5 "$T" "$VMM" "$@" </dev/null >"$W/out" 2>"$W/err"
+	timeout --foreground -k 5 "$T" "$VMM" "$@" </dev/null >"$W/out" 2>"$W/err"
 	rc=$?
 }
 
@@ -187,7 +188,7 @@ else
 	fi
 	input="serial-input-$$-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefghijklmnopqrstuvwxyz"
 	# Through a pipe that holds the whole line before vmm starts.
-	printf '%s\n' "$input" | timeout -k 5 "$T" "$VMM" -k "$G/echo.elf" >"$W/out" 2>"$W/err"
+	printf '%s\n' "$input" | timeout --foreground -k 5 "$T" "$VMM" -k "$G/echo.elf" >"$W/out" 2>"$W/err"
 	rc=$?
 	if expect_rc serial_input 0; then
 		if grep -qx "echo: $input" "$W/out"; then
