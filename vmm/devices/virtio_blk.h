@@ -73,7 +73,7 @@ struct blk_backend {
  * size is not a multiple of 512. */
 int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm);
 void blk_close(struct blk_dev *b);
-/* Replace the host I/O calls (tests). */
+/* Replace the host I/O calls (tests, benchmark); NULL restores libc's. */
 void blk_set_backend(struct blk_dev *b, const struct blk_backend *io);
 struct virtio_signal *blk_signal(struct blk_dev *b);
 /* Capacity in 512-byte sectors (a partial last sector counts). */
