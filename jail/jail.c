@@ -193,6 +193,17 @@ int jail_bind(struct jail *j, const char *src, const char *dst, int writable)
 	return jail_root_tmpfs(j);
 }
 
+int jail_mount_dev(struct jail *j)
+{
+	static const char *const nodes[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom" };
+	int r;
+
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		if ((r = jail_bind(j, nodes[i], nodes[i], 0)) < 0)
+			return r;
+	return 0;
+}
+
 int jail_change_uid(struct jail *j, uid_t uid)
 {
 	if (uid == (uid_t)-1)

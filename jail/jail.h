@@ -61,6 +61,12 @@ int jail_root_tmpfs(struct jail *j);
  * JAIL_MAX_BINDS. */
 int jail_bind(struct jail *j, const char *src, const char *dst, int writable);
 
+/* A minimal /dev in the jail's root: null, zero, full, random, urandom,
+ * bound from the host (mknod is impossible in a user namespace; a
+ * read-only bind of a device node still opens for writing). Uses five of
+ * the JAIL_MAX_BINDS slots. */
+int jail_mount_dev(struct jail *j);
+
 /* Credentials inside the jail (after setup, before caps are cleared). */
 int jail_change_uid(struct jail *j, uid_t uid);
 int jail_change_gid(struct jail *j, gid_t gid);

@@ -1,7 +1,7 @@
 /* build/jail's option parser; option letters follow minijail0(1) so a
  * minijail0 command line mostly carries over:
  *   -U user ns, -p pid ns (+ /proc), -v mount ns, -e net ns, -l ipc ns,
- *   -N cgroup ns, --uts[=HOST], -n no_new_privs (always set; accepted for
+ *   -N cgroup ns, --uts[=HOST], -d minimal /dev, -n no_new_privs (always set; accepted for
  *   compatibility), -u/-g ids, -b binds, -R rlimits, -S policy.
  * -k FD keeps an fd open (minijail0 has no equivalent). */
 #include "jail/jail_cli.h"
@@ -143,6 +143,7 @@ const char *jail_cli_usage(void)
 	       "  -u UID, -g GID change to this uid/gid inside the jail\n"
 	       "  -b SRC[,DST[,rw]]  bind SRC at DST in an empty read-only tmpfs root\n"
 	       "                 (read-only unless rw; implies -v)\n"
+	       "  -d             a minimal /dev (null, zero, full, random, urandom) in the root\n"
 	       "  -R RES,CUR,MAX set rlimit RES (NOFILE, NPROC, AS, ...; CUR/MAX number or unlimited)\n"
 	       "  -k FD          keep FD open (0, 1, 2 are always kept; every other fd is closed)\n"
 	       "  -S POLICY      install the seccomp policy (minijail syntax) last\n"
@@ -202,6 +203,11 @@ int jail_cli_parse(struct jail_cli *c, struct jail *j, int argc, char **argv, ch
 		case 'l': jail_namespace_ipc(j); want_ns = 1; break;
 		case 'N': jail_namespace_cgroup(j); want_ns = 1; break;
 		case 'n': break;
+		case 'd':
+			if (jail_mount_dev(j) < 0)
+				return jail_cli_fail(err, errlen, "-d: more than %d binds", JAIL_MAX_BINDS);
+			want_ns = 1;
+			break;
 		case 'u':
 		case 'g':
 			/* (uid_t)-1 means "unchanged" to the kernel: refuse it. */

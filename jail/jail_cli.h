@@ -1,6 +1,6 @@
 /* Command line of build/jail (minijail0's option letters where they exist):
  *
- *   jail [-U] [-p] [-v] [-e] [-l] [-N] [-n] [--uts[=HOST]] [-u UID] [-g GID]
+ *   jail [-U] [-p] [-v] [-e] [-l] [-N] [-n] [-d] [--uts[=HOST]] [-u UID] [-g GID]
  *        [-b SRC[,DST[,rw]]]... [-R RES,CUR,MAX]... [-k FD]... [-S POLICY]
  *        [--no-report] [--] PROG [ARGS...]
  *

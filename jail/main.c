@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 		return JAIL_EXIT_SETUP;
 	}
 	if (jail_cli_parse(&cli, j, argc, argv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "jail: %s\n%s", err, jail_cli_usage());
+		fprintf(stderr, "jail: %s (jail -h for usage)\n", err);
 		return JAIL_EXIT_USAGE;
 	}
 	if (cli.help) {
