@@ -173,13 +173,44 @@ static void write_sectors(void)
 	stop();
 }
 
+/* FLUSH must reach fdatasync on the image's fd, once per request. */
+static unsigned sync_calls;
+static int sync_fd;
+static int counting_fdatasync(int fd)
+{
+	sync_calls++;
+	sync_fd = fd;
+	return fdatasync(fd);
+}
+static ssize_t libc_preadv(int fd, const struct iovec *iov, int n, off_t off) { return preadv(fd, iov, n, off); }
+static ssize_t libc_pwritev(int fd, const struct iovec *iov, int n, off_t off) { return pwritev(fd, iov, n, off); }
+static int libc_fallocate(int fd, int mode, off_t off, off_t len) { return fallocate(fd, mode, off, len); }
+
 static void flush_and_get_id(void)
 {
+	static const struct blk_backend counting = {
+		.preadv = libc_preadv, .pwritev = libc_pwritev,
+		.fdatasync = counting_fdatasync, .fallocate = libc_fallocate,
+	};
 	uint32_t len;
+	struct stat a, st;
 
 	start(IMG_BYTES, false, feat_all);
+	blk_set_backend(b, &counting);
+	sync_calls = 0;
+	sync_fd = -1;
 	CHECK_EQ(submit(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len), VIRTIO_BLK_S_OK);
 	CHECK_EQ(len, 1);
+	CHECK_EQ(sync_calls, 1);
+	/* ... on the image itself, not some other fd. */
+	CHECK(sync_fd >= 0 && fstat(sync_fd, &a) == 0 && stat(img, &st) == 0 && a.st_ino == st.st_ino);
+	/* Reads and writes do not sync (no write-through promised). */
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(sync_calls, 1);
+	/* NULL puts the real host calls back. */
+	blk_set_backend(b, NULL);
+	CHECK_EQ(submit(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(sync_calls, 1);
 	memset(r.mem + BUF, 0x55, 32);
 	CHECK_EQ(submit(VIRTIO_BLK_T_GET_ID, 0, 20, true, &len), VIRTIO_BLK_S_OK);
 	CHECK_EQ(len, 21);
