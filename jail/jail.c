@@ -392,11 +392,25 @@ static int jail_write_maps(const struct jail *j, pid_t pid, char *what, size_t w
 	return 0;
 }
 
-/* mkdir -p of the parent directories of rel (relative to the cwd). */
+/* lstat(path) must not be a symlink: a bind source's contents may be
+ * hostile (a writable bind an earlier jail filled), and a symlink in a
+ * nested mountpoint would lead mkdir/move_mount outside the new root. */
+static int jail_no_symlink(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	return S_ISLNK(st.st_mode) ? -ELOOP : 0;
+}
+
+/* mkdir -p of the parent directories of rel (relative to the cwd),
+ * refusing to pass through symlinks. */
 static int jail_mkdirs(const char *rel)
 {
 	char buf[1024];
 	size_t len = strlen(rel);
+	int r;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
@@ -405,6 +419,8 @@ static int jail_mkdirs(const char *rel)
 		*s = 0;
 		if (buf[0] && mkdir(buf, 0755) < 0 && errno != EEXIST)
 			return -errno;
+		if (buf[0] && (r = jail_no_symlink(buf)) < 0)
+			return r;
 		*s = '/';
 	}
 	return 0;
@@ -452,6 +468,8 @@ static int jail_setup_root(const struct jail *j, struct jail_ctx *c)
 				return jail_fail(c, errno, "mountpoint %s", j->binds[i].dst);
 			close(fd);
 		}
+		if ((r = jail_no_symlink(rel)) < 0)
+			return jail_fail(c, -r, "mountpoint %s", j->binds[i].dst);
 		if ((r = jail_mount_attach(trees[i], rel)) < 0)
 			return jail_fail(c, -r, "attach bind %s at %s", j->binds[i].src, j->binds[i].dst);
 		close(trees[i]);
