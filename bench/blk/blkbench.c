@@ -223,15 +223,17 @@ struct workload {
 static int bench_workload(struct bench *bn, const struct workload *w, unsigned rounds)
 {
 	uint64_t nreq = w->bytes / w->size;
-	struct result best_d = { 1e9, 1e9 }, best_p = { 1e9, 1e9 }, r;
+	struct result best_d = { 1e9, 1e9 }, best_p = { 1e9, 1e9 }, best_a = { 1e9, 1e9 }, r;
 
 	for (unsigned i = 0; i < rounds; i++) {
-		/* Alternate which side goes first in a round. */
-		for (int side = 0; side < 2; side++) {
-			int dev = (int)((i + (unsigned)side) & 1);
+		/* Alternate which side goes first in a round. A second plain run
+		 * per round (A/A) shows how far apart two identical runs land
+		 * on this machine: the noise floor of the ratios. */
+		for (int side = 0; side < 3; side++) {
+			int dev = side < 2 && (int)((i + (unsigned)side) & 1);
 			if ((dev ? bench_device : bench_plain)(bn, nreq, w->size, w->write, w->random, &r) < 0)
 				return -1;
-			struct result *b = dev ? &best_d : &best_p;
+			struct result *b = side == 2 ? &best_a : dev ? &best_d : &best_p;
 			if (r.wall_s < b->wall_s)
 				b->wall_s = r.wall_s;
 			if (r.cpu_s < b->cpu_s)
@@ -260,6 +262,8 @@ static int bench_workload(struct bench *bn, const struct workload *w, unsigned r
 		       100.0 * best_p.wall_s / best_d.wall_s, 100.0 * best_p.cpu_s / best_d.cpu_s);
 	printf("blk: %-21s CPU per request: device %.3f us, plain %.3f us; device model alone (no I/O) %.3f us\n",
 	       w->name, best_d.cpu_s / nreq * 1e6, best_p.cpu_s / nreq * 1e6, best_n.cpu_s / nreq * 1e6);
+	printf("blk: %-21s noise floor (plain vs plain, A/A): wall %5.1f%%, CPU time %5.1f%%\n", w->name,
+	       100.0 * best_p.wall_s / best_a.wall_s, 100.0 * best_p.cpu_s / best_a.cpu_s);
 	return 0;
 }
 

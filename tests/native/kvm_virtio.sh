@@ -15,7 +15,7 @@ S=kvm_virtio
 T=${KVM_GUEST_TIMEOUT:-60}
 
 CASES="build_guest blk_read blk_write ro_disk_refuses_write root_cmdline rng_default no_rng \
-missing_image odd_size_image"
+missing_image directory_image locked_image shared_ro_image odd_size_image"
 
 skip_all() {
 	for c in $CASES; do echo "SKIP $S/$c: $1"; done
@@ -136,14 +136,42 @@ if expect_rc no_rng 0; then
 fi
 
 # --- bad images --------------------------------------------------------------
+# bad_image CASE WHAT PATTERN [STATUS]: vmm exited STATUS (default 2, bad
+# input, docs/DEVELOPING.md) with one error line matching PATTERN.
+bad_image() {
+	if [ "$rc" -ne "${4:-2}" ]; then
+		fail "$1" "vmm exited $rc for $2, want ${4:-2}"
+	elif [ "$(wc -l <"$W/err")" -ne 1 ] || ! grep -q "$3" "$W/err"; then
+		fail "$1" "want exactly one error line naming $3"
+	else
+		pass "$1"
+	fi
+}
 run -d "$W/does-not-exist.img"
-if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
-	fail missing_image "vmm exited $rc for a missing disk image"
-elif [ "$(wc -l <"$W/err")" -ne 1 ] || ! grep -q "does-not-exist.img" "$W/err"; then
-	fail missing_image "want exactly one error line naming the image"
-else
-	pass missing_image
+bad_image missing_image "a missing disk image" "does-not-exist.img"
+mkdir -p "$W/adir"
+run -r "$W/adir"
+bad_image directory_image "a directory as root image" "adir.*not a regular file"
+
+# --- image locks: a writable image is exclusive, read-only ones share -------
+# This shell holds the lock itself (fd 9), so there is no helper process.
+mkimg "$W/locked.img"
+exec 9<>"$W/locked.img"
+flock -x 9
+run -d "$W/locked.img" --no-rng
+# Not bad input but a conflict at run time: status 1.
+bad_image locked_image "an image locked by another process" "locked.img: in use by another process" 1
+flock -u 9
+flock -s 9
+run -d "$W/locked.img,ro" --no-rng
+if expect_rc shared_ro_image 0; then
+	if grep -q "^read status: 0 len 513" "$W/out"; then
+		pass shared_ro_image
+	else
+		fail shared_ro_image "a ,ro disk shared with another reader did not read"
+	fi
 fi
+exec 9>&-
 
 head -c 1000 /dev/zero >"$W/odd.img"
 run -d "$W/odd.img" --no-rng
