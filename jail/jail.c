@@ -701,7 +701,9 @@ static pid_t jail_parent(struct jail *j, pid_t pid, int rep_fd, int sync_fd, int
 		r = jail_report_read(j, rep_fd);
 	close(rep_fd);
 	if (r < 0) {
-		kill(pid, SIGKILL);
+		/* Our own child, never 0/-1: kill(2) would broadcast. */
+		if (pid > 1)
+			kill(pid, SIGKILL);
 		jail_wait(j, pid, &st);
 		return r;
 	}
@@ -776,7 +778,7 @@ static void jail_mirror_exit(int st)
 		sigfillset(&all);
 		sigdelset(&all, WTERMSIG(st));
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		kill(getpid(), WTERMSIG(st));
+		raise(WTERMSIG(st)); /* this thread only: never a pid computation */
 		_exit(128 + WTERMSIG(st));
 	}
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : JAIL_SETUP_FAILED);
@@ -996,6 +998,8 @@ static void jail_exit_stop(struct jail *j, pid_t pid)
 
 pid_t jail_wait(struct jail *j, pid_t pid, int *status)
 {
+	if (pid <= 0)
+		return -EINVAL; /* one child, never "any" or a group */
 	for (;;) {
 		int st;
 		pid_t r = waitpid(pid, &st, __WALL);
