@@ -15,10 +15,11 @@
  * CTR read, self-test and reset, the exit port 0x510, the boot-time port
  * 0x3f0. Triple fault = reset. SIGTERM/SIGINT end the VM with status 0.
  *
- *   probe -k GUEST.elf [-p PARAMS] [-m MiB] [-x irqfd] [-x ioeventfd]
- * -x adds one optional KVM feature the way vmm's virtio-mmio devices use it
- * (an irqfd on GSI 5, a datamatch ioeventfd on a virtio-mmio QueueNotify
- * register), so scripts/bench/vmm.sh can attribute vmm's costs to them.
+ *   probe -k GUEST.elf [-p PARAMS] [-m MiB] [-x irqfd|ioeventfd]...
+ * Each -x adds one optional KVM object the way vmm's virtio-mmio devices
+ * register them (irqfds on GSI 5, 6, ...; datamatch ioeventfds for queue 0,
+ * 1, ... on a virtio-mmio QueueNotify register), so scripts/bench/vmm.sh can
+ * attribute vmm's costs to them.
  * Exit codes as vmm: exit-port status; 0 reset/signal; 1 runtime; 2 usage. */
 #include <elf.h>
 #include <errno.h>
@@ -59,6 +60,7 @@
 /* -x extras: where vmm puts its first virtio-mmio device and its IRQ. */
 #define EXTRA_GSI 5
 #define EXTRA_NOTIFY_ADDR (0xd0000000ull + 0x50)
+#define EXTRA_MAX 8
 
 struct probe {
 	const char *kernel;
@@ -66,8 +68,9 @@ struct probe {
 	uint64_t mem_size;
 	uint64_t t0_ns;
 	int kvm, vm, vcpu, memfd;
-	bool want_irqfd, want_ioeventfd;
-	int irqfd, ioeventfd; /* -x: eventfds, -1 when not asked for */
+	/* -x: how many of each were asked for, and their eventfds. */
+	unsigned n_irqfd, n_ioeventfd;
+	int irqfd[EXTRA_MAX], ioeventfd[EXTRA_MAX];
 	uint8_t *ram;
 	struct kvm_run *run;
 	size_t run_size;
@@ -274,20 +277,20 @@ static int probe_setup_vcpu(struct probe *p)
  * 4.59 KVM_IOEVENTFD): not needed to run a guest, only to measure them. */
 static int probe_extras(struct probe *p)
 {
-	if (p->want_irqfd) {
-		p->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (p->irqfd < 0)
+	for (unsigned i = 0; i < p->n_irqfd; i++) {
+		p->irqfd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->irqfd[i] < 0)
 			return probe_err("eventfd");
-		struct kvm_irqfd irqfd = {.fd = (uint32_t)p->irqfd, .gsi = EXTRA_GSI};
+		struct kvm_irqfd irqfd = {.fd = (uint32_t)p->irqfd[i], .gsi = EXTRA_GSI + i};
 		if (ioctl(p->vm, KVM_IRQFD, &irqfd) < 0)
 			return probe_err("KVM_IRQFD");
 	}
-	if (p->want_ioeventfd) {
-		p->ioeventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (p->ioeventfd < 0)
+	for (unsigned i = 0; i < p->n_ioeventfd; i++) {
+		p->ioeventfd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->ioeventfd[i] < 0)
 			return probe_err("eventfd");
-		struct kvm_ioeventfd io = {.addr = EXTRA_NOTIFY_ADDR, .len = 4, .fd = p->ioeventfd,
-					   .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
+		struct kvm_ioeventfd io = {.datamatch = i, .addr = EXTRA_NOTIFY_ADDR, .len = 4,
+					   .fd = p->ioeventfd[i], .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
 		if (ioctl(p->vm, KVM_IOEVENTFD, &io) < 0)
 			return probe_err("KVM_IOEVENTFD");
 	}
@@ -370,10 +373,12 @@ static void probe_destroy(struct probe *p)
 	if (p->memfd >= 0)
 		close(p->memfd);
 	/* Like vmm: the device eventfds go before the VM. */
-	if (p->irqfd >= 0)
-		close(p->irqfd);
-	if (p->ioeventfd >= 0)
-		close(p->ioeventfd);
+	for (unsigned i = 0; i < EXTRA_MAX; i++) {
+		if (p->irqfd[i] >= 0)
+			close(p->irqfd[i]);
+		if (p->ioeventfd[i] >= 0)
+			close(p->ioeventfd[i]);
+	}
 	if (p->vm >= 0)
 		close(p->vm);
 	if (p->kvm >= 0)
@@ -486,9 +491,11 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	struct probe p = {.kvm = -1, .vm = -1, .vcpu = -1, .memfd = -1, .irqfd = -1, .ioeventfd = -1,
+	struct probe p = {.kvm = -1, .vm = -1, .vcpu = -1, .memfd = -1,
 			  .mem_size = 256ull << 20, .kbd_ctr = 0x45};
 	p.t0_ns = now_ns();
+	for (unsigned i = 0; i < EXTRA_MAX; i++)
+		p.irqfd[i] = p.ioeventfd[i] = -1;
 	int opt;
 	while ((opt = getopt(argc, argv, "k:p:m:x:h")) != -1) {
 		switch (opt) {
@@ -510,12 +517,13 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'x':
-			if (strcmp(optarg, "irqfd") == 0) {
-				p.want_irqfd = true;
-			} else if (strcmp(optarg, "ioeventfd") == 0) {
-				p.want_ioeventfd = true;
+			if (strcmp(optarg, "irqfd") == 0 && p.n_irqfd < EXTRA_MAX) {
+				p.n_irqfd++;
+			} else if (strcmp(optarg, "ioeventfd") == 0 && p.n_ioeventfd < EXTRA_MAX) {
+				p.n_ioeventfd++;
 			} else {
-				fprintf(stderr, "probe: -x '%s': want irqfd or ioeventfd\n", optarg);
+				fprintf(stderr, "probe: -x '%s': want irqfd or ioeventfd, at most %d of each\n",
+					optarg, EXTRA_MAX);
 				return 2;
 			}
 			break;
