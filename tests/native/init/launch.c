@@ -25,7 +25,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: launch ROOT\n");
 		return 100;
 	}
-	if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWIPC) < 0) {
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWIPC |
+		    CLONE_NEWCGROUP) < 0) {
 		perror("unshare");
 		return 111;
 	}

@@ -1,6 +1,9 @@
 # Helpers for tests/native/init*.sh: run the real build/guest/init as PID 1
-# in new PID, mount, UTS, network and IPC namespaces over a scratch tmpfs
-# root, with a prepared kernel command line bind-mounted over /proc/cmdline.
+# in new PID, mount, UTS, network, IPC and cgroup namespaces over a scratch
+# tmpfs root, with a prepared kernel command line bind-mounted over
+# /proc/cmdline. (The cgroup namespace matters: a cgroup2 mount made in the
+# initial cgroup namespace re-applies its options to the host's cgroup2 root,
+# kernel/cgroup/cgroup.c apply_cgroup_root_flags.)
 #
 # The scratch root never contains bind mounts of host directories: init
 # remounts busy device-backed filesystems read-only at shutdown, which must
@@ -28,7 +31,7 @@ init_can_run() {
 	[ "$(id -u)" -eq 0 ] || { skip all "needs root"; return 1; }
 	[ -x "$INIT_BIN" ] || { skip all "$INIT_BIN not built (make $O/guest/init)"; return 1; }
 	[ -x "$BUSYBOX" ] || { skip all "no static busybox at $BUSYBOX"; return 1; }
-	unshare --pid --mount --uts --net --ipc --fork true 2>/dev/null ||
+	unshare --pid --mount --uts --net --ipc --cgroup --fork true 2>/dev/null ||
 		{ skip all "cannot create namespaces"; return 1; }
 	return 0
 }
@@ -88,7 +91,7 @@ root_free() {
 # to $R.console, init's log to $R.kmsg.
 root_run() {
 	readers_start
-	timeout -s KILL "$1" unshare --pid --mount --uts --net --ipc --fork --kill-child \
+	timeout -s KILL "$1" unshare --pid --mount --uts --net --ipc --cgroup --fork --kill-child \
 		sh -c 'mount -t proc proc "$1/proc" &&
 		       mount --bind "$1/.cmdline" "$1/proc/cmdline" &&
 		       mount --bind "$1/.core_pattern" "$1/proc/sys/kernel/core_pattern" &&
@@ -137,7 +140,7 @@ readers_stop() {
 # pid of the namespace's init once it is running.
 root_start() {
 	readers_start
-	unshare --pid --mount --uts --net --ipc --fork --kill-child \
+	unshare --pid --mount --uts --net --ipc --cgroup --fork --kill-child \
 		sh -c 'mount -t proc proc "$1/proc" &&
 		       mount --bind "$1/.cmdline" "$1/proc/cmdline" &&
 		       mount --bind "$1/.core_pattern" "$1/proc/sys/kernel/core_pattern" &&
