@@ -11,7 +11,10 @@
 #include <linux/audit.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static struct sock_filter prog[SCBPF_MAX_INSNS];
 
@@ -368,6 +371,49 @@ static void test_too_long(void)
 	scbpf_policy_free(&p);
 }
 
+/* The kernel takes our programs and decides like the policy: a forked
+ * child installs a compiled policy (errno default, so the sanitizer
+ * runtime's own calls fail softly instead of killing) and makes real calls. */
+static void test_kernel_runs_program(void)
+{
+	const char *text =
+		"@default return EPERM\n"
+		"getppid: 1\nexit_group: 1\nwrite: 1\n"
+		"dup: arg0 == 1; return 77\n"
+		"lseek: arg1 > 0xffffffff && arg2 in SEEK_SET|SEEK_CUR; return ENOTTY\n";
+	struct scbpf_policy p;
+	int n, st;
+
+	if (compile_text(&p, text, &n)) {
+		t_case_failed = 1;
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sock_fprog fp = { (unsigned short)n, prog };
+		int bad = 0;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp))
+			_exit(100);
+		bad |= (syscall(SYS_getppid) <= 0) << 0;
+		bad |= !(syscall(SYS_getuid) == -1 && errno == EPERM) << 1;
+		long d = syscall(SYS_dup, 1);
+		bad |= (d < 0) << 2;
+		bad |= !(syscall(SYS_dup, 2) == -1 && errno == 77) << 3;
+		/* Upper half set: not "== 1" for the filter. */
+		bad |= !(syscall(SYS_dup, 1ull << 32 | 1) == -1 && errno == 77) << 4;
+		/* Allowed: the kernel runs it on a bad fd (EBADF); refused: ENOTTY. */
+		bad |= !(syscall(SYS_lseek, -1, 0x100000000ull, SEEK_CUR) == -1 && errno == EBADF) << 5;
+		bad |= !(syscall(SYS_lseek, -1, 0xffffffffull, SEEK_CUR) == -1 && errno == ENOTTY) << 6;
+		bad |= !(syscall(SYS_lseek, -1, 0x100000000ull, SEEK_END) == -1 && errno == ENOTTY) << 7;
+		syscall(SYS_exit_group, bad);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ(WEXITSTATUS(st), 0);
+	scbpf_policy_free(&p);
+}
+
 int main(void)
 {
 	t_suite = "seccomp_compile";
@@ -377,5 +423,6 @@ int main(void)
 	RUN(test_far_jumps);
 	RUN(test_frequency_orders_tree);
 	RUN(test_too_long);
+	RUN(test_kernel_runs_program);
 	return t_done();
 }
