@@ -534,6 +534,40 @@ case_initramfs() {
 	root_free
 }
 
+# The extension API (guest-init/pid1.h), driven by tests/native/init/ext.c
+# linked with init's own sources: spawn with captured output and an exit
+# callback, an fd in init's loop, a mount, and a shutdown request from inside
+# a callback, carried out after it returns (a reboot: status 129).
+case_extension_api() {
+	srcs=$(ls guest-init/*.c | grep -v '/main\.c$')
+	if ! ${MUSL_CC:-musl-gcc} -std=gnu11 -D_GNU_SOURCE -Os -static -I. -isystem "$O/uapi" \
+		-o "$W/ext" tests/native/init/ext.c $srcs 2>"$W/ext.log"; then
+		fail extension_api "building ext.c: $(head -5 "$W/ext.log")"
+		return
+	fi
+	root_new "$W/r" 'init.app=/bin/app init.on_app_exit=stay'
+	cp "$W/ext" "$R/sbin/init"
+	app <<'A'
+exit 3
+A
+	root_run 30
+	e=$R/out/ext ok=1 why=
+	grep -q '^app=/bin/app loglevel=6$' "$e" || { ok=0; why="$why config not visible;"; }
+	pid=$(sed -n 's/^spawned=\/bin\/sh pid=\([0-9]*\)$/\1/p' "$e")
+	[ -n "$pid" ] || { ok=0; why="$why no spawn;"; }
+	grep -q '^bad spawn stage=exec r=-2$' "$e" || { ok=0; why="$why failed spawn not reported as exec ENOENT;"; }
+	# Output captured through the pipe, stdout and stderr, in its own session.
+	grep -q "^captured=out sid=$pid pid=$pid|err| status=7\$" "$e" ||
+		{ ok=0; why="$why capture/status: $(tr '\n' ' ' <"$e");"; }
+	grep -q '^mount=/ext-mnt r=0$' "$e" || { ok=0; why="$why mount failed;"; }
+	grep -q '^requested shutdown, still in the callback r=0$' "$e" || { ok=0; why="$why request did not return;"; }
+	log_has 'shutdown \(test extension\): sending SIGTERM' || { ok=0; why="$why no shutdown;"; }
+	log_has 'reboot \(status 3\)' || { ok=0; why="$why not a reboot with the app status;"; }
+	[ "$RC" = $REBOOT ] || { ok=0; why="$why status $RC, want $REBOOT;"; }
+	if [ $ok = 1 ]; then pass extension_api; else fail extension_api "$why"; show; cat "$e"; fi
+	root_free
+}
+
 case_print_config_golden() {
 	g=tests/native/init/golden
 	ok=1 why=
@@ -568,5 +602,6 @@ case_network
 case_user_mounts
 case_config_keys_effects
 case_initramfs
+case_extension_api
 case_print_config_golden
 exit $T_FAILED
