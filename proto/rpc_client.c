@@ -40,6 +40,11 @@ static int rpc_client_roundtrip(struct rpc_client *c, const struct rpc_method_de
 	if (r < 0)
 		return r;
 
+	/* The response cannot be there yet: wait first rather than try a read
+	 * that would only say EAGAIN. */
+	r = rpc_wait_readable(c->fd, dl);
+	if (r < 0)
+		return r;
 	ssize_t n = rpc_read_full(c->fd, hb, RPC_HDR_SIZE, dl);
 	if (n < 0)
 		return (int)n;

@@ -5,8 +5,8 @@
 #include "proto/rpc.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct rpc_method *rpc_server_find(const struct rpc_server *s, uint32_t id)
 {
@@ -91,6 +91,25 @@ int rpc_server_dispatch_with(const struct rpc_server *s, const struct rpc_hdr *h
 	return r;
 }
 
+/* Between frames: wait as long as it takes for the next frame to start, and
+ * take whatever part of its header is there in one read. Returns the byte
+ * count (0 at EOF) or -errno. */
+static ssize_t rpc_server_read_start(int fd, uint8_t *hb)
+{
+	for (;;) {
+		ssize_t n = read(fd, hb, RPC_HDR_SIZE);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int r = rpc_wait_readable(fd, -1);
+			if (r < 0)
+				return r;
+		} else if (errno != EINTR) {
+			return -errno;
+		}
+	}
+}
+
 int rpc_server_serve(const struct rpc_server *s, int fd)
 {
 	struct rpc_buf in = { 0 }, out = { 0 }, scratch = { 0 };
@@ -99,21 +118,18 @@ int rpc_server_serve(const struct rpc_server *s, int fd)
 	int r;
 
 	for (;;) {
-		/* Idle between frames is fine (the first byte is awaited
+		/* Idle between frames is fine (the first bytes are awaited
 		 * without deadline); once a frame starts it must arrive within
 		 * io_timeout_ms so a stalled peer cannot pin us. */
-		ssize_t n = rpc_read_full(fd, hb, 1, -1);
-		if (n == 0) {
-			r = 0;
-			break;
-		}
-		if (n < 0) {
-			r = (int)n;
+		ssize_t got = rpc_server_read_start(fd, hb);
+		if (got <= 0) {
+			r = (int)got;
 			break;
 		}
 		int64_t dl = rpc_deadline(s->io_timeout_ms);
-		n = rpc_read_full(fd, hb + 1, RPC_HDR_SIZE - 1, dl);
-		if (n < 0 || (size_t)n < RPC_HDR_SIZE - 1) {
+		size_t rest = RPC_HDR_SIZE - (size_t)got;
+		ssize_t n = rest ? rpc_read_full(fd, hb + got, rest, dl) : 0;
+		if (n < 0 || (size_t)n < rest) {
 			r = n < 0 ? (int)n : -ECONNRESET;
 			break;
 		}

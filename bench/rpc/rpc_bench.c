@@ -5,8 +5,11 @@
  * scripts/bench/rpc.sh runs it next to the gRPC C++ equivalent
  * (bench/rpc/grpc_bench.cc) doing the same calls on the same messages.
  *
- *   rpc_bench [-n CALLS] [-s STDIN_BYTES] [-c server|conn]
- * -c conn serves with the incremental rpc_conn loop (poll) instead. */
+ *   rpc_bench [-n CALLS] [-s STDIN_BYTES] [-c server|conn|raw]
+ * -c conn serves with the incremental rpc_conn loop (poll) instead.
+ * -c raw is the floor: the same request and response bytes ping-ponged with
+ * plain write()/read() loops, no framing code, no encoding, no dispatch
+ * (printed as "raw <call>"), so the cost of the library itself shows. */
 #include "proto/maitred.h"
 
 #include <errno.h>
@@ -85,6 +88,64 @@ static int rpc_bench_conn_loop(int fd)
 	return r == 1 ? 0 : r;
 }
 
+/* Raw floor: read req_len bytes, write resp_len bytes, until EOF. */
+static int rpc_bench_raw_server(int fd, size_t req_len, size_t resp_len)
+{
+	static uint8_t b[RPC_HDR_SIZE + 65536];
+	for (;;) {
+		ssize_t n = rpc_read_full(fd, b, req_len, -1);
+		if (n == 0)
+			return 0;
+		if (n != (ssize_t)req_len || rpc_write_full(fd, b, resp_len, -1) != 0)
+			return 1;
+	}
+}
+
+/* Encoded sizes of one call's request and response frames. */
+static void rpc_bench_sizes(const struct rpc_method_desc *m, const void *req, void *resp,
+			    size_t *req_len, size_t *resp_len)
+{
+	struct rpc_buf b = { 0 };
+	rpc_frame_request(&b, 1, m->id, m->req_fields, req);
+	*req_len = b.len;
+	const struct rpc_method *h = NULL;
+	for (size_t i = 0; i < rpc_bench_server.n_methods; i++)
+		if (rpc_bench_server.methods[i].desc == m)
+			h = &rpc_bench_server.methods[i];
+	struct rpc_status st = { 0 };
+	memset(resp, 0, m->resp_size);
+	h->fn(NULL, req, resp, &st);
+	rpc_frame_response(&b, 1, NULL, m->resp_fields, resp);
+	*resp_len = b.len;
+	rpc_buf_free(&b);
+}
+
+static int rpc_bench_raw(int fd, const char *name, int n, size_t req_len, size_t resp_len)
+{
+	static uint8_t b[RPC_HDR_SIZE + 65536];
+	int64_t *lat = malloc(sizeof(*lat) * (size_t)n);
+	if (!lat)
+		return -ENOMEM;
+	for (int i = 0; i < n / 10 + 100 + n; i++) {
+		int64_t a = rpc_bench_ns();
+		if (rpc_write_full(fd, b, req_len, -1) != 0 ||
+		    rpc_read_full(fd, b, resp_len, -1) != (ssize_t)resp_len) {
+			free(lat);
+			return -EIO;
+		}
+		if (i >= n / 10 + 100)
+			lat[i - (n / 10 + 100)] = rpc_bench_ns() - a;
+	}
+	int64_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += lat[i];
+	qsort(lat, (size_t)n, sizeof(*lat), rpc_bench_cmp);
+	printf("raw %s n=%d p50_us=%.1f p99_us=%.1f rps=%.0f\n", name, n, lat[n / 2] / 1000.0,
+	       lat[(size_t)n * 99 / 100] / 1000.0, n * 1e9 / total);
+	free(lat);
+	return 0;
+}
+
 static int rpc_bench_run(struct rpc_client *c, const char *name, int n,
 			 const struct rpc_method_desc *m, const void *req, void *resp)
 {
@@ -126,11 +187,27 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	int raw = strcmp(mode, "raw") == 0;
 	if (n < 1 || stdin_bytes < 0 || stdin_bytes > 16000 ||
-	    (strcmp(mode, "server") != 0 && strcmp(mode, "conn") != 0)) {
-		fprintf(stderr, "rpc_bench: -n must be >= 1, -s 0..16000, -c server|conn\n");
+	    (strcmp(mode, "server") != 0 && strcmp(mode, "conn") != 0 && !raw)) {
+		fprintf(stderr, "rpc_bench: -n must be >= 1, -s 0..16000, -c server|conn|raw\n");
 		return 2;
 	}
+	static maitred_GetInfoResponse info;
+	static maitred_ExecRequest ex;
+	static maitred_ExecResponse exr;
+	strcpy(ex.argv[0], "cat");
+	ex.argv_count = 1;
+	for (int i = 0; i < stdin_bytes; i++)
+		ex.stdin_data.bytes[i] = (uint8_t)i;
+	ex.stdin_data.size = (pb_size_t)stdin_bytes;
+	char name[32];
+	snprintf(name, sizeof(name), "exec_echo_%dB", stdin_bytes);
+	const struct rpc_method_desc *gm = &proto_maitred_methods[PROTO_MAITRED_GET_INFO];
+	const struct rpc_method_desc *em = &proto_maitred_methods[PROTO_MAITRED_EXEC];
+	size_t sz[2][2];
+	rpc_bench_sizes(gm, &(maitred_GetInfoRequest){ 0 }, &info, &sz[0][0], &sz[0][1]);
+	rpc_bench_sizes(em, &ex, &exr, &sz[1][0], &sz[1][1]);
 
 	char dir[] = "/tmp/rpc_bench.XXXXXX";
 	if (!mkdtemp(dir)) {
@@ -154,8 +231,18 @@ int main(int argc, char **argv)
 		int fd = accept4(lfd, NULL, NULL, strcmp(mode, "conn") == 0 ? SOCK_NONBLOCK : 0);
 		if (fd < 0)
 			_exit(1);
-		int r = strcmp(mode, "conn") == 0 ? rpc_bench_conn_loop(fd)
-						  : rpc_server_serve(&rpc_bench_server, fd);
+		int r;
+		if (raw) {
+			r = rpc_bench_raw_server(fd, sz[0][0], sz[0][1]);
+			if (r == 0) {
+				close(fd);
+				fd = accept4(lfd, NULL, NULL, 0);
+				r = fd < 0 || rpc_bench_raw_server(fd, sz[1][0], sz[1][1]);
+			}
+		} else {
+			r = strcmp(mode, "conn") == 0 ? rpc_bench_conn_loop(fd)
+						      : rpc_server_serve(&rpc_bench_server, fd);
+		}
 		_exit(r == 0 ? 0 : 1);
 	}
 	close(lfd);
@@ -164,23 +251,23 @@ int main(int argc, char **argv)
 		perror("rpc_bench: connect");
 		return 1;
 	}
-	struct rpc_client c;
-	rpc_client_init(&c, fd, 10000);
-	static maitred_GetInfoResponse info;
-	static maitred_ExecRequest ex;
-	static maitred_ExecResponse exr;
-	strcpy(ex.argv[0], "cat");
-	ex.argv_count = 1;
-	for (int i = 0; i < stdin_bytes; i++)
-		ex.stdin_data.bytes[i] = (uint8_t)i;
-	ex.stdin_data.size = (pb_size_t)stdin_bytes;
-	char name[32];
-	snprintf(name, sizeof(name), "exec_echo_%dB", stdin_bytes);
-	int r = rpc_bench_run(&c, "getinfo", n, &proto_maitred_methods[PROTO_MAITRED_GET_INFO],
-			      &(maitred_GetInfoRequest){ 0 }, &info);
-	if (r == 0)
-		r = rpc_bench_run(&c, name, n, &proto_maitred_methods[PROTO_MAITRED_EXEC], &ex, &exr);
-	rpc_client_release(&c);
+	int r;
+	if (raw) {
+		r = rpc_bench_raw(fd, "getinfo", n, sz[0][0], sz[0][1]);
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (r == 0 && (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0))
+			r = -errno;
+		if (r == 0)
+			r = rpc_bench_raw(fd, name, n, sz[1][0], sz[1][1]);
+	} else {
+		struct rpc_client c;
+		rpc_client_init(&c, fd, 10000);
+		r = rpc_bench_run(&c, "getinfo", n, gm, &(maitred_GetInfoRequest){ 0 }, &info);
+		if (r == 0)
+			r = rpc_bench_run(&c, name, n, em, &ex, &exr);
+		rpc_client_release(&c);
+	}
 	close(fd);
 	int ws = 0;
 	waitpid(pid, &ws, 0);

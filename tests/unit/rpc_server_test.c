@@ -757,6 +757,117 @@ static void conn_loop(void)
 	free(resp);
 }
 
+/* rpc_conn by hand: partial frames, and a client that does not read its
+ * responses stalls only itself (no further request is read, the loop is
+ * told to wait for POLLOUT, nothing blocks). */
+static void conn_backpressure(void)
+{
+	struct svc svc;
+	struct rpc_server s;
+	struct rpc_conn c;
+	int sv[2];
+	srv_init(&s, &svc);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	int small = 4096;
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	rpc_conn_init(&c, &s, sv[1]);
+
+	/* Nothing yet: keep waiting for input. */
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(rpc_conn_mid_frame(&c), 0);
+	CHECK_EQ(rpc_conn_events(&c), POLLIN);
+
+	/* An Exec whose response (~16 KiB of stdout) cannot fit the socket. */
+	maitred_ExecRequest *req = calloc(1, sizeof(*req));
+	for (int i = 0; i < 32; i++)
+		memset(req->argv[i], 'x', 500);
+	req->argv_count = 32;
+	struct rpc_buf f = { 0 };
+	CHECK_EQ(rpc_frame_request(&f, 1, proto_maitred_methods[PROTO_MAITRED_EXEC].id,
+				   maitred_ExecRequest_fields, req), 0);
+	/* Half of it first: a partial frame, no dispatch yet. */
+	size_t half = f.len / 2;
+	CHECK_EQ(rpc_write_full(sv[0], f.data, 7, rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(rpc_conn_mid_frame(&c), 1);
+	CHECK_EQ(rpc_write_full(sv[0], f.data + 7, half - 7, rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(svc.calls, 0);
+	CHECK_EQ(rpc_conn_mid_frame(&c), 1);
+	/* The rest, plus a second request right behind it. */
+	struct rpc_buf g = { 0 };
+	CHECK_EQ(rpc_frame_request(&g, 3, proto_maitred_methods[PROTO_MAITRED_GET_INFO].id, NULL,
+				   NULL), 0);
+	CHECK_EQ(rpc_write_full(sv[0], f.data + half, f.len - half, rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(rpc_write_full(sv[0], g.data, g.len, rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(svc.calls, 1);
+	/* The response is stuck: wait for POLLOUT, and the GetInfo request
+	 * stays unread however often the loop calls in. */
+	CHECK_EQ(rpc_conn_events(&c), POLLOUT);
+	CHECK_EQ(rpc_conn_mid_frame(&c), 1);
+	uint64_t frames = c.frames;
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(c.frames, frames);
+
+	/* The client reads: both responses come out, in order. */
+	struct rpc_hdr h;
+	uint8_t *p = malloc(RPC_MAX_PAYLOAD);
+	struct rpc_status st;
+	const uint8_t *msg;
+	size_t mlen;
+	size_t got = 0;
+	uint8_t hb[RPC_HDR_SIZE];
+	/* Drive the server while reading, as a poll loop would. */
+	while (got < RPC_HDR_SIZE) {
+		CHECK_EQ(rpc_conn_handle(&c), 0);
+		ssize_t n = recv(sv[0], hb + got, RPC_HDR_SIZE - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	CHECK_EQ(rpc_frame_get_hdr(hb, &h), 0);
+	CHECK_EQ(h.stream, 1);
+	got = 0;
+	for (int i = 0; got < h.len && i < 100000; i++) {
+		CHECK_EQ(rpc_conn_handle(&c), 0);
+		ssize_t n = recv(sv[0], p + got, h.len - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	CHECK_EQ(got, h.len);
+	CHECK_EQ(rpc_frame_parse_response(p, h.len, &st, &msg, &mlen), 0);
+	CHECK_EQ(st.code, RPC_OK);
+	CHECK(mlen > 16000);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(read_frame(sv[0], &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 3);
+	CHECK_EQ(c.frames, 2);
+	CHECK_EQ(rpc_conn_mid_frame(&c), 0);
+	CHECK_EQ(rpc_conn_events(&c), POLLIN);
+	/* Clean close between frames. */
+	shutdown(sv[0], SHUT_WR);
+	CHECK_EQ(rpc_conn_handle(&c), 1);
+	rpc_conn_release(&c);
+	/* Close in the middle of a frame: -ECONNRESET. */
+	close(sv[0]);
+	close(sv[1]);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	rpc_conn_init(&c, &s, sv[1]);
+	CHECK_EQ(rpc_write_full(sv[0], g.data, g.len - 1, rpc_deadline(IO_MS)), 0);
+	shutdown(sv[0], SHUT_WR);
+	CHECK_EQ(rpc_conn_handle(&c), -ECONNRESET);
+	rpc_conn_release(&c);
+	close(sv[0]);
+	close(sv[1]);
+	rpc_buf_free(&f);
+	rpc_buf_free(&g);
+	free(req);
+	free(p);
+}
+
 /* ---- hostile servers against the client ---- */
 
 struct fake_server {
@@ -871,6 +982,7 @@ int main(void)
 	RUN_W(hostile_frames);
 	RUN_W(malformed_closes_only_its_connection);
 	RUN_W(conn_loop);
+	RUN_W(conn_backpressure);
 	RUN_W(client_hostile_servers);
 	return t_done();
 }
