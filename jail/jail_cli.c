@@ -148,6 +148,7 @@ const char *jail_cli_usage(void)
 	       "  -k FD          keep FD open (0, 1, 2 are always kept; every other fd is closed)\n"
 	       "  -S POLICY      install the seccomp policy (minijail syntax) last\n"
 	       "  --no-report    do not trace PROG to name the syscall of a seccomp kill\n"
+	       "TERM/INT/HUP/QUIT/USR1/USR2 are forwarded to PROG; a second one kills it.\n"
 	       "exit: PROG's status (128+N if killed by signal N); 123 setup failed, 124 bad policy,\n"
 	       "      125 usage, 126 PROG not executable, 127 PROG not found\n";
 }

@@ -12,12 +12,19 @@
 /* The jailed child, for the forwarding handler (a signal flag in spirit:
  * written once before the handlers are installed). Always > 0 when read. */
 static volatile sig_atomic_t jail_main_child;
+/* Signals forwarded so far. */
+static volatile sig_atomic_t jail_main_nsig;
 
-/* Forward a terminating signal to our own child only. */
+/* Forward a terminating signal to our own child only. The program may be
+ * pid 1 of its namespace, which ignores signals it has no handler for:
+ * the second one becomes SIGKILL, which pid 1 cannot refuse from outside
+ * its namespace (pid_namespaces(7)). */
 static void jail_main_forward(int sig)
 {
 	pid_t pid = (pid_t)jail_main_child;
 
+	if (++jail_main_nsig >= 2)
+		sig = SIGKILL;
 	if (pid > 1)
 		kill(pid, sig);
 }

@@ -54,6 +54,37 @@ expect status_exit 42 "" -- -U -p -e /bin/sh -c 'exit 42'
 expect status_signal 137 "" -- -U -e /bin/sh -c 'kill -KILL $$'
 expect help 0 "" -- -h
 
+# Signals reach the program; pid 1 of a pid namespace ignores SIGTERM
+# without a handler, so the second one is a SIGKILL. Only our own child
+# ($!, checked to be a pid > 1) is signalled.
+"$JAIL" -U -p /bin/sleep 60 </dev/null >/dev/null 2>&1 &
+JP=$!
+case "$JP" in ''|*[!0-9]*) JP=0 ;; esac
+if [ "$JP" -gt 1 ]; then
+	sleep 0.5
+	kill -TERM "$JP"
+	sleep 0.3
+	if kill -0 "$JP" 2>/dev/null; then first=alive; else first=gone; fi
+	kill -TERM "$JP" 2>/dev/null
+	wait "$JP"
+	rc=$?
+	if [ $first = alive ] && [ $rc -eq 137 ]; then pass signal_forward; else
+		fail signal_forward "after one TERM: $first (want alive), status $rc (want 137)"; fi
+else
+	fail signal_forward "no pid for the background jail"
+fi
+# A program with a handler gets the first signal itself.
+"$JAIL" -U -p /bin/sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
+JP=$!
+case "$JP" in ''|*[!0-9]*) JP=0 ;; esac
+if [ "$JP" -gt 1 ]; then
+	sleep 0.5
+	kill -TERM "$JP"
+	wait "$JP"
+	rc=$?
+	if [ $rc -eq 3 ]; then pass signal_forward_handler; else fail signal_forward_handler "status $rc (want 3)"; fi
+fi
+
 # A bind-only root: only the binds (and -d's /dev) are there, read-only.
 "$JAIL" -U -p -d -b /bin -b /lib -b /lib64 -b /usr /bin/sh -c \
 	'ls / /dev; touch /bin/x 2>/dev/null && echo WROTE; echo x >/dev/null || echo NONULL' >"$W/out" 2>&1
