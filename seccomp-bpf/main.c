@@ -128,7 +128,7 @@ static int bpfc_deps(const char *deps, const char *out, const struct bpfc_files 
 
 int main(int argc, char **argv)
 {
-	const char *scbpf_policy_path = NULL, *out = NULL, *cname = NULL, *deps = NULL;
+	const char *policy_path = NULL, *out = NULL, *cname = NULL, *deps = NULL;
 	static struct sock_filter prog[SCBPF_MAX_INSNS];
 	struct bpfc_files files = { 0 };
 	struct scbpf_policy_err err;
@@ -149,14 +149,14 @@ int main(int argc, char **argv)
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "seccomp-bpfc: unknown option '%s'\n", argv[i]);
 			return bpfc_usage(NULL);
-		} else if (scbpf_policy_path) {
+		} else if (policy_path) {
 			fprintf(stderr, "seccomp-bpfc: more than one policy: '%s'\n", argv[i]);
 			return bpfc_usage(NULL);
 		} else {
-			scbpf_policy_path = argv[i];
+			policy_path = argv[i];
 		}
 	}
-	if (!scbpf_policy_path)
+	if (!policy_path)
 		return bpfc_usage("missing POLICY");
 	if (!out && !dump)
 		return bpfc_usage("nothing to do: give -o OUT and/or --dump");
@@ -167,21 +167,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	scbpf_policy_init(&p);
-	if (scbpf_policy_parse_file(&p, scbpf_policy_path, bpfc_load, &files, &err)) {
+	if (scbpf_policy_parse_file(&p, policy_path, bpfc_load, &files, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		rc = 1;
 		goto out;
 	}
 	n = scbpf_compile(&p, prog, SCBPF_MAX_INSNS, &err);
 	if (n < 0) {
-		fprintf(stderr, "%s: %s\n", scbpf_policy_path, err.msg);
+		fprintf(stderr, "%s\n", err.msg);
 		rc = 1;
 		goto out;
 	}
 	if (dump)
 		scbpf_dump(stdout, prog, (size_t)n);
 	if (out)
-		rc = bpfc_write(out, scbpf_policy_path, cname, prog, n);
+		rc = bpfc_write(out, policy_path, cname, prog, n);
 	if (!rc && deps)
 		rc = bpfc_deps(deps, out, &files);
 out:

@@ -20,7 +20,8 @@
 struct scbpf_em {
 	struct sock_filter *rev;  /* rev[i]: i-th instruction counted from the end */
 	size_t n, cap;
-	int nomem;
+	int nomem;     /* realloc failed */
+	int toolong;   /* past SCBPF_EMIT_LIMIT */
 	uint32_t ret_act[SCBPF_NRET];
 	size_t ret_lbl[SCBPF_NRET];
 	int nret;
@@ -41,7 +42,10 @@ static size_t scbpf_push(struct scbpf_em *e, uint16_t code, uint32_t k, uint8_t 
 		size_t cap = e->cap ? e->cap * 2 : 256;
 		struct sock_filter *r;
 		if (cap > SCBPF_EMIT_LIMIT || !(r = realloc(e->rev, cap * sizeof(*r)))) {
-			e->nomem = 1;
+			if (cap > SCBPF_EMIT_LIMIT)
+				e->toolong = 1;
+			else
+				e->nomem = 1;
 			return e->n ? e->n - 1 : 0;
 		}
 		e->rev = r;
@@ -73,7 +77,7 @@ static size_t scbpf_near(struct scbpf_em *e, size_t t)
 {
 	if (e->n - t - 1 <= 255)
 		return t;
-	if (!e->nomem && e->rev[t].code == (BPF_RET | BPF_K))
+	if (!e->nomem && !e->toolong && e->rev[t].code == (BPF_RET | BPF_K))
 		return scbpf_push(e, BPF_RET | BPF_K, e->rev[t].k, 0, 0);
 	return scbpf_push(e, BPF_JMP | BPF_JA, (uint32_t)(e->n - t - 1), 0, 0);
 }
@@ -224,7 +228,7 @@ int scbpf_compile(const struct scbpf_policy *p, struct sock_filter *out, size_t 
 {
 	struct scbpf_em e = { 0 };
 	size_t *entry = calloc(p->nrules ? p->nrules : 1, sizeof(*entry));
-	size_t kill, dflt, l;
+	size_t kill, dflt, l, big = 0, big_len = 0;
 	int r;
 
 	if (!entry)
@@ -232,8 +236,15 @@ int scbpf_compile(const struct scbpf_policy *p, struct sock_filter *out, size_t 
 	scbpf_ret(&e, SECCOMP_RET_KILL_PROCESS);
 	scbpf_ret(&e, SECCOMP_RET_ALLOW);
 	dflt = scbpf_ret(&e, p->default_action);
-	for (size_t i = p->nrules; i-- > 0;)
+	for (size_t i = p->nrules; i-- > 0;) {
+		size_t before = e.n;
 		entry[i] = scbpf_rule(&e, p, &p->rules[i]);
+		/* The biggest rule is where a too-long program gets cut first. */
+		if (e.n - before > big_len) {
+			big_len = e.n - before;
+			big = i;
+		}
+	}
 	dflt = scbpf_ret(&e, p->default_action);
 	l = p->nrules ? scbpf_tree(&e, p, entry, 0, p->nrules, dflt) : dflt;
 	/* The x32 ABI shares AUDIT_ARCH_X86_64 but numbers its calls with bit
@@ -246,13 +257,23 @@ int scbpf_compile(const struct scbpf_policy *p, struct sock_filter *out, size_t 
 	free(entry);
 	if (e.nomem) {
 		free(e.rev);
-		snprintf(err->msg, sizeof(err->msg), "program longer than %u instructions, BPF allows %d",
-			 SCBPF_EMIT_LIMIT, SCBPF_MAX_INSNS);
-		return -E2BIG;
+		snprintf(err->msg, sizeof(err->msg), "out of memory compiling the policy");
+		return -ENOMEM;
 	}
-	if (e.n > SCBPF_MAX_INSNS || e.n > cap) {
-		snprintf(err->msg, sizeof(err->msg), "program is %zu instructions, BPF allows at most %zu",
-			 e.n, cap < SCBPF_MAX_INSNS ? cap : (size_t)SCBPF_MAX_INSNS);
+	if (e.toolong || e.n > SCBPF_MAX_INSNS || e.n > cap) {
+		size_t max = cap < SCBPF_MAX_INSNS ? cap : (size_t)SCBPF_MAX_INSNS;
+		const char *name = p->nrules ? scbpf_syscall_name(p->rules[big].nr) : NULL;
+		/* Name the biggest rule as the place to cut: "file:line:1: ...". */
+		if (e.toolong)
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:1: program is longer than %u instructions, BPF allows at most %zu; "
+				 "largest rule '%s'", p->nrules ? p->rules[big].where : "?", SCBPF_EMIT_LIMIT, max,
+				 name ? name : "?");
+		else
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:1: program is %zu instructions, BPF allows at most %zu; largest rule '%s' "
+				 "(%zu instructions)", p->nrules ? p->rules[big].where : "?", e.n, max,
+				 name ? name : "?", big_len);
 		free(e.rev);
 		return -E2BIG;
 	}
