@@ -85,10 +85,19 @@ struct virtio_signal {
 	int irqfd;
 	uint32_t isr;          /* InterruptStatus: VIRTIO_ISR_* */
 	uint32_t needs_reset;  /* nonzero once the device found the driver confused */
+	/* Bit q: the device stopped serving queue q with chains still in the
+	 * ring (see virtio_signal_requeue). Zero-initialised = none. */
+	uint32_t requeue;
 };
 
 /* Set InterruptStatus bit 0 and raise the interrupt (§4.2.3.4). */
 void virtio_signal_used(struct virtio_signal *s);
+/* Called from queue_notify by a device that served its per-notification
+ * budget of chains on queue q (q < 32) while the driver kept adding more:
+ * the transport calls queue_notify(q) again later, after other pending
+ * work, so one busy queue cannot monopolise the thread that serves every
+ * device (and the VMM's control socket). */
+void virtio_signal_requeue(struct virtio_signal *s, unsigned q);
 /* The device found a malformed ring or request: set DEVICE_NEEDS_RESET and
  * send a configuration change notification (§2.1.2). The device must stop
  * touching its queues until it is reset. */

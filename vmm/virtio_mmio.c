@@ -58,6 +58,20 @@ void virtio_signal_needs_reset(struct virtio_signal *s)
 		log_guest("virtio: irqfd write: %s", strerror(errno));
 }
 
+void virtio_signal_requeue(struct virtio_signal *s, unsigned q)
+{
+	if (q < 32)
+		__atomic_fetch_or(&s->requeue, 1u << q, __ATOMIC_SEQ_CST);
+}
+
+/* Take (and clear) the device's requeue request for queue q. */
+static bool virtio_mmio_take_requeue(struct virtio_mmio *t, unsigned q)
+{
+	uint32_t bit = q < 32 ? 1u << q : 0;
+
+	return bit && (__atomic_fetch_and(&t->sig->requeue, ~bit, __ATOMIC_SEQ_CST) & bit);
+}
+
 static bool virtio_mmio_needs_reset(const struct virtio_mmio *t)
 {
 	return __atomic_load_n(&t->sig->needs_reset, __ATOMIC_SEQ_CST) != 0;
@@ -81,12 +95,21 @@ static void virtio_mmio_notified(void *opaque, int fd, uint32_t events)
 	struct virtio_mmio_notify *n = opaque;
 	uint64_t cnt;
 
+	uint64_t one = 1;
+	bool again;
+
 	/* Drain before processing, so a notify racing with us re-arms it. */
 	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		log_guest("%s: ioeventfd read: %s", n->t->name, strerror(errno));
 	pthread_mutex_lock(&n->t->lock);
 	virtio_mmio_kick(n->t, n->q);
+	again = virtio_mmio_take_requeue(n->t, n->q);
 	pthread_mutex_unlock(&n->t->lock);
+	/* The device left chains in the ring: make the (level-triggered)
+	 * ioeventfd readable again, so the loop comes back to this queue after
+	 * serving every other ready fd. */
+	if (again && write(fd, &one, sizeof(one)) < 0)
+		log_guest("%s: re-arming queue %u: %s", n->t->name, n->q, strerror(errno));
 }
 
 static void virtio_mmio_reset(struct virtio_mmio *t)
@@ -99,6 +122,7 @@ static void virtio_mmio_reset(struct virtio_mmio *t)
 	memset(t->q, 0, sizeof(t->q));
 	__atomic_store_n(&t->sig->isr, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->sig->needs_reset, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->sig->requeue, 0, __ATOMIC_SEQ_CST);
 }
 
 /* §3.1.1 Driver Requirements: Device Initialization, seen from the device:
@@ -229,7 +253,11 @@ static void virtio_mmio_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t 
 		 * (fallback) or an index that does not exist. */
 		if (v < t->ops->num_queues && t->notify[v].fd >= 0)
 			break;
-		virtio_mmio_kick(t, v);
+		/* On the vCPU thread the guest only waits for itself: serve the
+		 * queue until the device stops asking to be called again. */
+		do
+			virtio_mmio_kick(t, v);
+		while (virtio_mmio_take_requeue(t, v));
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		__atomic_fetch_and(&t->sig->isr, ~v, __ATOMIC_SEQ_CST);

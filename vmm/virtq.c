@@ -157,6 +157,13 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 	return 1;
 }
 
+bool virtq_has_avail(const struct virtq *vq)
+{
+	if (vq->broken || !vq->size)
+		return false;
+	return le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE)) != vq->last_avail;
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
 	uint8_t *elem;

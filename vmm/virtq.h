@@ -74,6 +74,10 @@ int virtq_setup(struct virtq *vq, const struct gm *gm, const char *name,
  * taken must be given back with virtq_push. */
 int virtq_pop(struct virtq *vq, struct virtq_chain *c);
 
+/* True when the driver has made chains available that virtq_pop has not
+ * taken yet. False for a broken or unconfigured queue. */
+bool virtq_has_avail(const struct virtq *vq);
+
 /* Return chain head to the driver with `written` bytes written into its
  * device-writable part (§2.7.8). */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);

@@ -109,6 +109,7 @@ struct fake_dev {
 	uint64_t features;
 	struct virtq_config q[2];
 	int activate_ret;
+	int requeues;             /* ask for this many more calls */
 	uint8_t cfg[16];
 	uint32_t cfg_write_off, cfg_write_len;
 };
@@ -134,7 +135,15 @@ static int fdev_activate(void *d, uint64_t f, const struct virtq_config *q, unsi
 	CHECK_EQ(n, 2);
 	return fd_.activate_ret;
 }
-static void fdev_notify(void *d, unsigned q) { fd_.notifies++; fd_.last_q = (int)q; }
+static void fdev_notify(void *d, unsigned q)
+{
+	fd_.notifies++;
+	fd_.last_q = (int)q;
+	if (fd_.requeues > 0) {
+		fd_.requeues--;
+		virtio_signal_requeue(&fd_.sig, q);
+	}
+}
 static void fdev_reset(void *d) { fd_.resets++; }
 
 static const struct virtio_dev_ops fdev_ops = {
@@ -372,6 +381,48 @@ static void notify_through_ioeventfd(void)
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 9);
 	CHECK_EQ(fd_.notifies, 1);
+	teardown();
+}
+
+/* A device that stops with chains left (virtio_signal_requeue) is called
+ * again: through its ioeventfd, made readable again for the event loop, or
+ * at once on the vCPU thread when notifies trap. */
+static void requeue_rearms_notify(void)
+{
+	static struct vmm_config cfg;
+	struct dev_env env;
+	uint64_t cnt;
+
+	setup();
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(1, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	fd_.requeues = 1;
+	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(fd_.notifies, 1);
+	CHECK_EQ(fd_.sig.requeue, 0u);            /* taken by the transport */
+	CHECK_EQ(read(fv.ioev_fd[1], &cnt, 8), 8);  /* and re-armed */
+	CHECK_EQ(cnt, 1);
+	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(fd_.notifies, 2);
+	CHECK_EQ(read(fv.ioev_fd[1], &cnt, 8), -1);  /* done: not re-armed */
+	/* Reset forgets a pending request. */
+	virtio_signal_requeue(&fd_.sig, 1);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(fd_.sig.requeue, 0u);
+	teardown();
+
+	env = make_env(&cfg, NULL);
+	fv.no_ioeventfd = true;
+	memset(&fd_, 0, sizeof(fd_));
+	CHECK_EQ(virtio_mmio_create(&t, &env, "fake", &fdev_ops, &fd_, &fd_.sig), 0);
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	fd_.requeues = 3;
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK_EQ(fd_.notifies, 4);
+	CHECK_EQ(fd_.sig.requeue, 0u);
 	teardown();
 }
 
@@ -620,6 +671,7 @@ int main(void)
 	RUN(status_transitions);
 	RUN(reset_clears_everything);
 	RUN(notify_through_ioeventfd);
+	RUN(requeue_rearms_notify);
 	RUN(notify_trapped_without_ioeventfd);
 	RUN(interrupts_and_ack);
 	RUN(activate_failure_needs_reset);

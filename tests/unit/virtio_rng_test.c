@@ -58,6 +58,13 @@ static void fills_buffers(void)
 	CHECK(zero_bytes(r.mem + FR_DATA + 0x200, 32) < 12);
 	/* Two requests never see the same bytes. */
 	CHECK(memcmp(r.mem + FR_DATA, r.mem + FR_DATA + 0x100, 32) != 0);
+	/* A full ring (8, the per-call budget) is served in one call and no
+	 * second call is asked for. */
+	for (unsigned i = 0; i < 8; i++)
+		fr_avail(&r, 0);
+	rng_virtio_ops.queue_notify(g, 0);
+	CHECK_EQ(fr_used_idx(&r), 10);
+	CHECK_EQ(rng_signal(g)->requeue, 0u);
 	/* Bytes outside the buffers are untouched. */
 	CHECK_EQ(zero_bytes(r.mem + FR_DATA + 64, 0x100 - 64), 0x100 - 64);
 	CHECK(rng_signal(g)->isr & VIRTIO_ISR_USED);

@@ -68,6 +68,31 @@ static void simple_chain(void)
 	fr_free(&r);
 }
 
+static void has_avail(void)
+{
+	struct virtq unset;
+
+	setup(false);
+	CHECK(!virtq_has_avail(&vq));
+	fr_desc(&r, 0, FR_DATA, 8, F_WRITE, 0);
+	fr_avail(&r, 0);
+	fr_avail(&r, 0);
+	CHECK(virtq_has_avail(&vq));
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK(virtq_has_avail(&vq));
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK(!virtq_has_avail(&vq));
+	/* A broken queue offers nothing, whatever the ring says. */
+	fr_desc(&r, 1, FR_DATA, 8, F_WRITE | F_NEXT, 1);
+	fr_avail(&r, 1);
+	CHECK(virtq_has_avail(&vq));
+	CHECK_EQ(virtq_pop(&vq, &ch), -EIO);
+	CHECK(!virtq_has_avail(&vq));
+	memset(&unset, 0, sizeof(unset));
+	CHECK(!virtq_has_avail(&unset));
+	fr_free(&r);
+}
+
 static void no_interrupt_flag(void)
 {
 	setup(false);
@@ -436,6 +461,7 @@ int main(void)
 	t_suite = "virtq";
 	log_level = -1;  /* hostile cases warn by design */
 	RUN(simple_chain);
+	RUN(has_avail);
 	RUN(no_interrupt_flag);
 	RUN(full_length_chain_ok);
 	RUN(descriptor_loop);

@@ -354,9 +354,17 @@ static void blk_queue_notify(void *dev, unsigned q)
 
 	if (!b->active)
 		return;
-	/* Drain the ring, then interrupt once for the whole batch. */
-	for (;;) {
-		int r = virtq_pop(&b->vq, &b->chain);
+	/* Drain the ring, then interrupt once for the whole batch. At most one
+	 * ring's worth per call: a driver refilling the ring as fast as we
+	 * serve it must not keep this thread to itself. */
+	for (unsigned budget = b->vq.size;; budget--) {
+		int r;
+		if (budget == 0) {
+			if (virtq_has_avail(&b->vq))
+				virtio_signal_requeue(&b->sig, q);
+			break;
+		}
+		r = virtq_pop(&b->vq, &b->chain);
 		if (r == 0)
 			break;
 		if (r < 0) {

@@ -82,8 +82,15 @@ static void rng_queue_notify(void *dev, unsigned q)
 
 	if (!r->active)
 		return;
-	for (;;) {
-		int n = virtq_pop(&r->vq, &r->chain);
+	/* At most one ring's worth per call (see virtio_signal_requeue). */
+	for (unsigned budget = r->vq.size;; budget--) {
+		int n;
+		if (budget == 0) {
+			if (virtq_has_avail(&r->vq))
+				virtio_signal_requeue(&r->sig, q);
+			break;
+		}
+		n = virtq_pop(&r->vq, &r->chain);
 		if (n == 0)
 			break;
 		if (n < 0) {
