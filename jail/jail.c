@@ -68,6 +68,7 @@ struct jail {
 	size_t filter_len;
 	int trace;
 	int violation;
+	int viol_fd;                 /* jail_fork + pid ns: the reaper's report */
 	int exec_failed;
 	char error[256];
 };
@@ -92,8 +93,10 @@ struct jail *jail_new(void)
 {
 	struct jail *j = calloc(1, sizeof(*j));
 
-	if (j)
+	if (j) {
 		j->violation = -1;
+		j->viol_fd = -1;
+	}
 	return j;
 }
 
@@ -106,6 +109,8 @@ void jail_destroy(struct jail *j)
 		free(j->binds[i].dst);
 	}
 	free(j->filter);
+	if (j->viol_fd >= 0)
+		close(j->viol_fd);
 	free(j);
 }
 
@@ -773,6 +778,9 @@ pid_t jail_run(struct jail *j, char *const argv[])
 static void jail_mirror_exit(int st)
 {
 	if (WIFSIGNALED(st)) {
+		/* Die of the same signal, without a core file of our own. */
+		struct rlimit none = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &none);
 		signal(WTERMSIG(st), SIG_DFL);
 		sigset_t all;
 		sigfillset(&all);
@@ -786,7 +794,36 @@ static void jail_mirror_exit(int st)
 
 /* Child of jail_fork(): unshare into the namespaces and set up. Returns 0
  * in the jailed process; never returns in a pid-namespace reaper. */
-static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd)
+/* The reaper of jail_fork() with a pid namespace: waits for the jailed
+ * process, tracing it when violations are reported (it is our child, so
+ * the caller cannot), sends the violation up viol_fd and dies the way the
+ * jailed process did. go_fd releases the jailed process once it is seized. */
+static void jail_reaper(struct jail *j, pid_t pid, int go_fd, int viol_fd)
+{
+	int st = 0;
+
+	if (viol_fd >= 0 && ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) < 0)
+		_exit(JAIL_SETUP_FAILED); /* the jailed process sees EOF on go_fd and fails */
+	if (go_fd >= 0) {
+		ssize_t n = write(go_fd, "g", 1);
+		(void)n;
+	}
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != viol_fd)
+			close(fd);
+	j->violation = -1;
+	if (jail_wait(j, pid, &st) < 0)
+		_exit(JAIL_SETUP_FAILED);
+	if (viol_fd >= 0) {
+		ssize_t n = write(viol_fd, &j->violation, sizeof(j->violation));
+		(void)n;
+	}
+	jail_mirror_exit(st);
+}
+
+/* Child of jail_fork(): unshare into the namespaces and set up. Returns 0
+ * in the jailed process; never returns in a pid-namespace reaper. */
+static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd, int viol_fd)
 {
 	struct jail_ctx c = { .report_fd = rep_fd };
 
@@ -811,20 +848,27 @@ static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd
 	if (j->flags & CLONE_NEWPID) {
 		/* unshare(CLONE_NEWPID) only moves our children: fork the
 		 * jailed process as pid 1 and stay behind as its reaper. */
+		int go[2] = { -1, -1 };
+		if (viol_fd >= 0 && pipe2(go, O_CLOEXEC) < 0) {
+			jail_fail(&c, errno, "pipe");
+			goto fail;
+		}
 		pid_t pid = fork();
 		if (pid < 0) {
 			jail_fail(&c, errno, "fork into the pid namespace");
 			goto fail;
 		}
 		if (pid > 0) {
-			int st;
 			close(rep_fd);
-			for (int fd = 3; fd < 1024; fd++)
-				close(fd);
-			while (waitpid(pid, &st, 0) < 0)
-				if (errno != EINTR)
-					_exit(JAIL_SETUP_FAILED);
-			jail_mirror_exit(st);
+			if (go[0] >= 0)
+				close(go[0]);
+			jail_reaper(j, pid, go[1], viol_fd);
+		}
+		if (viol_fd >= 0) {
+			close(viol_fd);
+			close(go[1]);
+			if (jail_wait_sync(go[0], &c) < 0)
+				goto fail;
 		}
 		c.in_pidns = 1;
 	}
@@ -840,15 +884,20 @@ fail:
 
 pid_t jail_fork(struct jail *j)
 {
-	int rep[2], sync[2], ready[2];
+	int rep[2], sync[2], ready[2], viol[2] = { -1, -1 };
 	pid_t pid;
 
 	j->error[0] = 0;
 	j->violation = -1;
 	j->exec_failed = 0;
+	if (j->viol_fd >= 0) {
+		close(j->viol_fd);
+		j->viol_fd = -1;
+	}
 	if (pipe2(rep, O_CLOEXEC) < 0)
 		return -errno;
-	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0) {
+	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 ||
+	    (j->trace && (j->flags & CLONE_NEWPID) && pipe2(viol, O_CLOEXEC) < 0)) {
 		int e = -errno;
 		close(rep[0]);
 		close(rep[1]);
@@ -859,18 +908,25 @@ pid_t jail_fork(struct jail *j)
 		close(rep[0]);
 		close(sync[1]);
 		close(ready[0]);
-		return jail_fork_child(j, rep[1], ready[1], sync[0]);
+		if (viol[0] >= 0)
+			close(viol[0]);
+		return jail_fork_child(j, rep[1], ready[1], sync[0], viol[1]);
 	}
 	close(rep[1]);
 	close(sync[0]);
 	close(ready[1]);
+	if (viol[1] >= 0)
+		close(viol[1]);
 	if (pid < 0) {
 		int e = -errno;
 		close(rep[0]);
 		close(sync[1]);
 		close(ready[0]);
+		if (viol[0] >= 0)
+			close(viol[0]);
 		return e;
 	}
+	j->viol_fd = viol[0];
 	char b;
 	ssize_t n;
 	do
@@ -886,8 +942,8 @@ pid_t jail_fork(struct jail *j)
 		jail_wait(j, pid, &st);
 		return r < 0 ? r : -EIO;
 	}
-	/* With a pid namespace the caller's child is the reaper, not the
-	 * jailed process: tracing it would name the reaper's syscalls. */
+	/* With a pid namespace the caller's child is the reaper, which traces
+	 * the jailed process itself and reports over viol_fd (jail_wait). */
 	return jail_parent(j, pid, rep[0], sync[1], !!(j->flags & CLONE_NEWUSER), !(j->flags & CLONE_NEWPID));
 }
 
@@ -1009,6 +1065,14 @@ pid_t jail_wait(struct jail *j, pid_t pid, int *status)
 			return -errno;
 		}
 		if (!WIFSTOPPED(st)) {
+			/* A jail_fork() reaper wrote the violation before it died. */
+			if (j->viol_fd >= 0) {
+				int v;
+				if (read(j->viol_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+					j->violation = v;
+				close(j->viol_fd);
+				j->viol_fd = -1;
+			}
 			*status = st;
 			return r;
 		}

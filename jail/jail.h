@@ -82,9 +82,8 @@ int jail_seccomp_filter(struct jail *j, const struct sock_filter *prog, size_t l
 int jail_seccomp_policy(struct jail *j, const char *path, char *msg, size_t msglen);
 /* Trace the child (PTRACE_SEIZE, exit events only) so jail_wait() can name
  * the syscall that got it killed by seccomp. Tracer exit kills the child.
- * Works for jail_run() and for jail_fork() without a pid namespace; with
- * one, jail_fork()'s child is the reaper and jail_violation() stays -1 (the
- * kernel still logs the kill: audit type=1326, "syscall=NR"). */
+ * With a pid namespace, jail_fork()'s child is a reaper that traces the
+ * jailed process itself and hands the result to jail_wait(). */
 int jail_report_violations(struct jail *j);
 
 /* Fork and exec argv[0] (searched in the jail's PATH) inside the jail.

@@ -291,6 +291,45 @@ static void test_seccomp_violation(void)
 	jail_destroy(j);
 }
 
+/* The same with a pid namespace: jail_fork() returns the reaper's pid, the
+ * reaper traces the jailed process and jail_wait() still names the call. */
+static void test_seccomp_violation_pidns(void)
+{
+	struct sock_filter prog[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct jail *j = full_jail();
+	int st = -1;
+
+	CHECK_EQ(jail_seccomp_filter(j, prog, sizeof(prog) / sizeof(prog[0])), 0);
+	CHECK_EQ(jail_report_violations(j), 0);
+	for (int round = 0; round < 2; round++) {
+		pid_t pid = jail_fork(j);
+		if (pid == 0) {
+			if (round == 0)
+				syscall(SYS_getppid);
+			_exit(9);
+		}
+		CHECK(pid > 0);
+		if (pid < 0)
+			printf("  jail_fork: %s\n", jail_error(j));
+		if (pid > 0)
+			CHECK_EQ(jail_wait(j, pid, &st), pid);
+		if (round == 0) {
+			CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+			CHECK_EQ(jail_violation(j), SYS_getppid);
+		} else {
+			/* A clean exit reports no violation. */
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 9);
+			CHECK_EQ(jail_violation(j), -1);
+		}
+	}
+	jail_destroy(j);
+}
+
 /* jail_enter() jails the calling process (here a forked child); on a
  * request it cannot honour it aborts instead of returning half-jailed. */
 static void test_enter(void)
@@ -353,6 +392,7 @@ int main(void)
 	RUN(test_setup_errors);
 	RUN(test_run);
 	RUN(test_seccomp_violation);
+	RUN(test_seccomp_violation_pidns);
 	RUN(test_enter);
 	return t_done();
 }
