@@ -61,7 +61,7 @@ if command -v strace >/dev/null 2>&1; then
 	nirq=$(grep -c 'KVM_IRQFD' "$W/ioctls")
 	nioe=$(grep -c 'KVM_IOEVENTFD' "$W/ioctls")
 fi
-XIRQ= XIOE=
+XIRQ='' XIOE=''
 i=0; while [ $i -lt "$nirq" ]; do XIRQ="$XIRQ -x irqfd"; i=$((i + 1)); done
 i=0; while [ $i -lt "$nioe" ]; do XIOE="$XIOE -x ioeventfd"; i=$((i + 1)); done
 echo "vmm: start-up, $RUNS interleaved runs each, -m $MEM, guest $G/bench.elf (us):"
