@@ -52,6 +52,7 @@ struct scbpf_policy_ps {
 	/* Include stack for loop detection. */
 	const char *stack[SCBPF_POLICY_MAX_INCLUDE_DEPTH + 1];
 	int depth;
+	size_t total;                     /* bytes parsed so far, all files */
 	/* Rules by syscall number, filters before grouping. */
 	int rule_of[SCBPF_POLICY_MAX_NR];
 	size_t rule_cap;
@@ -750,6 +751,14 @@ static int scbpf_policy_load_and_parse(struct scbpf_policy_ps *s, const char *pa
 		return scbpf_policy_fail_at(s, at, "'%s' is larger than %u bytes", path, SCBPF_POLICY_MAX_FILE_SIZE);
 	if (r < 0)
 		return scbpf_policy_fail_at(s, at, "cannot read '%s': %s", path, strerror(-r));
+	/* Includes may repeat (not nest: that is a loop); bound the sum so
+	 * a file of @include lines cannot multiply the work level by level. */
+	if (len > SCBPF_POLICY_MAX_TOTAL - s->total) {
+		free(buf);
+		return scbpf_policy_fail_at(s, at, "policy text over all @include files exceeds %u bytes at '%s'",
+					    SCBPF_POLICY_MAX_TOTAL, path);
+	}
+	s->total += len;
 	r = scbpf_policy_parse_text(s, path, buf, len, freq);
 	free(buf);
 	return r;
@@ -938,6 +947,7 @@ int scbpf_policy_parse_buf(struct scbpf_policy *p, const char *name, const char 
 	s->err = err;
 	for (int i = 0; i < SCBPF_POLICY_MAX_NR; i++)
 		s->rule_of[i] = -1;
+	s->total = len;
 	r = scbpf_policy_parse_text(s, name, buf, len, 0);
 	if (r == 0)
 		r = scbpf_policy_finish(s);

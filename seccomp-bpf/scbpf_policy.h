@@ -28,6 +28,7 @@
 
 /* Bounds on hostile or accidental input. */
 #define SCBPF_POLICY_MAX_FILE_SIZE (1u << 20)  /* one policy or frequency file */
+#define SCBPF_POLICY_MAX_TOTAL (8u << 20)      /* all files of one parse, includes repeated */
 #define SCBPF_POLICY_MAX_LINE 4096             /* one logical line, continuations joined */
 #define SCBPF_POLICY_MAX_INCLUDE_DEPTH 8
 #define SCBPF_POLICY_MAX_ATOMS 65536           /* whole policy; BPF's 4096 insns bite first */

@@ -310,6 +310,20 @@ static void test_limits(void)
 	unlink(path);
 	unlink(top);
 	rmdir(dir);
+	/* Repeated includes of a large file: bounded in total (8 MiB). */
+	size_t blen = 900 * 1024;
+	char *bigtext = malloc(blen + 1);
+	for (size_t i = 0; i < blen; i += 4)
+		memcpy(bigtext + i, "# x\n", 4);
+	bigtext[blen] = 0;
+	struct memfile rep[] = { { "many.policy",
+		"read: 1\n@include b\n@include b\n@include b\n@include b\n@include b\n"
+		"@include b\n@include b\n@include b\n@include b\n@include b\n" }, { "b", bigtext }, { NULL, NULL } };
+	CHECK_EQ(parse(&p, rep, &err), -EINVAL);
+	CHECK(strcmp(err.msg, "many.policy:11:1: policy text over all @include files exceeds 8388608 bytes at 'b'") == 0);
+	if (t_case_failed)
+		printf("  %s\n", err.msg);
+	free(bigtext);
 	/* Over-long logical line. */
 	memset(big, ' ', 5000);
 	memcpy(big, "read: 1", 7);
