@@ -345,6 +345,10 @@ static void *vcpu_thread(void *arg)
 		switch (v->run->exit_reason) {
 		case KVM_EXIT_IO:
 			vcpu_io(v);
+			/* The access may have ended the VM (exit port, i8042 reset):
+			 * leave now rather than re-enter and be kicked out later. */
+			if (atomic_load(&vm->exit_reason) != VM_EXIT_NONE)
+				goto out;
 			break;
 		case KVM_EXIT_MMIO:
 			vcpu_mmio(v);
