@@ -38,9 +38,12 @@ $(eval $(call component,seccompbpf,$(SCBPF_LIB_SRCS)))
 #   static const struct sock_filter DIR_NAME_policy[];   (/ . - become _)
 #   static const unsigned short DIR_NAME_policy_len;
 # e.g. vmm/devices/block.policy -> #include "policy/vmm/devices/block.policy.h"
-# gives vmm_devices_block_policy[] / vmm_devices_block_policy_len. A user adds
-# the header to GEN (so it exists before compiling) in its own build.mk:
-#   GEN += $(O)/gen/policy/vmm/devices/block.policy.h
+# gives vmm_devices_block_policy[] / vmm_devices_block_policy_len. The C file
+# that includes it declares the dependency in its component's build.mk
+# (included after this one) for every object flavour with
+#   $(eval $(call scbpf_embed,vmm/devices/block.c,vmm/devices/block.policy))
+# Not through GEN: every object, the host tool's included, waits for GEN, and
+# the header needs the host tool first.
 # @include'd files are tracked through the .d file the rule writes.
 scbpf_sym = $(subst /,_,$(subst .,_,$(subst -,_,$(1))))_policy
 $(O)/gen/policy/%.policy.h: %.policy $(O)/host/seccomp-bpfc
@@ -48,14 +51,20 @@ $(O)/gen/policy/%.policy.h: %.policy $(O)/host/seccomp-bpfc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(O)/host/seccomp-bpfc --c-name $(call scbpf_sym,$*) --deps $@.d $< -o $@
 
+define scbpf_embed
+$(call rel_objs,$(1)) $(call san_objs,$(1)) $(call fuzz_objs,$(1)): $(O)/gen/policy/$(2).h
+endef
+
 # Differential test against libseccomp (Debian libseccomp-dev, test-only):
-# its own link line, since -lseccomp must not reach any other binary.
-$(O)/san/tests/seccomp_diff_test: $(O)/san/obj/tests/unit/seccomp_diff_test.o $(O)/san/obj/tests/unit/t.o $(SAN_LIBS)
+# its own link line, since -lseccomp must not reach any other binary. It
+# uses only this component's library.
+$(O)/san/tests/seccomp_diff_test: $(O)/san/obj/tests/unit/seccomp_diff_test.o $(O)/san/obj/tests/unit/t.o \
+	$(O)/san/libseccompbpf.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) -o $@ $< $(O)/san/obj/tests/unit/t.o -Wl,--start-group $(SAN_LIBS) -Wl,--end-group -lpthread -lseccomp $(SAN_EXTRA_LDLIBS)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -o $@ $^ -lpthread -lseccomp $(SAN_EXTRA_LDLIBS)
 
-# The embedding rule's own test: a golden policy compiled at build time must
-# equal the same policy compiled at run time (tests/unit/seccomp_embed_test.c).
-$(O)/san/obj/tests/unit/seccomp_embed_test.o: $(O)/gen/policy/tests/golden/seccomp/allow_list.policy.h \
-	$(O)/gen/policy/tests/golden/seccomp/kvm_ioctls.policy.h
+# The embedding rule's own test: golden policies compiled at build time must
+# equal the same policies compiled at run time (tests/unit/seccomp_embed_test.c).
+$(eval $(call scbpf_embed,tests/unit/seccomp_embed_test.c,tests/golden/seccomp/allow_list.policy))
+$(eval $(call scbpf_embed,tests/unit/seccomp_embed_test.c,tests/golden/seccomp/kvm_ioctls.policy))
