@@ -155,21 +155,43 @@ typedef uint32_t rpc_handler_fn(void *ctx, const void *req, void *resp, struct r
 
 struct rpc_method {
 	const struct rpc_method_desc *desc;
-	rpc_handler_fn *fn;
+	rpc_handler_fn *fn;   /* NULL: answered UNIMPLEMENTED */
+};
+
+struct rpc_conn;
+
+/* A deferred handler (rpc_conn only): it gets the decoded request, starts the
+ * work (e.g. a child process) and returns at once; the answer comes later
+ * from rpc_conn_reply(conn, ...). req stays valid until then. The connection
+ * keeps the call's stream and method. */
+typedef void rpc_start_fn(void *ctx, struct rpc_conn *conn, const void *req);
+
+struct rpc_async_method {
+	const struct rpc_method_desc *desc;
+	rpc_start_fn *start;
 };
 
 struct rpc_server {
 	const struct rpc_method *methods;
 	size_t n_methods;
 	void *ctx;           /* passed to every handler */
+	/* Deferred methods, looked up before methods by rpc_conn only; the
+	 * blocking server and rpc_server_dispatch() answer them UNIMPLEMENTED
+	 * ("not served here"). */
+	const struct rpc_async_method *async_methods;
+	size_t n_async;
 	int io_timeout_ms;   /* bound on finishing a started frame and on writing a
 			      * response; < 0 waits forever. Idle time between
 			      * frames is never bounded. */
 };
 
+/* The table entries for wire id id, or NULL. */
+const struct rpc_method *rpc_server_find(const struct rpc_server *s, uint32_t id);
+const struct rpc_async_method *rpc_server_find_async(const struct rpc_server *s, uint32_t id);
+
 /* Handle one decoded frame (header h, payload p of h->len bytes) and put the
  * frame to send back, if any, in out (out->len 0: nothing to send).
- * Unknown method -> UNIMPLEMENTED response, undecodable request message ->
+ * Unknown method, or one without fn -> UNIMPLEMENTED response, undecodable request message ->
  * INVALID_ARGUMENT response, DATA frame -> UNIMPLEMENTED response (no
  * streaming methods yet). Returns -EPROTO for a frame a client must never send
  * (a RESPONSE, or a REQUEST without method id): close the connection. */
@@ -208,13 +230,19 @@ struct rpc_conn {
 	size_t out_off;      /* bytes of out already sent */
 	struct rpc_buf scratch; /* request/response structs (rpc_server_dispatch_with) */
 	uint64_t frames;     /* frames handled so far */
+	/* A deferred call waiting for rpc_conn_reply(): its method (NULL when
+	 * none) and stream. While one waits, no further frame is read. */
+	const struct rpc_method_desc *pending;
+	uint32_t pending_stream;
 };
 
 /* Start serving fd (made non-blocking by the caller). */
 void rpc_conn_init(struct rpc_conn *c, const struct rpc_server *s, int fd);
 /* Free the buffers; does not close fd. */
 void rpc_conn_release(struct rpc_conn *c);
-/* poll() events to wait for: POLLOUT while a response is pending, else POLLIN. */
+/* poll() events to wait for: POLLOUT while a response is being sent, 0
+ * while a deferred call waits (poll still reports POLLHUP/POLLERR, and
+ * rpc_conn_handle then reports the hang-up), else POLLIN. */
 short rpc_conn_events(const struct rpc_conn *c);
 /* 1 while a frame is partly received or a response partly sent: the loop may
  * arm a timer and drop a connection that stays so for too long (the blocking
@@ -227,6 +255,14 @@ int rpc_conn_mid_frame(const struct rpc_conn *c);
  * rpc_server_serve() would fail with (-EPROTO, -EMSGSIZE, -ECONNRESET, -errno):
  * then the caller closes fd and releases c. */
 int rpc_conn_handle(struct rpc_conn *c);
+/* Answer the deferred call on c: st NULL or code 0 sends resp (the method's
+ * response struct), else the error. Then the connection reads requests again
+ * (call rpc_conn_handle, or wait for rpc_conn_events). Returns 0, -EINVAL when
+ * no call is pending, or rpc_frame_response's error (the call is then
+ * answered with INTERNAL instead). When rpc_conn_handle reports the end of a
+ * connection whose call is pending (c->pending != NULL), the owner cancels
+ * the work and must not reply; rpc_conn_release forgets the call. */
+int rpc_conn_reply(struct rpc_conn *c, const struct rpc_status *st, const void *resp);
 
 /* ---- rpc_client.c: unary calls ---- */
 

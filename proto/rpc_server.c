@@ -8,11 +8,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct rpc_method *rpc_server_find(const struct rpc_server *s, uint32_t id)
+const struct rpc_method *rpc_server_find(const struct rpc_server *s, uint32_t id)
 {
 	for (size_t i = 0; i < s->n_methods; i++)
 		if (s->methods[i].desc->id == id)
 			return &s->methods[i];
+	return NULL;
+}
+
+const struct rpc_async_method *rpc_server_find_async(const struct rpc_server *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n_async; i++)
+		if (s->async_methods[i].desc->id == id)
+			return &s->async_methods[i];
 	return NULL;
 }
 
@@ -53,7 +61,12 @@ int rpc_server_dispatch_with(const struct rpc_server *s, const struct rpc_hdr *h
 
 	const struct rpc_method *m = rpc_server_find(s, id);
 	if (!m || !m->fn) {
-		rpc_status_set(&st, RPC_UNIMPLEMENTED, "unknown method 0x%08x", id);
+		const struct rpc_async_method *a = rpc_server_find_async(s, id);
+		if (a)
+			rpc_status_set(&st, RPC_UNIMPLEMENTED, "%s (0x%08x): not served here",
+				       a->desc->name, id);
+		else
+			rpc_status_set(&st, RPC_UNIMPLEMENTED, "unknown method 0x%08x", id);
 		return rpc_server_error(out, h->stream, &st);
 	}
 	const struct rpc_method_desc *d = m->desc;

@@ -6,7 +6,8 @@
  *     same stream; RESPONSE frames go through rpc_frame_parse_response and
  *     the response decoder of the method the stream id picks.
  *  2. The same bytes are fed through a socketpair into the incremental
- *     server (rpc_conn_handle), which must end the connection (EOF or a
+ *     server (rpc_conn_handle, with deferred methods answered from start
+ *     and from the loop), which must end the connection (EOF or a
  *     malformed frame) and never crash.
  * Corpus: tests/fuzz/corpus/rpc_frame/. */
 #include "proto/maitred.h"
@@ -65,9 +66,30 @@ static const struct rpc_method rpc_fuzz_methods[] = {
 	{ &proto_maitred_methods[PROTO_MAITRED_GET_INFO], rpc_fuzz_info },
 };
 
+/* Deferred methods for rpc_conn: Shutdown answers from inside start,
+ * ConfigureNetwork is answered by the connection loop below (the blocking
+ * dispatcher finds ConfigureNetwork in both tables and uses the plain one). */
+static void rpc_fuzz_start_now(void *ctx, struct rpc_conn *conn, const void *req)
+{
+	maitred_ShutdownResponse o = { 0 };
+	if (rpc_conn_reply(conn, NULL, &o) != 0)
+		__builtin_trap();
+}
+
+static void rpc_fuzz_start_later(void *ctx, struct rpc_conn *conn, const void *req)
+{
+}
+
+static const struct rpc_async_method rpc_fuzz_async[] = {
+	{ &proto_maitred_methods[PROTO_MAITRED_SHUTDOWN], rpc_fuzz_start_now },
+	{ &proto_maitred_methods[PROTO_MAITRED_CONFIGURE_NETWORK], rpc_fuzz_start_later },
+};
+
 static const struct rpc_server rpc_fuzz_server = {
 	.methods = rpc_fuzz_methods,
 	.n_methods = sizeof(rpc_fuzz_methods) / sizeof(rpc_fuzz_methods[0]),
+	.async_methods = rpc_fuzz_async,
+	.n_async = sizeof(rpc_fuzz_async) / sizeof(rpc_fuzz_async[0]),
 	.io_timeout_ms = 1000,
 };
 
@@ -160,6 +182,12 @@ static void rpc_fuzz_conn(const uint8_t *data, size_t size)
 				shutdown(sv[0], SHUT_WR);
 		}
 		r = rpc_conn_handle(&c);
+		if (r == 0 && c.pending) {
+			maitred_ConfigureNetworkResponse o = { 0 };
+			if (c.pending != &proto_maitred_methods[PROTO_MAITRED_CONFIGURE_NETWORK] ||
+			    rpc_conn_events(&c) != 0 || rpc_conn_reply(&c, NULL, &o) != 0)
+				__builtin_trap();
+		}
 		while (read(sv[0], sink, sizeof(sink)) > 0)
 			;
 	}

@@ -436,6 +436,15 @@ static void client_unknown_method(void)
 				 &(maitred_GetInfoRequest){ 0 }, &info, &st), 0);
 	CHECK_EQ(st.code, RPC_OK);
 	CHECK_EQ(info.uptime_ms, 123456789);
+	/* Stream ids wrap past 2^32 to 1, never 0 (which a server refuses). */
+	c.next_stream = 0xffffffffu;
+	CHECK_EQ(rpc_client_call(&c, &proto_maitred_methods[PROTO_MAITRED_GET_INFO],
+				 &(maitred_GetInfoRequest){ 0 }, &info, &st), 0);
+	CHECK_EQ(st.code, RPC_OK);
+	CHECK_EQ(c.next_stream, 1);
+	CHECK_EQ(rpc_client_call(&c, &proto_maitred_methods[PROTO_MAITRED_GET_INFO],
+				 &(maitred_GetInfoRequest){ 0 }, &info, &st), 0);
+	CHECK_EQ(c.next_stream, 3);
 	rpc_client_release(&c);
 	close(fd);
 	pthread_join(th.t, NULL);
@@ -868,6 +877,172 @@ static void conn_backpressure(void)
 	free(p);
 }
 
+/* Deferred replies: an async Exec is started and answered later, the
+ * connection reads nothing meanwhile, a hang-up while waiting is reported. */
+struct async_svc {
+	struct rpc_conn *conn;
+	char arg0[64];
+	int started;
+};
+
+static void a_exec_start(void *ctx, struct rpc_conn *conn, const void *req)
+{
+	struct async_svc *a = ctx;
+	const maitred_ExecRequest *r = req;
+	a->started++;
+	a->conn = conn;
+	snprintf(a->arg0, sizeof(a->arg0), "%s", r->argv_count ? r->argv[0] : "");
+	if (strcmp(a->arg0, "now") == 0) {
+		static maitred_ExecResponse o;
+		memset(&o, 0, sizeof(o));
+		o.exit_code = 42;
+		rpc_conn_reply(conn, NULL, &o);
+	}
+}
+
+static const struct rpc_async_method async_methods[] = {
+	{ &proto_maitred_methods[PROTO_MAITRED_EXEC], a_exec_start },
+};
+
+static void send_exec(int fd, uint32_t stream, const char *a0)
+{
+	maitred_ExecRequest *q = calloc(1, sizeof(*q));
+	struct rpc_buf b = { 0 };
+	strcpy(q->argv[0], a0);
+	q->argv_count = 1;
+	CHECK_EQ(rpc_frame_request(&b, stream, proto_maitred_methods[PROTO_MAITRED_EXEC].id,
+				   maitred_ExecRequest_fields, q), 0);
+	CHECK_EQ(rpc_write_full(fd, b.data, b.len, rpc_deadline(IO_MS)), 0);
+	rpc_buf_free(&b);
+	free(q);
+}
+
+static void conn_deferred(void)
+{
+	struct async_svc a = { 0 };
+	struct rpc_server s = { .methods = methods + 3, .n_methods = 1, .ctx = &a,
+				.async_methods = async_methods, .n_async = 1,
+				.io_timeout_ms = IO_MS };
+	struct rpc_conn c;
+	int sv[2];
+	struct rpc_hdr h;
+	uint8_t *p = malloc(RPC_MAX_PAYLOAD);
+	struct rpc_status st;
+	const uint8_t *msg;
+	size_t mlen;
+	maitred_ExecResponse *er = calloc(1, sizeof(*er));
+	/* s.methods + 3 is GetInfo; its handler ignores ctx. */
+	CHECK(methods[3].desc == &proto_maitred_methods[PROTO_MAITRED_GET_INFO]);
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	rpc_conn_init(&c, &s, sv[1]);
+	CHECK_EQ(rpc_conn_reply(&c, NULL, er), -EINVAL);
+
+	/* Exec "later", and a GetInfo right behind it. */
+	send_exec(sv[0], 5, "later");
+	struct rpc_buf g = { 0 };
+	CHECK_EQ(rpc_frame_request(&g, 7, proto_maitred_methods[PROTO_MAITRED_GET_INFO].id, NULL,
+				   NULL), 0);
+	CHECK_EQ(rpc_write_full(sv[0], g.data, g.len, rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(a.started, 1);
+	CHECK(strcmp(a.arg0, "later") == 0);
+	CHECK(a.conn == &c);
+	CHECK(c.pending == &proto_maitred_methods[PROTO_MAITRED_EXEC]);
+	CHECK_EQ(rpc_conn_events(&c), 0);
+	CHECK_EQ(rpc_conn_mid_frame(&c), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(c.frames, 1);
+	uint8_t x;
+	CHECK_EQ(recv(sv[0], &x, 1, MSG_DONTWAIT), -1);
+
+	/* The answer: then the GetInfo is served, responses in order. */
+	er->exit_code = 7;
+	CHECK_EQ(rpc_conn_reply(&c, NULL, er), 0);
+	CHECK(c.pending == NULL);
+	CHECK_EQ(rpc_conn_events(&c), POLLOUT);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(read_frame(sv[0], &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 5);
+	CHECK_EQ(rpc_frame_parse_response(p, h.len, &st, &msg, &mlen), 0);
+	CHECK_EQ(st.code, RPC_OK);
+	memset(er, 0, sizeof(*er));
+	CHECK_EQ(rpc_msg_decode(maitred_ExecResponse_fields, er, msg, mlen, NULL), 0);
+	CHECK_EQ(er->exit_code, 7);
+	CHECK_EQ(read_frame(sv[0], &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 7);
+	CHECK_EQ(c.frames, 2);
+
+	/* Answered from inside start. */
+	send_exec(sv[0], 9, "now");
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK(c.pending == NULL);
+	CHECK_EQ(read_frame(sv[0], &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 9);
+	CHECK_EQ(rpc_frame_parse_response(p, h.len, &st, &msg, &mlen), 0);
+	CHECK_EQ(rpc_msg_decode(maitred_ExecResponse_fields, er, msg, mlen, NULL), 0);
+	CHECK_EQ(er->exit_code, 42);
+
+	/* An error answer. */
+	send_exec(sv[0], 11, "nosuch");
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	struct rpc_status nf;
+	rpc_status_set(&nf, RPC_NOT_FOUND, "exec: nosuch: command not found");
+	CHECK_EQ(rpc_conn_reply(&c, &nf, NULL), 0);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(read_frame(sv[0], &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 11);
+	CHECK_EQ(rpc_frame_parse_response(p, h.len, &st, &msg, &mlen), 0);
+	CHECK_EQ(st.code, RPC_NOT_FOUND);
+	CHECK(strcmp(st.msg, "exec: nosuch: command not found") == 0);
+
+	/* A bad request message never reaches start. */
+	int started = a.started;
+	uint32_t id = proto_maitred_methods[PROTO_MAITRED_EXEC].id;
+	uint8_t bad[RPC_HDR_SIZE + 6] = { 0, 0, 0, 6, 0, 0, 0, 13, 1, 0, (uint8_t)(id >> 24),
+					  (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id,
+					  0x0a, 0x40 };
+	CHECK_EQ(rpc_write_full(sv[0], bad, sizeof(bad), rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK_EQ(a.started, started);
+	CHECK(c.pending == NULL);
+	CHECK_EQ(read_frame(sv[0], &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(rpc_frame_parse_response(p, h.len, &st, &msg, &mlen), 0);
+	CHECK_EQ(st.code, RPC_INVALID_ARGUMENT);
+
+	/* The blocking dispatcher does not serve deferred methods. */
+	struct rpc_buf out = { 0 };
+	struct rpc_hdr bh;
+	send_exec(sv[0], 15, "x");
+	/* Take the frame off the server's end ourselves and dispatch it. */
+	uint8_t *f = malloc(RPC_MAX_PAYLOAD);
+	CHECK_EQ(read_frame(sv[1], &bh, f, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(rpc_server_dispatch(&s, &bh, f, &out), 0);
+	CHECK_EQ(rpc_frame_get_hdr(out.data, &h), 0);
+	CHECK_EQ(rpc_frame_parse_response(out.data + RPC_HDR_SIZE, h.len, &st, &msg, &mlen), 0);
+	CHECK_EQ(st.code, RPC_UNIMPLEMENTED);
+	CHECK(strstr(st.msg, "maitred.Exec (0x00010002): not served here") != NULL);
+	rpc_buf_free(&out);
+	free(f);
+
+	/* Hang-up while a call waits: reported, the call still marked so its
+	 * owner can cancel the work. */
+	send_exec(sv[0], 17, "long");
+	CHECK_EQ(rpc_conn_handle(&c), 0);
+	CHECK(c.pending != NULL);
+	close(sv[0]);
+	CHECK_EQ(rpc_conn_handle(&c), -ECONNRESET);
+	CHECK(c.pending != NULL);
+	rpc_conn_release(&c);
+	CHECK(c.pending == NULL);
+	close(sv[1]);
+	rpc_buf_free(&g);
+	free(er);
+	free(p);
+}
+
 /* ---- hostile servers against the client ---- */
 
 struct fake_server {
@@ -983,6 +1158,7 @@ int main(void)
 	RUN_W(malformed_closes_only_its_connection);
 	RUN_W(conn_loop);
 	RUN_W(conn_backpressure);
+	RUN_W(conn_deferred);
 	RUN_W(client_hostile_servers);
 	return t_done();
 }
