@@ -268,15 +268,22 @@ static char *mod_slurp(const char *path, size_t *len, int *err)
 	return b;
 }
 
+/* init_module(2): MODULE_INIT_COMPRESSED_FILE (Linux 5.17) lets a kernel
+ * built with CONFIG_MODULE_DECOMPRESS take .ko.xz/.gz/.zst as they are. */
+#define MOD_INIT_COMPRESSED_FILE 4
+
 static int mod_finit(void *arg, const char *path, const char *params)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int r = 0;
+	size_t l = strlen(path);
+	int r = 0, flags = 0;
 
 	(void)arg;
 	if (fd < 0)
 		return -errno;
-	if (syscall(SYS_finit_module, fd, params, 0) < 0)
+	if (l < 3 || strcmp(path + l - 3, ".ko"))
+		flags = MOD_INIT_COMPRESSED_FILE;
+	if (syscall(SYS_finit_module, fd, params, flags) < 0)
 		r = -errno;
 	close(fd);
 	return r;

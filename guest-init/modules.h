@@ -1,5 +1,6 @@
 /* Kernel modules from init.modules=: modules.dep resolution (dependencies
- * first, each module once) and finit_module(2) of uncompressed .ko files. */
+ * first, each module once) and finit_module(2) of .ko files (compressed ones
+ * through MODULE_INIT_COMPRESSED_FILE when the kernel decompresses). */
 #ifndef APPVM_INIT_MODULES_H
 #define APPVM_INIT_MODULES_H
 #include <stddef.h>
