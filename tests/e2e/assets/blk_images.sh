@@ -4,6 +4,7 @@
 #                           does what e2e.blk=MODE on the kernel command line
 #                           asks and reports "E2E-GUEST: KEY=VALUE" lines,
 #                           then resets the VM (reboot -f; reboot=k).
+#   $ASSETS/blk/root.ext4   the same tree as a 16 MiB ext4 image (--rwroot)
 #   $ASSETS/blk/marker      a random word also stored in the squashfs as
 #                           /etc/e2e-marker: proves the guest's / is this image
 #   $ASSETS/blk/data.img    16 MiB empty ext4 filesystem (label appvmdata)
@@ -14,6 +15,9 @@
 #               and to /dev/vda (both must fail)
 #   data        mount /dev/vdb (ext4), write hello.txt (e2e.word=WORD) and a
 #               pattern file, sync, unmount, report the pattern's sha256
+# Every mode also reports each /dev/vdX's size and read-only flag.
+#   rwroot      write /e2e-rw.txt (e2e.word=WORD) on the writable root, sync,
+#               remount / read-only
 #   rng         read /dev/hwrng twice, report rng_current and the bytes
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
@@ -51,6 +55,10 @@ say "root=$(awk '$2 == "/" { print $1 "," $3 "," substr($4, 1, 2) }' /proc/mount
 say "marker=$(cat /etc/e2e-marker)"
 say "vda_ro=$(cat /sys/block/vda/ro 2>/dev/null)"
 say "vda_sectors=$(cat /sys/block/vda/size 2>/dev/null)"
+# Every disk, in name order: disk_vdX=SECTORS,RO
+for d in /sys/block/vd*; do
+	[ -e "$d/size" ] && say "disk_${d##*/}=$(cat "$d/size"),$(cat "$d/ro")"
+done
 case $mode in
 root)
 	# A write to the read-only root must fail with EROFS (or EIO).
@@ -81,6 +89,17 @@ data)
 		say "mount=failed: $(cat /tmp/err)"
 	fi
 	;;
+rwroot)
+	# --rwroot: / is the writable ext4 image. Write, sync, and leave it
+	# clean (read-only remount) so the host can mount it afterwards.
+	if echo "$word" >/e2e-rw.txt 2>/tmp/err && sync; then
+		say "rwwrite=ok"
+	else
+		say "rwwrite=failed: $(cat /tmp/err)"
+	fi
+	# (/tmp/err is on the tmpfs: nothing on / stays open for writing.)
+	if mount -o remount,ro / 2>/tmp/err; then say "remount=ok"; else say "remount=failed: $(cat /tmp/err)"; fi
+	;;
 rng)
 	say "rng_current=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
 	say "rng_available=$(cat /sys/class/misc/hw_random/rng_available 2>/dev/null | tr ' ' ',')"
@@ -99,6 +118,10 @@ RCS
 chmod 755 "$root/etc/rcS"
 rm -f "$out/root.sqfs"
 mksquashfs "$root" "$out/root.sqfs" -comp xz -all-root -noappend -quiet >/dev/null
+# The same tree as a writable ext4 root for --rwroot.
+rm -f "$out/root.ext4"
+truncate -s 16M "$out/root.ext4"
+mkfs.ext4 -q -F -L appvmroot -d "$root" "$out/root.ext4"
 rm -rf "$root"
 
 rm -f "$out/data.img"

@@ -38,4 +38,8 @@ want=$({ cat "$WORK/disk.img"; head -c $(( (512 - size % 512) % 512 )) /dev/zero
 [ "$(guest_value g vda_sha256)" = "$want" ] ||
 	fail "the guest's sha256 of /dev/vda is $(guest_value g vda_sha256), the zero-padded image's is $want"
 cmp -s "$A/disk.img" "$WORK/disk.img" || fail "disk.img changed although the guest only read it"
+case $(guest_value g rng_current) in
+virtio_rng.*) ;;
+*) fail "the cloud kernel's hw_random source is '$(guest_value g rng_current)', want virtio_rng.N" ;;
+esac
 echo "cloud kernel $ver read all $(guest_value g vda_sectors) sectors: sha256 $want"

@@ -5,11 +5,17 @@
 # timeout: 240
 . "$E2E_LIB/scenario.sh"
 cp "$ASSETS/blk/data.img" "$WORK/data.img"
+# A third, read-only disk: -d disks follow the root in order (vdb, vdc).
+head -c 1048576 /dev/zero >"$WORK/extra.img"
 word=w$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-vmm_run g -k "$KERNEL_VMLINUX" -r "$ASSETS/blk/root.sqfs" -d "$WORK/data.img" \
+vmm_run g -k "$KERNEL_VMLINUX" -r "$ASSETS/blk/root.sqfs" -d "$WORK/data.img" -d "$WORK/extra.img,ro" \
 	-p "$GUEST_PARAMS e2e.blk=data e2e.word=$word"
 expect_line g '^E2E-GUEST: init=done'
 expect_rc g 0
+[ "$(guest_value g disk_vda)" = "$(( ($(wc -c <"$ASSETS/blk/root.sqfs") + 511) / 512 )),1" ] ||
+	fail "vda is '$(guest_value g disk_vda)' (sectors,ro), want the read-only root"
+[ "$(guest_value g disk_vdb)" = "32768,0" ] || fail "vdb is '$(guest_value g disk_vdb)' (sectors,ro), want data.img: 32768,0"
+[ "$(guest_value g disk_vdc)" = "2048,1" ] || fail "vdc is '$(guest_value g disk_vdc)' (sectors,ro), want extra.img,ro: 2048,1"
 [ "$(guest_value g vdb_ro)" = 0 ] || fail "the guest sees /dev/vdb as read-only ('$(guest_value g vdb_ro)')"
 [ "$(guest_value g umount)" = ok ] || fail "the guest did not mount, write and unmount /dev/vdb"
 sum=$(guest_value g pattern_sha256)
