@@ -1,16 +1,25 @@
 /* Tiny guest driving virtio-blk by hand over virtio-mmio (virtio 1.2 §4.2.3
- * driver initialisation, §2.7 split ring, §5.2.6 requests): one read of
- * sector 0, then a write of sector 1, with no interrupts (polls the used
- * ring). Prints what it finds on COM1 for tests/native/kvm_virtio.sh:
+ * driver initialisation, §2.7 split ring, §5.2.6 requests), with no
+ * interrupts (polls the used ring and the status register). Prints what it
+ * finds on COM1 for tests/native/kvm_virtio.sh:
  *
  *   virtio: slot N id D           for every virtio-mmio window found
  *   capacity: SECTORS
- *   read status: S len L          then "sector0: <first 48 bytes>"
- *   write status: S len L
+ *   read status: S len L          read of sector 0, then
+ *   sector0: <first 48 bytes>
  *   isr: 0xN
+ *   write status: S len L         write of sector 1
+ *   loop status: 0xS used N isr 0xI
+ *                                 a chain whose descriptor points at itself:
+ *                                 the device must set DEVICE_NEEDS_RESET
+ *                                 (0x40) and use nothing
+ *   bad ring status: 0xS          after a reset, rings outside RAM: refused
+ *                                 at DRIVER_OK with DEVICE_NEEDS_RESET
+ *   recovered read status: S len L
+ *                                 after another reset, a good queue works
  *
- * and exits through the exit port: 0 when the read completed with status
- * OK, otherwise a distinct code per failed step (10..19). */
+ * and exits through the exit port: 0 when every step ran, otherwise a
+ * distinct code per step that could not (10..20). */
 #include "lib.h"
 
 #define MMIO_BASE 0xd0000000ull
@@ -42,6 +51,7 @@
 #define S_DRIVER 2
 #define S_DRIVER_OK 4
 #define S_FEATURES_OK 8
+#define S_NEEDS_RESET 0x40
 
 #define QSIZE 4
 /* Ring and buffers in guest RAM well above the image (loaded at 2 MiB). */
@@ -53,6 +63,8 @@
 #define BUF 0x804000ull
 #define F_NEXT 1
 #define F_WRITE 2
+/* Not RAM (the VM has 256 MiB), not an MMIO window either. */
+#define NOT_RAM 0xf0000000ull
 
 static uint64_t base;
 
@@ -128,6 +140,44 @@ static uint32_t request(uint32_t type, uint64_t sector, bool data_in, uint16_t *
 	return len;
 }
 
+/* §3.1.1 / §4.2.3.2: reset, ACKNOWLEDGE, DRIVER, VERSION_1 only,
+ * FEATURES_OK, queue 0 at desc (avail and used follow), DRIVER_OK. Returns
+ * the status register read back after DRIVER_OK. */
+static uint32_t init_device(uint64_t desc)
+{
+	wr(R_STATUS, 0);
+	if (rd(R_STATUS) != 0)
+		fail(19, "status not 0 after reset");
+	wr(R_STATUS, S_ACK);
+	wr(R_STATUS, S_ACK | S_DRIVER);
+	wr(R_DEV_FEAT_SEL, 1);
+	if (!(rd(R_DEV_FEAT) & 1))
+		fail(12, "device does not offer VIRTIO_F_VERSION_1");
+	wr(R_DRV_FEAT_SEL, 0);
+	wr(R_DRV_FEAT, 0);
+	wr(R_DRV_FEAT_SEL, 1);
+	wr(R_DRV_FEAT, 1);  /* VERSION_1 only */
+	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	if (!(rd(R_STATUS) & S_FEATURES_OK))
+		fail(13, "FEATURES_OK refused");
+
+	for (uint64_t a = DESC; a < BUF + 512; a += 8)
+		put64(a, 0);
+	wr(R_QUEUE_SEL, 0);
+	if (rd(R_QUEUE_READY) != 0 || rd(R_QUEUE_NUM_MAX) < QSIZE)
+		fail(14, "queue 0 unusable");
+	wr(R_QUEUE_NUM, QSIZE);
+	wr(R_DESC_LO, (uint32_t)desc);
+	wr(R_DESC_HI, (uint32_t)(desc >> 32));
+	wr(R_AVAIL_LO, (uint32_t)AVAIL);
+	wr(R_AVAIL_HI, 0);
+	wr(R_USED_LO, (uint32_t)USED);
+	wr(R_USED_HI, 0);
+	wr(R_QUEUE_READY, 1);
+	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	return rd(R_STATUS);
+}
+
 void guest_main(const uint8_t *boot_params)
 {
 	uint16_t used_seen = 0;
@@ -156,37 +206,7 @@ void guest_main(const uint8_t *boot_params)
 	if (rd(R_VERSION) != 2)
 		fail(11, "not virtio-mmio version 2");
 
-	/* §3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK. */
-	wr(R_STATUS, 0);
-	wr(R_STATUS, S_ACK);
-	wr(R_STATUS, S_ACK | S_DRIVER);
-	wr(R_DEV_FEAT_SEL, 1);
-	if (!(rd(R_DEV_FEAT) & 1))
-		fail(12, "device does not offer VIRTIO_F_VERSION_1");
-	wr(R_DRV_FEAT_SEL, 0);
-	wr(R_DRV_FEAT, 0);
-	wr(R_DRV_FEAT_SEL, 1);
-	wr(R_DRV_FEAT, 1);  /* VERSION_1 only */
-	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-	if (!(rd(R_STATUS) & S_FEATURES_OK))
-		fail(13, "FEATURES_OK refused");
-
-	/* §4.2.3.2 queue 0. */
-	for (uint64_t a = DESC; a < BUF + 512; a += 8)
-		put64(a, 0);
-	wr(R_QUEUE_SEL, 0);
-	if (rd(R_QUEUE_READY) != 0 || rd(R_QUEUE_NUM_MAX) < QSIZE)
-		fail(14, "queue 0 unusable");
-	wr(R_QUEUE_NUM, QSIZE);
-	wr(R_DESC_LO, (uint32_t)DESC);
-	wr(R_DESC_HI, 0);
-	wr(R_AVAIL_LO, (uint32_t)AVAIL);
-	wr(R_AVAIL_HI, 0);
-	wr(R_USED_LO, (uint32_t)USED);
-	wr(R_USED_HI, 0);
-	wr(R_QUEUE_READY, 1);
-	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	if (rd(R_STATUS) != (S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK))
+	if (init_device(DESC) != (S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK))
 		fail(15, "device did not accept DRIVER_OK");
 
 	serial_puts("capacity: ");
@@ -218,6 +238,43 @@ void guest_main(const uint8_t *boot_params)
 		*(volatile char *)(uintptr_t)(BUF + i) = i < sizeof(msg) ? msg[i] : 0;
 	len = request(1, 1, false, &used_seen, &st);
 	serial_puts("write status: ");
+	serial_put_dec(st);
+	serial_puts(" len ");
+	serial_put_dec(len);
+	serial_puts("\n");
+
+	/* A descriptor that chains to itself (§2.7.5.2 forbids loops). */
+	uint16_t idx = get16(AVAIL + 2);
+	desc(0, HDR, 16, F_NEXT, 0);
+	put16(AVAIL + 4 + 2 * (idx % QSIZE), 0);
+	barrier();
+	put16(AVAIL + 2, (uint16_t)(idx + 1));
+	barrier();
+	wr(R_QUEUE_NOTIFY, 0);
+	uint32_t status = 0;
+	for (unsigned i = 0; i < GUEST_POLL_MAX && !(status & S_NEEDS_RESET); i++)
+		status = rd(R_STATUS);
+	serial_puts("loop status: 0x");
+	serial_put_hex(status, 2);
+	serial_puts(" used ");
+	serial_put_dec((uint16_t)(get16(USED + 2) - used_seen));
+	serial_puts(" isr 0x");
+	serial_put_hex(rd(R_ISR), 1);
+	serial_puts("\n");
+	wr(R_ISR_ACK, 3);
+
+	/* Reset, then rings the device cannot reach. */
+	status = init_device(NOT_RAM);
+	serial_puts("bad ring status: 0x");
+	serial_put_hex(status, 2);
+	serial_puts("\n");
+
+	/* Reset once more: a good queue works again. */
+	if (init_device(DESC) != (S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK))
+		fail(20, "device did not accept DRIVER_OK after the resets");
+	used_seen = 0;
+	len = request(0, 0, true, &used_seen, &st);
+	serial_puts("recovered read status: ");
 	serial_put_dec(st);
 	serial_puts(" len ");
 	serial_put_dec(len);

@@ -14,7 +14,8 @@ G=$O/guests
 S=kvm_virtio
 T=${KVM_GUEST_TIMEOUT:-60}
 
-CASES="build_guest blk_read blk_write ro_disk_refuses_write root_cmdline rng_default no_rng \
+CASES="build_guest blk_read blk_write descriptor_loop_needs_reset ring_outside_ram_needs_reset \
+reset_recovers ro_disk_refuses_write root_cmdline rng_default no_rng \
 missing_image directory_image locked_image shared_ro_image odd_size_image"
 
 skip_all() {
@@ -88,6 +89,24 @@ if grep -q "^write status: 0 len 1" "$W/out" &&
 	pass blk_write
 else
 	fail blk_write "the guest's write of sector 1 did not reach the image"
+fi
+
+# --- hostile driver: NEEDS_RESET, then a reset recovers -------------------------
+# (same run) 0x4f = ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK|DEVICE_NEEDS_RESET.
+if grep -Eq "^loop status: 0x4f used 0 isr 0x[23]$" "$W/out"; then
+	pass descriptor_loop_needs_reset
+else
+	fail descriptor_loop_needs_reset "want 'loop status: 0x4f used 0 isr 0x2/0x3' (NEEDS_RESET, nothing used, config interrupt), got: $(grep '^loop status' "$W/out")"
+fi
+if grep -qx "bad ring status: 0x4f" "$W/out"; then
+	pass ring_outside_ram_needs_reset
+else
+	fail ring_outside_ram_needs_reset "want 'bad ring status: 0x4f', got: $(grep '^bad ring' "$W/out")"
+fi
+if grep -qx "recovered read status: 0 len 513" "$W/out"; then
+	pass reset_recovers
+else
+	fail reset_recovers "after the resets a read did not complete: $(grep '^recovered' "$W/out")"
 fi
 
 # --- a read-only disk refuses writes with IOERR, image unchanged ---------------
