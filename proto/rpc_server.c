@@ -105,12 +105,13 @@ int rpc_server_dispatch_with(const struct rpc_server *s, const struct rpc_hdr *h
 }
 
 /* Between frames: wait as long as it takes for the next frame to start, and
- * take whatever part of its header is there in one read. Returns the byte
- * count (0 at EOF) or -errno. */
-static ssize_t rpc_server_read_start(int fd, uint8_t *hb)
+ * take whatever is there (at most cap bytes: often a whole request, or
+ * several pipelined ones) in one read. Returns the byte count (0 at EOF) or
+ * -errno. */
+static ssize_t rpc_server_read_start(int fd, uint8_t *p, size_t cap)
 {
 	for (;;) {
-		ssize_t n = read(fd, hb, RPC_HDR_SIZE);
+		ssize_t n = read(fd, p, cap);
 		if (n >= 0)
 			return n;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -123,10 +124,15 @@ static ssize_t rpc_server_read_start(int fd, uint8_t *hb)
 	}
 }
 
+/* Room for the first read of a frame: small requests arrive in one read. */
+#define RPC_SERVE_GREEDY 4096u
+/* Buffers that grew past this for one big frame are freed once idle. */
+#define RPC_SERVE_KEEP 65536u
+
 int rpc_server_serve(const struct rpc_server *s, int fd)
 {
 	struct rpc_buf in = { 0 }, out = { 0 }, scratch = { 0 };
-	uint8_t hb[RPC_HDR_SIZE];
+	size_t have = 0; /* bytes in in.data, from the start of the next frame */
 	struct rpc_hdr h;
 	int r;
 
@@ -134,31 +140,44 @@ int rpc_server_serve(const struct rpc_server *s, int fd)
 		/* Idle between frames is fine (the first bytes are awaited
 		 * without deadline); once a frame starts it must arrive within
 		 * io_timeout_ms so a stalled peer cannot pin us. */
-		ssize_t got = rpc_server_read_start(fd, hb);
-		if (got <= 0) {
-			r = (int)got;
-			break;
+		if (have == 0) {
+			r = rpc_buf_reserve(&in, RPC_SERVE_GREEDY);
+			if (r < 0)
+				break;
+			ssize_t got = rpc_server_read_start(fd, in.data, in.cap);
+			if (got <= 0) {
+				r = (int)got;
+				break;
+			}
+			have = (size_t)got;
 		}
 		int64_t dl = rpc_deadline(s->io_timeout_ms);
-		size_t rest = RPC_HDR_SIZE - (size_t)got;
-		ssize_t n = rest ? rpc_read_full(fd, hb + got, rest, dl) : 0;
-		if (n < 0 || (size_t)n < rest) {
-			r = n < 0 ? (int)n : -ECONNRESET;
-			break;
+		if (have < RPC_HDR_SIZE) {
+			size_t rest = RPC_HDR_SIZE - have;
+			ssize_t n = rpc_read_full(fd, in.data + have, rest, dl);
+			if (n < 0 || (size_t)n < rest) {
+				r = n < 0 ? (int)n : -ECONNRESET;
+				break;
+			}
+			have = RPC_HDR_SIZE;
 		}
 		/* Length is checked here, before any of the body is read. */
-		r = rpc_frame_get_hdr(hb, &h);
+		r = rpc_frame_get_hdr(in.data, &h);
 		if (r < 0)
 			break;
-		r = rpc_buf_reserve(&in, h.len ? h.len : 1);
+		size_t need = RPC_HDR_SIZE + (size_t)h.len;
+		r = rpc_buf_reserve(&in, need);
 		if (r < 0)
 			break;
-		n = rpc_read_full(fd, in.data, h.len, dl);
-		if (n < 0 || (size_t)n < h.len) {
-			r = n < 0 ? (int)n : -ECONNRESET;
-			break;
+		if (have < need) {
+			ssize_t n = rpc_read_full(fd, in.data + have, need - have, dl);
+			if (n < 0 || (size_t)n < need - have) {
+				r = n < 0 ? (int)n : -ECONNRESET;
+				break;
+			}
+			have = need;
 		}
-		r = rpc_server_dispatch_with(s, &h, in.data, &out, &scratch);
+		r = rpc_server_dispatch_with(s, &h, in.data + RPC_HDR_SIZE, &out, &scratch);
 		if (r < 0)
 			break;
 		if (out.len) {
@@ -166,10 +185,14 @@ int rpc_server_serve(const struct rpc_server *s, int fd)
 			if (r < 0)
 				break;
 		}
+		/* Keep what already arrived of the next frame(s). */
+		have -= need;
+		if (have)
+			memmove(in.data, in.data + need, have);
 		/* Do not pin megabytes between frames after one big call. */
-		if (in.cap > 65536)
+		if (have == 0 && in.cap > RPC_SERVE_KEEP)
 			rpc_buf_free(&in);
-		if (out.cap > 65536)
+		if (out.cap > RPC_SERVE_KEEP)
 			rpc_buf_free(&out);
 	}
 	rpc_buf_free(&in);

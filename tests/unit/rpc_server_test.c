@@ -451,6 +451,76 @@ static void client_unknown_method(void)
 	CHECK_EQ(th.result, 0);
 }
 
+/* Several requests in one write (and one split across writes): the
+ * blocking server buffers what it read past a frame and answers in order. */
+static void serve_pipelined(void)
+{
+	struct svc svc;
+	struct rpc_server s;
+	struct serve_thread th;
+	struct rpc_buf one = { 0 }, all = { 0 };
+	struct rpc_hdr h;
+	struct rpc_status st;
+	const uint8_t *msg;
+	size_t mlen;
+	uint8_t *p = malloc(RPC_MAX_PAYLOAD);
+	srv_init(&s, &svc);
+	int fd = serve_start(&th, &s);
+	maitred_SetTimeRequest tq = { .sec = 1, .nsec = 2 };
+	CHECK_EQ(rpc_frame_request(&one, 1, proto_maitred_methods[PROTO_MAITRED_SET_TIME].id,
+				   maitred_SetTimeRequest_fields, &tq), 0);
+	/* 200 small frames back to back: more than one greedy read holds. */
+	CHECK_EQ(rpc_buf_reserve(&all, 200 * one.len), 0);
+	for (uint32_t i = 0; i < 200; i++) {
+		uint32_t sid = 2 * i + 1;
+		one.data[4] = (uint8_t)(sid >> 24); one.data[5] = (uint8_t)(sid >> 16);
+		one.data[6] = (uint8_t)(sid >> 8); one.data[7] = (uint8_t)sid;
+		memcpy(all.data + i * one.len, one.data, one.len);
+	}
+	all.len = 200 * one.len;
+	/* Split in the middle of a header, then the rest. */
+	size_t cut = 57 * one.len + 3;
+	CHECK_EQ(rpc_write_full(fd, all.data, cut, rpc_deadline(IO_MS)), 0);
+	usleep(20000);
+	CHECK_EQ(rpc_write_full(fd, all.data + cut, all.len - cut, rpc_deadline(IO_MS)), 0);
+	int bad = 0;
+	for (uint32_t i = 0; i < 200; i++) {
+		if (read_frame(fd, &h, p, RPC_MAX_PAYLOAD) != 0 || h.stream != 2 * i + 1 ||
+		    rpc_frame_parse_response(p, h.len, &st, &msg, &mlen) != 0 || st.code != RPC_OK)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	/* A big request right behind a small one in the same write. */
+	maitred_ExecRequest *big = calloc(1, sizeof(*big));
+	strcpy(big->argv[0], "echo");
+	big->argv_count = 1;
+	big->stdin_data.size = 16000;
+	struct rpc_buf b = { 0 };
+	CHECK_EQ(rpc_frame_request(&b, 999, proto_maitred_methods[PROTO_MAITRED_EXEC].id,
+				   maitred_ExecRequest_fields, big), 0);
+	CHECK_EQ(rpc_buf_reserve(&all, one.len + b.len), 0);
+	memcpy(all.data, one.data, one.len);
+	memcpy(all.data + one.len, b.data, b.len);
+	CHECK_EQ(rpc_write_full(fd, all.data, one.len + b.len, rpc_deadline(IO_MS)), 0);
+	CHECK_EQ(read_frame(fd, &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 399);
+	CHECK_EQ(read_frame(fd, &h, p, RPC_MAX_PAYLOAD), 0);
+	CHECK_EQ(h.stream, 999);
+	CHECK_EQ(rpc_frame_parse_response(p, h.len, &st, &msg, &mlen), 0);
+	maitred_ExecResponse *er = calloc(1, sizeof(*er));
+	CHECK_EQ(rpc_msg_decode(maitred_ExecResponse_fields, er, msg, mlen, NULL), 0);
+	CHECK_EQ(er->stderr_data.size, 16000);
+	close(fd);
+	pthread_join(th.t, NULL);
+	CHECK_EQ(th.result, 0);
+	rpc_buf_free(&one);
+	rpc_buf_free(&all);
+	rpc_buf_free(&b);
+	free(big);
+	free(er);
+	free(p);
+}
+
 /* ---- hostile clients against rpc_server_serve ---- */
 
 /* Send raw bytes, then either close (send_eof) or keep the fd open; return
@@ -1051,7 +1121,8 @@ struct fake_server {
 	int mode;
 };
 
-enum { FS_WRONG_STREAM, FS_OVERSIZE, FS_CLOSE, FS_SILENT, FS_BAD_MSG, FS_REQUEST };
+enum { FS_WRONG_STREAM, FS_OVERSIZE, FS_CLOSE, FS_SILENT, FS_BAD_MSG, FS_REQUEST, FS_EXTRA,
+       FS_SLOW };
 
 static void *fake_run(void *arg)
 {
@@ -1095,6 +1166,28 @@ static void *fake_run(void *arg)
 	case FS_REQUEST:
 		rpc_frame_request(&out, h.stream, 1, NULL, NULL);
 		break;
+	case FS_EXTRA:
+		/* A good response plus a byte nobody asked for, in one write. */
+		rpc_frame_response(&out, h.stream, NULL, NULL, NULL);
+		rpc_buf_reserve(&out, out.len + 1);
+		out.data[out.len++] = 0;
+		break;
+	case FS_SLOW: {
+		/* A good response in three pieces: 3 header bytes, the rest of
+		 * the header and part of the body, the remainder. */
+		maitred_GetInfoResponse *o = calloc(1, sizeof(*o));
+		strcpy(o->hostname, "slow");
+		rpc_frame_response(&out, h.stream, NULL, maitred_GetInfoResponse_fields, o);
+		free(o);
+		size_t cut[] = { 0, 3, RPC_HDR_SIZE + 4, out.len };
+		for (int i = 0; i < 3; i++) {
+			rpc_write_full(f->fd, out.data + cut[i], cut[i + 1] - cut[i],
+				       rpc_deadline(IO_MS));
+			usleep(20000);
+		}
+		out.len = 0;
+		break;
+	}
 	}
 	rpc_write_full(f->fd, out.data, out.len, rpc_deadline(IO_MS));
 	/* Keep the connection open until the client closes it. */
@@ -1139,6 +1232,10 @@ static void client_hostile_servers(void)
 	CHECK_EQ(client_vs(FS_CLOSE, IO_MS, &st), -ECONNRESET);
 	CHECK_EQ(client_vs(FS_SILENT, 100, &st), -ETIMEDOUT);
 	CHECK_EQ(client_vs(FS_REQUEST, IO_MS, &st), -EPROTO);
+	CHECK_EQ(client_vs(FS_EXTRA, IO_MS, &st), -EPROTO);
+	/* A response arriving in pieces is reassembled. */
+	CHECK_EQ(client_vs(FS_SLOW, IO_MS, &st), 0);
+	CHECK_EQ(st.code, RPC_OK);
 	/* A whole but undecodable message: reported, stream still in sync. */
 	CHECK_EQ(client_vs(FS_BAD_MSG, IO_MS, &st), -EBADMSG);
 	CHECK_EQ(st.code, RPC_INTERNAL);
@@ -1154,6 +1251,7 @@ int main(void)
 	RUN_W(dispatch_cases);
 	RUN_W(many_sequential_calls);
 	RUN_W(client_unknown_method);
+	RUN_W(serve_pipelined);
 	RUN_W(hostile_frames);
 	RUN_W(malformed_closes_only_its_connection);
 	RUN_W(conn_loop);
