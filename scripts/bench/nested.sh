@@ -59,9 +59,9 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	i=$((i + 1))
 	case " $BENCH_VMMS " in *" vmm "*)
-	echo "BENCHRES vmm $(bootbench -t 300 -- "$VMM" -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k")" ;; esac
+	echo "BENCHRES vmm $(bootbench -t 120 -- "$VMM" -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k")" ;; esac
 	case " $BENCH_VMMS " in *" qemu-microvm "*)
-	echo "BENCHRES qemu-microvm $(bootbench -t 300 -d "$fifo" -- qemu-system-x86_64 -M microvm \
+	echo "BENCHRES qemu-microvm $(bootbench -t 120 -d "$fifo" -- qemu-system-x86_64 -M microvm \
 		-accel kvm -cpu host -m 256 -smp 1 -nodefaults -no-user-config -display none \
 		-serial stdio -monitor none -no-reboot \
 		-chardev file,id=dbg,path="$fifo" -device isa-debugcon,iobase=0x3f0,chardev=dbg \
@@ -72,28 +72,32 @@ EOF
 summary() {
 	awk '
 	$1 == "BENCHRES" {
-		print "  " $0
 		for (i = 3; i <= NF; i++) {
 			split($i, kv, "=")
 			if (kv[2] != "-" && kv[1] != "status") { v[$2, kv[1], ++n[$2, kv[1]]] = kv[2] }
 			if (kv[1] == "status" && kv[2] != 0) bad[$2]++
 		}
+		if (!($2 in vm)) order[++nvm] = $2
 		vm[$2] = 1
 	}
 	END {
 		split("init_ms port_ms self_ms exit_ms", keys, " ")
-		printf "%-14s %10s %10s %10s %10s  (median of runs, ms since exec)\n", "vmm", "init", "port", "self", "exit"
-		for (m in vm) {
+		printf "%-14s %10s %10s %10s %10s  (median of runs, ms since exec)\n", "", "init", "port", "self", "exit"
+		for (o = 1; o <= nvm; o++) {
+			m = order[o]
 			printf "%-14s", m
 			for (k = 1; k <= 4; k++) {
 				c = n[m, keys[k]]
 				if (c == 0) { printf " %10s", "-"; continue }
 				for (i = 1; i <= c; i++) a[i] = v[m, keys[k], i] + 0
 				for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-				printf " %10d", (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+				med[m, k] = (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+				printf " %10d", med[m, k]
 			}
 			printf "%s\n", bad[m] ? "  (" bad[m] " runs failed)" : ""
 		}
+		if (med["vmm", 1] > 0 && med["qemu-microvm", 1] > 0)
+			printf "vmm / qemu-microvm: init %.2fx, exit %.2fx\n", med["vmm", 1] / med["qemu-microvm", 1], med["vmm", 4] / med["qemu-microvm", 4]
 	}'
 }
 
@@ -102,8 +106,11 @@ if e2e_have_hwvirt; then
 	work=$E2E_RUN/work
 	mkdir -p "$work"
 	(cd "$work" && PATH="$O/e2e:$PATH" VMM=$O/vmm KERNEL_BZIMAGE=$O/kernel/bzImage ASSETS=$assets \
-		WORK=$work RUNS=$RUNS BENCH_VMMS=$BENCH_VMMS sh "$main") | summary
-	exit 0
+		WORK=$work RUNS=$RUNS BENCH_VMMS=$BENCH_VMMS sh "$main") 2>&1 | tee "$work/out" |
+		grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
+	summary <"$work/out"
+	! grep -q '^bootbench: .*failed' "$work/out"
+	exit
 fi
 
 img=$E2E_RUN/l1
@@ -128,9 +135,16 @@ done
 nonce=$(cat "$img/e2e/nonce")
 echo "bench/nested: booting the nested L1 machine; $RUNS runs of each VMM (appliance bzImage, 256 MiB, 1 vCPU)" >&2
 out=$E2E_RUN/console.log
-l1_boot "$img" $((600 + RUNS * 200)) </dev/null | tr -d '\r' >"$out"
-rc=$?
+# Runs are shown as they finish; the whole console is in $out.
+{ l1_boot "$img" $((600 + RUNS * 200)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
+	tee "$out" | grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
+rc=$(cat "$E2E_RUN/rc")
 grep -q BENCHRES "$out" || { echo "bench/nested: no results (qemu status $rc); L1 console tail:" >&2; tail -n 40 "$out" >&2; exit 1; }
 sed -n "s/.*@E2E:$nonce: BOOTED \(.*\)/L1 reached its \/init after \1 s of L1 uptime/p" "$out"
 summary <"$out"
-grep -q "@E2E:$nonce: DONE" "$out" || { echo "bench/nested: L1 did not finish (qemu status $rc)" >&2; exit 1; }
+grep -q "@E2E:$nonce: DONE" "$out" || { echo "bench/nested: L1 did not finish (qemu status $rc); console in $out" >&2; E2E_KEEP=1; trap - EXIT; exit 1; }
+if grep -q '^bootbench: ' "$out"; then
+	echo "bench/nested: failed runs:" >&2
+	sed -n '/^bootbench: .*failed/,/^BENCHRES/p' "$out" | grep -v '^BENCHRES' | tail -n 60 >&2
+	exit 1
+fi

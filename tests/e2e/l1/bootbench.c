@@ -15,7 +15,8 @@
  * Prints one line "init_ms=.. port_ms=.. self_ms=.. exit_ms=.. status=.."
  * ("-" for events that did not happen) and exits 0 if CMD exited 0 and the
  * init marker was seen, 1 otherwise. CMD's output is kept in memory only
- * for matching; a timeout (-t, default 600) kills CMD. */
+ * for matching, and its last 4 KiB go to stderr when the run failed; a
+ * timeout (-t, default 600) kills CMD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +55,32 @@ static void feed(struct linebuf *lb, const char *data, size_t n,
 		}
 		lb->buf[lb->len++] = data[i];
 	}
+}
+
+/* The last sizeof(buf) bytes CMD wrote (stdout and stderr interleaved). */
+struct tail {
+	char buf[4096];
+	size_t pos;
+	int wrapped;
+};
+
+static void tail_add(struct tail *t, const char *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		t->buf[t->pos++] = data[i];
+		if (t->pos == sizeof(t->buf)) {
+			t->pos = 0;
+			t->wrapped = 1;
+		}
+	}
+}
+
+static void tail_dump(const struct tail *t)
+{
+	if (t->wrapped)
+		fwrite(t->buf + t->pos, 1, sizeof(t->buf) - t->pos, stderr);
+	fwrite(t->buf, 1, t->pos, stderr);
+	fputc('\n', stderr);
 }
 
 struct result {
@@ -96,6 +123,8 @@ int main(int argc, char **argv)
 			    .marker = "BENCH-INIT" };
 	int opt, out[2], err[2], dfd = -1, st = 0;
 	struct linebuf lo = { .len = 0 }, le = { .len = 0 };
+	static struct tail tl;
+	int killed = 0;
 
 	while ((opt = getopt(argc, argv, "+d:m:t:")) != -1) {
 		switch (opt) {
@@ -151,6 +180,7 @@ usage:
 		if (left <= 0) {
 			fprintf(stderr, "bootbench: timeout after %u s, killing %s\n", timeout, argv[optind]);
 			kill(pid, SIGKILL);
+			killed = 1;
 			break;
 		}
 		int n = poll(p, 3, (int)(left > 1000 ? 1000 : left));
@@ -184,6 +214,7 @@ usage:
 				open_fds--;
 				continue;
 			}
+			tail_add(&tl, buf, (size_t)k);
 			if (i == 0)
 				feed(&lo, buf, (size_t)k, match_out, &r);
 			else
@@ -198,5 +229,12 @@ usage:
 	print_ms("self_ms", r.self_ms);
 	print_ms("exit_ms", r.exit_ms);
 	printf("status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	return (WIFEXITED(st) && WEXITSTATUS(st) == 0 && r.init_ms >= 0) ? 0 : 1;
+	fflush(stdout);
+	int ok = !killed && WIFEXITED(st) && WEXITSTATUS(st) == 0 && r.init_ms >= 0;
+	if (!ok) {
+		fprintf(stderr, "bootbench: %s failed%s; the end of its output:\n", argv[optind],
+			killed ? " (timeout)" : "");
+		tail_dump(&tl);
+	}
+	return ok ? 0 : 1;
 }
