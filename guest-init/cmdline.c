@@ -26,6 +26,9 @@ void init_config_defaults(struct init_config *cfg)
 	strcpy(cfg->init_path, "/sbin/init");
 	cfg->exit_port = -1;
 	cfg->boot_port = -1;
+	cfg->rpc = -1;
+	/* PROTO_MAITRED_PORT (proto/maitred.h), vm_tools' maitred port. */
+	cfg->rpc_port = 8888;
 }
 
 static void cmd_warn(const struct init_warn *w, int *count, const char *fmt, ...)
@@ -499,6 +502,32 @@ static void cmd_apply(struct init_config *cfg, const char *key, const char *val,
 		} else {
 			*dst = port;
 		}
+	} else if (!strcmp(key, "init.rpc")) {
+		if (val && !strcmp(val, "auto"))
+			cfg->rpc = -1;
+		else if (val && (!strcmp(val, "0") || !strcmp(val, "1")))
+			cfg->rpc = val[0] - '0';
+		else {
+			cmd_warn(w, nw, "init.rpc=%s: expected 0, 1 or auto, using default auto (on under vmm)",
+				 val ? val : "");
+			cfg->rpc = -1;
+		}
+	} else if (!strcmp(key, "init.rpc_port")) {
+		char *end = NULL;
+		unsigned long long n = 0;
+
+		if (val && isdigit((unsigned char)val[0])) {
+			errno = 0;
+			n = strtoull(val, &end, 10);
+		}
+		/* vsock ports are u32; VMADDR_PORT_ANY (0xffffffff) is not one. */
+		if (!end || *end || errno || n == 0 || n >= 0xffffffffull) {
+			cmd_warn(w, nw, "init.rpc_port=%s: expected a vsock port 1..4294967294, using default 8888",
+				 val ? val : "");
+			cfg->rpc_port = 8888;
+		} else {
+			cfg->rpc_port = (uint32_t)n;
+		}
 	} else if (!strncmp(key, "init.", 5)) {
 		cmd_warn(w, nw, "unknown key %s ignored", key);
 	}
@@ -630,4 +659,6 @@ void init_config_print(const struct init_config *cfg, int fd)
 		dprintf(fd, "appvm.boot_port=0x%x\n", (unsigned)cfg->boot_port);
 	else
 		cmd_print(fd, "appvm.boot_port", "none");
+	cmd_print(fd, "init.rpc", cfg->rpc < 0 ? "auto" : cfg->rpc ? "1" : "0");
+	dprintf(fd, "init.rpc_port=%u\n", (unsigned)cfg->rpc_port);
 }

@@ -67,6 +67,11 @@ struct init_config {
 	/* Announced by vmm; -1 when absent (then no port is ever touched). */
 	int exit_port;
 	int boot_port;
+	/* Maitred RPC service (guest-init/maitred.h): init.rpc= -1 auto (on
+	 * when vmm announced itself with appvm.exit_port=), 0 off, 1 on;
+	 * init.rpc_port= its vsock port. */
+	int rpc;
+	uint32_t rpc_port;
 };
 
 /* Receives one human-readable warning naming the key, the problem and the
