@@ -1,6 +1,7 @@
 /* build/guest/init: the guest's PID 1 (see docs/INIT.md). Run as anything
  * but PID 1 it only offers --print-config, to check a command line. */
 #include "guest-init/config.h"
+#include "guest-init/maitred.h"
 #include "guest-init/pid1.h"
 
 #include <errno.h>
@@ -43,8 +44,12 @@ static int main_print_config(const char *path)
 
 int main(int argc, char **argv)
 {
-	if (getpid() == 1)
-		init_pid1_run(NULL);
+	if (getpid() == 1) {
+		/* The Maitred RPC service on vsock (guest-init/maitred.h). */
+		static const struct init_pid1_hooks hooks = { init_maitred_start, NULL };
+
+		init_pid1_run(&hooks);
+	}
 	if (argc >= 2 && !strcmp(argv[1], "--print-config") && argc <= 3)
 		return main_print_config(argc == 3 ? argv[2] : "/proc/cmdline");
 	fprintf(stderr, "usage: init (as PID 1)\n"
