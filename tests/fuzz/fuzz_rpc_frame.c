@@ -9,11 +9,15 @@
  *     server (rpc_conn_handle, with deferred methods answered from start
  *     and from the loop), which must end the connection (EOF or a
  *     malformed frame) and never crash.
+ *  3. And into the blocking server (rpc_server_serve), with a peer thread
+ *     that writes the input and drains the responses.
  * Corpus: tests/fuzz/corpus/rpc_frame/. */
 #include "proto/maitred.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -201,12 +205,69 @@ static void rpc_fuzz_conn(const uint8_t *data, size_t size)
 	close(sv[1]);
 }
 
+/* The blocking server: a peer thread feeds the input and drains responses
+ * through poll(), so neither side can wedge the other. */
+struct rpc_fuzz_peer {
+	int fd;
+	const uint8_t *data;
+	size_t size;
+};
+
+static void *rpc_fuzz_peer_run(void *arg)
+{
+	struct rpc_fuzz_peer *p = arg;
+	uint8_t sink[4096];
+	size_t off = 0;
+	if (p->size == 0)
+		shutdown(p->fd, SHUT_WR);
+	for (;;) {
+		struct pollfd pf = { .fd = p->fd, .events = POLLIN | (off < p->size ? POLLOUT : 0) };
+		if (poll(&pf, 1, -1) < 0)
+			continue;
+		if ((pf.revents & POLLOUT) && off < p->size) {
+			ssize_t n = send(p->fd, p->data + off, p->size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				off += (size_t)n;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				off = p->size; /* server gone */
+			if (off == p->size)
+				shutdown(p->fd, SHUT_WR);
+		}
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(p->fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				return NULL;
+		}
+	}
+}
+
+static void rpc_fuzz_serve(const uint8_t *data, size_t size)
+{
+	int sv[2];
+	pthread_t t;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	struct rpc_fuzz_peer p = { .fd = sv[0], .data = data, .size = size };
+	if (pthread_create(&t, NULL, rpc_fuzz_peer_run, &p) != 0)
+		abort();
+	int r = rpc_server_serve(&rpc_fuzz_server, sv[1]);
+	shutdown(sv[1], SHUT_RDWR);
+	pthread_join(t, NULL);
+	if (r != 0 && r != -EPROTO && r != -EMSGSIZE && r != -ECONNRESET && r != -EPIPE)
+		__builtin_trap();
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	rpc_fuzz_frames(data, size);
-	if (size <= 256 * 1024)
+	if (size <= 256 * 1024) {
 		rpc_fuzz_conn(data, size);
+		rpc_fuzz_serve(data, size);
+	}
 	return 0;
 }
