@@ -172,12 +172,13 @@ void vsock_hdr_get(struct vsock_hdr *h, const uint8_t in[VSOCK_HDR_SIZE])
 
 /* ---- connections ------------------------------------------------------ */
 
-/* Ask epoll for what we still need to hear about: input only while we do
- * not already know the fd is readable (so a guest out of credit does not
- * turn every host write into a wake-up), output only while bytes wait. */
+/* Input stays armed (edge-triggered: one wake-up per arrival, and the
+ * readable flag remembers it until a read says EAGAIN, so toggling it would
+ * only cost two syscalls per drain); output only while bytes wait in obuf,
+ * else every read by the host peer would wake us. */
 static void vsock_conn_arm(struct vsock_dev *d, struct vsock_conn *c)
 {
-	uint32_t want = EPOLLET | (c->readable ? 0 : EPOLLIN | EPOLLRDHUP) | (c->olen ? EPOLLOUT : 0);
+	uint32_t want = EPOLLET | EPOLLIN | EPOLLRDHUP | (c->olen ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = want, .data.u64 = (uint64_t)(c - d->conns) };
 
 	if (want == c->armed)
@@ -216,6 +217,16 @@ static struct vsock_conn *vsock_conn_new(struct vsock_dev *d, int fd, enum vsock
 	ev.data.u64 = (uint64_t)(c - d->conns);
 	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return NULL;
+	/* Let the host socket itself hold a whole window of guest bytes (a
+	 * unix stream writer is limited by its own send buffer, by default a
+	 * little under 256 KiB), so obuf, an extra copy, is needed only when
+	 * the host reader is really behind. The kernel caps this at
+	 * net.core.wmem_max; failing is harmless. Memory stays bounded by the
+	 * credit window either way: the guest cannot send more. */
+	{
+		int sz = VSOCK_BUF_ALLOC;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->state = st;
@@ -297,8 +308,9 @@ static void vsock_credit_note(struct vsock_conn *c, const struct vsock_hdr *h)
 
 static void vsock_check_done(struct vsock_dev *d, struct vsock_conn *c);
 
-/* Write what waits in obuf to the host socket. */
-static void vsock_flush(struct vsock_dev *d, struct vsock_conn *c)
+/* Write what waits in obuf to the host socket until it would block.
+ * 0, or -1 on a write error (the caller closes the connection). */
+static int vsock_obuf_write(struct vsock_conn *c)
 {
 	while (c->olen) {
 		uint32_t first = VSOCK_BUF_ALLOC - c->ohead;
@@ -313,14 +325,23 @@ static void vsock_flush(struct vsock_dev *d, struct vsock_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
+				return 0;
 			log_debug("virtio-vsock: port %u: host write: %s", c->guest_port, strerror(errno));
-			vsock_conn_free(d, c, true);
-			return;
+			return -1;
 		}
 		c->ohead = (uint32_t)((c->ohead + (uint32_t)n) % VSOCK_BUF_ALLOC);
 		c->olen -= (uint32_t)n;
 		c->fwd_cnt += (uint32_t)n;
+	}
+	return 0;
+}
+
+/* The host socket has room again (EPOLLOUT). May free c. */
+static void vsock_flush(struct vsock_dev *d, struct vsock_conn *c)
+{
+	if (vsock_obuf_write(c) < 0) {
+		vsock_conn_free(d, c, true);
+		return;
 	}
 	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_THRESH)
 		c->pend |= VSOCK_PEND_CREDIT;
@@ -465,7 +486,6 @@ static int vsock_rx_conn(struct vsock_dev *d, struct vsock_conn *c)
 			return 1;
 		}
 		c->readable = false;
-		vsock_conn_arm(d, c);
 	}
 credit:
 	if (c->pend & VSOCK_PEND_CREDIT) {
@@ -525,7 +545,9 @@ static void vsock_obuf_add(struct vsock_conn *c, const struct virtq_chain *ch, u
 	}
 }
 
-/* OP_RW: forward the payload to the host socket, the rest into obuf. */
+/* OP_RW: forward the payload to the host socket, the rest into obuf.
+ * Older bytes go first: obuf is flushed before the payload is tried
+ * directly, so it is copied only when the host socket really is full. */
 static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_chain *ch, uint32_t len)
 {
 	uint32_t done = 0;
@@ -538,6 +560,8 @@ static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct 
 	}
 	if (!len)
 		return;
+	if (c->olen && vsock_obuf_write(c) < 0)
+		goto fail;
 	if (!c->olen) {
 		struct msghdr mh = { .msg_iov = d->iov };
 		int niov = virtq_chain_iov(ch, false, VSOCK_HDR_SIZE, len, d->iov, VIRTQ_MAX_SIZE);
@@ -550,8 +574,7 @@ static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct 
 			while (n < 0 && errno == EINTR);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_debug("virtio-vsock: port %u: host write: %s", c->guest_port, strerror(errno));
-				vsock_conn_free(d, c, true);
-				return;
+				goto fail;
 			}
 			if (n > 0) {
 				done = (uint32_t)n;
@@ -562,15 +585,16 @@ static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct 
 	if (done < len) {
 		if (!c->obuf && !(c->obuf = malloc(VSOCK_BUF_ALLOC))) {
 			log_err("virtio-vsock: out of memory for a connection buffer");
-			vsock_conn_free(d, c, true);
-			return;
+			goto fail;
 		}
 		vsock_obuf_add(c, ch, VSOCK_HDR_SIZE + (uint64_t)done, len - done);
-		vsock_flush(d, c);  /* may free c */
-		return;
 	}
 	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_THRESH)
 		c->pend |= VSOCK_PEND_CREDIT;
+	vsock_conn_arm(d, c);
+	return;
+fail:
+	vsock_conn_free(d, c, true);
 }
 
 /* OP_REQUEST from the guest: connect to PATH_<port>. */
@@ -606,7 +630,6 @@ static void vsock_tx_request(struct vsock_dev *d, const struct vsock_hdr *h)
 	c->readable = true;  /* find out on the first read */
 	vsock_credit_note(c, h);
 	c->pend |= VSOCK_PEND_RESPONSE;
-	vsock_conn_arm(d, c);
 	return;
 refuse:
 	vsock_rst_push(d, h->dst_port, h->src_port);
@@ -656,7 +679,6 @@ static int vsock_tx_pkt(struct vsock_dev *d, const struct virtq_chain *ch)
 			}
 		}
 		c->readable = true;
-		vsock_conn_arm(d, c);
 		return 0;
 	case VSOCK_OP_RST:
 		if (c)
@@ -761,7 +783,6 @@ static void vsock_line(struct vsock_dev *d, struct vsock_conn *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 		c->readable = false;
-		vsock_conn_arm(d, c);
 		return;
 	}
 	if (n <= 0) {
@@ -872,8 +893,6 @@ static void vsock_poll_locked(struct vsock_dev *d)
 				c->readable = true;
 				if (c->state == VSOCK_LINE)
 					vsock_line(d, c);
-				else
-					vsock_conn_arm(d, c);
 			}
 			if (c->state != VSOCK_FREE && c->olen && (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
 				vsock_flush(d, c);
