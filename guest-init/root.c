@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -96,8 +97,19 @@ static int root_loop_node(int nr, char *dev, size_t n)
 	if (got <= 0)
 		return -EIO;
 	buf[got] = '\0';
-	if (sscanf(buf, "%u:%u", &maj, &min) != 2)
-		return -EIO;
+	/* "MAJOR:MINOR\n" by hand: sscanf would pull musl's whole scanf
+	 * (with its float parser) into a binary that has a size budget. */
+	{
+		char *colon, *end;
+
+		errno = 0;
+		maj = (unsigned)strtoul(buf, &colon, 10);
+		if (colon == buf || *colon != ':')
+			return -EIO;
+		min = (unsigned)strtoul(colon + 1, &end, 10);
+		if (end == colon + 1 || (*end && *end != '\n') || errno)
+			return -EIO;
+	}
 	if (mknod(dev, S_IFBLK | 0600, makedev(maj, min)) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
