@@ -8,11 +8,13 @@
  *    and read straight into the guest's rx buffer; with no rx buffer posted
  *    we stop reading (the socket's own buffer holds the bytes) until the
  *    driver notifies the rx queue.
- *  - guest -> host: we advertise VSOCK_BUF_ALLOC; what the host socket does
- *    not take at once waits in a per-connection ring of that size, and
- *    fwd_cnt advances only as the host socket takes bytes, so a slow host
- *    reader stops the guest instead of growing memory. A guest exceeding the
- *    credit we granted is reset.
+ *  - guest -> host: we advertise VSOCK_BUF_ALLOC, and fwd_cnt counts the
+ *    bytes the host peer has read (written minus what still sits in the
+ *    socket, SIOCOUTQ), as a real socket's receive window would: a slow host
+ *    reader stops the guest instead of growing memory, and the whole window
+ *    normally fits in the socket's own send buffer. What the socket does not
+ *    take at once waits in a per-connection ring of VSOCK_BUF_ALLOC. A guest
+ *    exceeding the credit we granted is reset.
  * Packets we must send (RST, RESPONSE, credit updates) wait for rx buffers
  * in bounded state: per-connection flags, plus a ring of RSTs for packets
  * that belong to no connection; when that ring fills we stop taking tx
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -56,6 +59,10 @@
 #define VSOCK_TAG_LISTEN 0x100000000ull
 #define VSOCK_TAG_TIMER 0x200000000ull
 #define VSOCK_TIMER_MS 250
+/* Bytes queued in a socket not yet read by its peer (linux/sockios.h). */
+#ifndef SIOCOUTQ
+#define SIOCOUTQ TIOCOUTQ
+#endif
 
 enum vsock_state {
 	VSOCK_FREE = 0,
@@ -83,8 +90,9 @@ struct vsock_conn {
 	uint32_t armed;     /* epoll events currently requested */
 	/* host -> guest accounting (the guest's receive side). */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
-	/* guest -> host: bytes the host socket took, and what we last told. */
-	uint32_t fwd_cnt, fwd_sent;
+	/* guest -> host: bytes the host socket took (wr_cnt), of those the
+	 * bytes the host peer has read (fwd_cnt), and what we last told. */
+	uint32_t wr_cnt, fwd_cnt, fwd_sent;
 	uint64_t deadline_ms;  /* 0: none */
 	uint8_t *obuf;         /* VSOCK_BUF_ALLOC ring, allocated on first use */
 	uint32_t ohead, olen;
@@ -174,11 +182,12 @@ void vsock_hdr_get(struct vsock_hdr *h, const uint8_t in[VSOCK_HDR_SIZE])
 
 /* Input stays armed (edge-triggered: one wake-up per arrival, and the
  * readable flag remembers it until a read says EAGAIN, so toggling it would
- * only cost two syscalls per drain); output only while bytes wait in obuf,
- * else every read by the host peer would wake us. */
+ * only cost two syscalls per drain); output only while bytes wait in obuf
+ * or in the socket unread (the host peer's reads wake us then, to return
+ * credit), else every read by the host peer would wake us for nothing. */
 static void vsock_conn_arm(struct vsock_dev *d, struct vsock_conn *c)
 {
-	uint32_t want = EPOLLET | EPOLLIN | EPOLLRDHUP | (c->olen ? EPOLLOUT : 0);
+	uint32_t want = EPOLLET | EPOLLIN | EPOLLRDHUP | (c->olen || c->wr_cnt != c->fwd_cnt ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = want, .data.u64 = (uint64_t)(c - d->conns) };
 
 	if (want == c->armed)
@@ -331,20 +340,37 @@ static int vsock_obuf_write(struct vsock_conn *c)
 		}
 		c->ohead = (uint32_t)((c->ohead + (uint32_t)n) % VSOCK_BUF_ALLOC);
 		c->olen -= (uint32_t)n;
-		c->fwd_cnt += (uint32_t)n;
+		c->wr_cnt += (uint32_t)n;
 	}
 	return 0;
 }
 
-/* The host socket has room again (EPOLLOUT). May free c. */
+/* Advance fwd_cnt to what the host peer has read: written minus what is
+ * still queued. SIOCOUTQ counts the queued buffers' full size, which is
+ * at least the bytes in them, so this never counts a byte too early; once
+ * the peer has read everything it is exact. Without SIOCOUTQ, bytes count
+ * as read when the socket took them. Queues a credit update when enough
+ * accumulated since the last header we sent. */
+static void vsock_consumed(struct vsock_conn *c)
+{
+	uint32_t written = c->wr_cnt - c->fwd_cnt;
+	int q = 0;
+
+	if (written && ioctl(c->fd, SIOCOUTQ, &q) == 0 && q > 0)
+		written = (uint32_t)q < written ? written - (uint32_t)q : 0;
+	c->fwd_cnt += written;
+	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_THRESH)
+		c->pend |= VSOCK_PEND_CREDIT;
+}
+
+/* The host socket has room again, or the peer read (EPOLLOUT). May free c. */
 static void vsock_flush(struct vsock_dev *d, struct vsock_conn *c)
 {
 	if (vsock_obuf_write(c) < 0) {
 		vsock_conn_free(d, c, true);
 		return;
 	}
-	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_THRESH)
-		c->pend |= VSOCK_PEND_CREDIT;
+	vsock_consumed(c);
 	vsock_conn_arm(d, c);
 	vsock_check_done(d, c);
 }
@@ -443,7 +469,6 @@ static int vsock_rx_conn(struct vsock_dev *d, struct vsock_conn *c)
 	if (c->readable && !c->host_eof && !c->guest_no_rcv && vsock_peer_credit(c) > 0) {
 		uint64_t room;
 		uint32_t want;
-		struct msghdr mh = { .msg_iov = d->iov };
 		ssize_t n;
 		int niov;
 
@@ -464,9 +489,11 @@ static int vsock_rx_conn(struct vsock_dev *d, struct vsock_conn *c)
 			vsock_fail(d);
 			return -1;
 		}
-		mh.msg_iovlen = (size_t)niov;
+		/* Every host fd is O_NONBLOCK; plain read/readv are the cheapest
+		 * calls for the one- or two-segment buffers drivers post. */
 		do
-			n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+			n = niov == 1 ? read(c->fd, d->iov[0].iov_base, d->iov[0].iov_len)
+				      : readv(c->fd, d->iov, niov);
 		while (n < 0 && errno == EINTR);
 		if (n > 0) {
 			c->tx_cnt += (uint32_t)n;
@@ -578,7 +605,7 @@ static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct 
 			}
 			if (n > 0) {
 				done = (uint32_t)n;
-				c->fwd_cnt += done;
+				c->wr_cnt += done;
 			}
 		}
 	}
@@ -589,8 +616,7 @@ static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct 
 		}
 		vsock_obuf_add(c, ch, VSOCK_HDR_SIZE + (uint64_t)done, len - done);
 	}
-	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_THRESH)
-		c->pend |= VSOCK_PEND_CREDIT;
+	vsock_consumed(c);
 	vsock_conn_arm(d, c);
 	return;
 fail:
@@ -707,6 +733,8 @@ static int vsock_tx_pkt(struct vsock_dev *d, const struct virtq_chain *ch)
 		if (!c)
 			goto reset;
 		vsock_credit_note(c, &h);
+		if (c->state == VSOCK_ESTABLISHED)
+			vsock_consumed(c);
 		c->pend |= VSOCK_PEND_CREDIT;
 		return 0;
 	default:
@@ -894,7 +922,8 @@ static void vsock_poll_locked(struct vsock_dev *d)
 				if (c->state == VSOCK_LINE)
 					vsock_line(d, c);
 			}
-			if (c->state != VSOCK_FREE && c->olen && (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+			if (c->state != VSOCK_FREE && (c->olen || c->wr_cnt != c->fwd_cnt) &&
+			    (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
 				vsock_flush(d, c);
 		}
 		if (n < 64)
