@@ -69,8 +69,12 @@ e2e_kernel() {
 
 # e2e_assets OUTDIR [NAME...]: run the host-side asset scripts (all, or only
 # the named ones), each with O, ASSETS, SRC, E2E_TOOLS and the kernel paths.
+# A failing script does not stop the others (the scenarios needing its files
+# fail on their own): it is reported as "FAIL e2e/asset:<name>: ..." with the
+# tail of its output, and e2e_assets returns 1.
 e2e_assets() {
 	_out=$1; shift
+	_rc=0
 	mkdir -p "$_out"
 	for a in "$SRC"/tests/e2e/assets/*.sh; do
 		[ -f "$a" ] || continue
@@ -78,11 +82,18 @@ e2e_assets() {
 		if [ $# -gt 0 ]; then
 			case " $* " in *" $n "*) ;; *) continue ;; esac
 		fi
-		O=$O ASSETS=$_out SRC=$SRC E2E_TOOLS=$O/e2e \
+		_log=$_out/.asset-$n.log
+		if ! O=$O ASSETS=$_out SRC=$SRC E2E_TOOLS=$O/e2e \
 			KERNEL_VMLINUX=$O/kernel/vmlinux KERNEL_BZIMAGE=$O/kernel/bzImage \
 			CLOUD_BZIMAGE=$CLOUD_BZIMAGE_HOST CLOUD_MODDIR=$CLOUD_MODDIR_HOST \
-			sh "$a" || e2e_die "asset script $a failed"
+			sh "$a" >"$_log" 2>&1; then
+			tail -n 20 "$_log" | sed 's/^/    | /'
+			echo "FAIL e2e/asset:$n: tests/e2e/assets/$n.sh failed"
+			_rc=1
+		fi
+		rm -f "$_log"
 	done
+	return $_rc
 }
 
 # Modules of the cloud kernel that L2 guests (and scenarios) may want, with
