@@ -886,9 +886,16 @@ int init_maitred_start(struct init_pid1 *p, void *arg)
 	}
 	fd = init_maitred_vsock_listen(cfg->rpc_port);
 	if (fd < 0) {
-		init_log(INIT_LOG_WARN, "maitred: vsock port %u: %s", cfg->rpc_port, strerror(-fd));
 		init_maitred_release(m);
 		free(m);
+		if ((fd == -EAFNOSUPPORT || fd == -ENODEV) && cfg->rpc < 0) {
+			/* Auto mode on a kernel without vsock (a modular one
+			 * that did not load it): nothing to serve on. */
+			init_log(INIT_LOG_INFO, "maitred: no vsock in this kernel (%s); not serving",
+				 strerror(-fd));
+			return 0;
+		}
+		init_log(INIT_LOG_WARN, "maitred: vsock port %u: %s", cfg->rpc_port, strerror(-fd));
 		return fd;
 	}
 	r = init_maitred_listen(m, fd, true);
