@@ -2,8 +2,8 @@
 # `make demo`: boot a small appliance VM under our vmm and show its console.
 #
 # The guest is the appliance kernel (toolchain/kernel) with a busybox
-# initramfs whose /init reports what it sees (kernel, CPUs, memory, devices,
-# uptime) and resets the VM. On a host with vmx/svm, vmm runs right here. On
+# initramfs whose /init reports what it sees (kernel, CPUs, memory, virtio
+# devices, uptime) and resets the VM. On a host with vmx/svm, vmm runs right here. On
 # a host without them (this project's PVM machines, see docs/E2E.md) it runs
 # inside the nested L1 machine -- QEMU TCG with emulated SVM -- and the
 # guest's console is streamed through L1's serial console to this terminal.
@@ -41,6 +41,16 @@ echo "cpus      $(grep -c '^processor' /proc/cpuinfo) online: $(cat /sys/devices
 echo "model     $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 echo "memory    $(awk '/^MemTotal/ { printf "%d MiB total", $2 / 1024 } /^MemFree/ { printf ", %d MiB free", $2 / 1024 }' /proc/meminfo)"
 echo "clock     $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), RTC says $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+devs=
+for d in /sys/bus/virtio/devices/*; do
+	[ -e "$d/device" ] || continue
+	case $(cat "$d/device") in
+	0x0001) n=net ;; 0x0002) n=block ;; 0x0003) n=console ;; 0x0004) n=rng ;;
+	0x0005) n=balloon ;; 0x0009) n=9p ;; 0x0013) n=vsock ;; *) n="id $(cat "$d/device")" ;;
+	esac
+	devs="$devs${devs:+, }$n"
+done
+echo "virtio    ${devs:-none} (virtio-mmio)"
 echo "cmdline   $(cat /proc/cmdline)"
 echo "uptime    $(cut -d' ' -f1 /proc/uptime) s since the guest kernel started"
 echo "======================================================"
