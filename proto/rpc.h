@@ -281,7 +281,8 @@ void rpc_client_release(struct rpc_client *c);
 /* Call method m with req, waiting up to c->timeout_ms for the whole round
  * trip. Returns 0 when a response arrived: st->code is RPC_OK and resp is
  * decoded, or st holds the server's error (resp zeroed). Otherwise -ETIMEDOUT,
- * -ECONNRESET (peer closed), -EPROTO (malformed or mismatched response frame),
+ * -ECONNRESET (peer closed), -EPROTO (malformed or mismatched response frame,
+ * or bytes after it that no request asked for),
  * -EBADMSG (response message undecodable), -EMSGSIZE, -ENOMEM, -EPIPE (an
  * earlier call broke the connection) or -errno from I/O; after any of these
  * the connection is out of sync and every later call fails with -EPIPE. */
