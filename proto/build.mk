@@ -47,7 +47,9 @@ $(O)/gen/proto/%.pb.c $(O)/gen/proto/%.pb.h: proto/%.proto proto/%.options
 GEN += $(PROTO_GEN_C) $(PROTO_GEN_H) $(NANOPB_INC)/.stamp
 $(eval $(call component,proto,$(PROTO_SRCS)))
 
-# Benchmark client/server (not a product binary; scripts/bench/rpc.sh).
+# Benchmark client/server (not a product binary): `make build/bench/rpc_bench`;
+# scripts/bench/rpc.sh runs it next to the gRPC C++ equivalent, which that
+# script builds itself (g++, Debian's libgrpc++-dev) outside this Makefile.
 $(O)/bench/rpc_bench: $(call rel_objs,bench/rpc/rpc_bench.c) $(PROTO_REL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
