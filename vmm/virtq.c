@@ -157,11 +157,32 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_set_event_idx(struct virtq *vq, bool on)
+{
+	vq->event_idx = on;
+}
+
 bool virtq_has_avail(const struct virtq *vq)
 {
 	if (vq->broken || !vq->size)
 		return false;
 	return le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE)) != vq->last_avail;
+}
+
+bool virtq_arm_notify(struct virtq *vq)
+{
+	if (vq->broken || !vq->size)
+		return false;
+	if (vq->event_idx) {
+		/* avail_event sits after the used ring's elements (§2.7.8). */
+		__atomic_store_n((uint16_t *)(void *)(vq->used + 4 + 8u * vq->size), htole16(vq->last_avail),
+				 __ATOMIC_RELAXED);
+		/* The store must be visible before we read avail->idx again,
+		 * pairing with the driver's barrier between its idx update and
+		 * its avail_event read (§2.7.13.4). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return virtq_has_avail(vq);
 }
 
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
@@ -189,9 +210,20 @@ bool virtq_should_signal(struct virtq *vq)
 	if (!vq->pushed)
 		return false;
 	vq->pushed = false;
-	/* Order the used->idx store before reading the driver's flags, or we
-	 * could miss an interrupt request made just after (§2.7.10). */
+	/* Order the used->idx store before reading the driver's flags or
+	 * used_event, or we could miss an interrupt request made just after
+	 * (§2.7.10). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vq->event_idx) {
+		/* used_event sits after the avail ring's entries (§2.7.6).
+		 * Interrupt when used->idx moved past it since the last check:
+		 * (new - event - 1) < (new - old), in 16-bit arithmetic
+		 * (§2.7.10.1, the spec's vring_need_event). */
+		uint16_t event = le16toh(__atomic_load_n(&vq->avail[2 + vq->size], __ATOMIC_RELAXED));
+		uint16_t old = vq->signalled_used, now = vq->used_idx;
+		vq->signalled_used = now;
+		return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+	}
 	flags = le16toh(__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED));
 	return !(flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }

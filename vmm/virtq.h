@@ -46,6 +46,8 @@ struct virtq {
 	uint16_t last_avail;       /* next avail ring slot to consume */
 	uint16_t used_idx;         /* our copy of used->idx, never read back */
 	bool pushed;               /* used entries added since virtq_should_signal */
+	bool event_idx;            /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	uint16_t signalled_used;   /* used_idx at the last virtq_should_signal */
 };
 
 /* One buffer of a chain, already translated. */
@@ -69,6 +71,11 @@ struct virtq_chain {
 int virtq_setup(struct virtq *vq, const struct gm *gm, const char *name,
 		const struct virtq_config *cfg, uint16_t max_size, bool indirect);
 
+/* VIRTIO_RING_F_EVENT_IDX (§2.7.7, §2.7.10) was negotiated: interrupts
+ * follow the driver's used_event and virtq_arm_notify publishes avail_event.
+ * Call after virtq_setup. */
+void virtq_set_event_idx(struct virtq *vq, bool on);
+
 /* Take the next available chain. 1: *c filled; 0: ring empty; -EIO: the
  * ring is malformed (queue now broken, warning logged). A chain that was
  * taken must be given back with virtq_push. */
@@ -78,12 +85,20 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c);
  * taken yet. False for a broken or unconfigured queue. */
 bool virtq_has_avail(const struct virtq *vq);
 
+/* Call when virtq_pop found the ring empty, before going idle: with
+ * EVENT_IDX, asks the driver to notify for the next chain (avail_event =
+ * our position), then looks again. True when chains arrived meanwhile --
+ * the driver may have seen the old avail_event and not notified, so the
+ * caller must keep popping. Without EVENT_IDX it only looks again. */
+bool virtq_arm_notify(struct virtq *vq);
+
 /* Return chain head to the driver with `written` bytes written into its
  * device-writable part (§2.7.8). */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 
 /* After a batch: true when chains were pushed since the last call and the
- * driver has not suppressed interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT). */
+ * driver wants an interrupt: VIRTQ_AVAIL_F_NO_INTERRUPT clear or, with
+ * EVENT_IDX, used->idx moved past the driver's used_event (§2.7.10). */
 bool virtq_should_signal(struct virtq *vq);
 
 /* Copy len bytes at offset off of the chain's readable part into dst.

@@ -3,7 +3,7 @@
  *
  * Input: byte 0 = log2 of the queue size (mod 9: 1..256), byte 1 = flags
  * (bit 0: INDIRECT negotiated, bit 1: read-only disk, bit 2: DISCARD and
- * WRITE_ZEROES negotiated), bytes 2..3 = starting ring index (exercises
+ * WRITE_ZEROES negotiated, bit 3: EVENT_IDX negotiated), bytes 2..3 = starting ring index (exercises
  * wrap-around), then the first 64 KiB of guest RAM: descriptor table at
  * 0x0, avail ring at 0x1000, used ring at 0x1800, everything else free for
  * headers, buffers and indirect tables. Guest RAM is a malloc of exactly
@@ -81,12 +81,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		features |= VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	if (data[1] & 4)
 		features |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	if (data[1] & 8)
+		features |= VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 
 	/* 1. The walker alone, as a device loop would use it. */
 	if (virtq_setup(&vq, &gm, "fuzz", &c, 256, features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)) == 0) {
+		virtq_set_event_idx(&vq, features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
 		vq.last_avail = vq.used_idx = start;
 		for (unsigned n = 0; n < 300; n++) {
 			int r = virtq_pop(&vq, ch);
+			if (r == 0 && virtq_arm_notify(&vq))
+				continue;
 			if (r <= 0)
 				break;
 			/* Touch every byte the walker vouched for. */

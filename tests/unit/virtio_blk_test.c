@@ -611,6 +611,46 @@ static void busy_queue_requeued(void)
 	stop();
 }
 
+/* EVENT_IDX negotiated (Linux always takes it): after draining, the device
+ * tells the driver where to notify next (avail_event) and interrupts only
+ * when the driver's used_event is passed. */
+static void event_idx(void)
+{
+	struct virtio_signal *s;
+	uint64_t cnt;
+	uint16_t v;
+
+	start(IMG_BYTES, false, feat_all | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+	CHECK(blk_virtio_ops.features(b) & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+	s = blk_signal(b);
+	s->irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	put_hdr(VIRTIO_BLK_T_IN, 2);
+	fr_desc(&r, 0, HDR, 16, F_NEXT, 1);
+	fr_desc(&r, 1, BUF, 512, F_NEXT | F_WRITE, 2);
+	fr_desc(&r, 2, ST, 1, F_WRITE, 0);
+	/* used_event = 2: the driver wants an interrupt once used->idx passes 2. */
+	v = 2;
+	memcpy(r.mem + FR_AVAIL + 4 + 2 * 16, &v, 2);
+	fr_avail(&r, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), 2);
+	memcpy(&v, r.mem + FR_USED + 4 + 8 * 16, 2);
+	CHECK_EQ(v, 2);                                  /* avail_event */
+	CHECK_EQ(read(s->irqfd, &cnt, 8), -1);           /* 0 -> 2 did not pass 2 */
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), 3);
+	CHECK_EQ(read(s->irqfd, &cnt, 8), 8);            /* 2 -> 3 did */
+	memcpy(&v, r.mem + FR_USED + 4 + 8 * 16, 2);
+	CHECK_EQ(v, 3);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF + 9], pattern(2 * 512 + 9));
+	close(s->irqfd);
+	s->irqfd = -1;
+	stop();
+}
+
 static void bad_images(void)
 {
 	struct gm gm;
@@ -674,6 +714,7 @@ int main(void)
 	RUN(malformed_ring_needs_reset);
 	RUN(batch_one_interrupt);
 	RUN(busy_queue_requeued);
+	RUN(event_idx);
 	RUN(bad_images);
 	RUN(config_space);
 	return t_done();

@@ -93,6 +93,74 @@ static void has_avail(void)
 	fr_free(&r);
 }
 
+static uint16_t used_get_avail_event(void)
+{
+	uint16_t v;
+	memcpy(&v, r.mem + FR_USED + 4 + 8 * N, 2);
+	return v;
+}
+
+static void avail_set_used_event(uint16_t v)
+{
+	memcpy(r.mem + FR_AVAIL + 4 + 2 * N, &v, 2);
+}
+
+/* §2.7.10: with EVENT_IDX an interrupt is due only when used->idx moves
+ * past the driver's used_event; NO_INTERRUPT no longer counts. */
+static void event_idx_interrupts(void)
+{
+	setup(false);
+	virtq_set_event_idx(&vq, true);
+	fr_desc(&r, 0, FR_DATA, 8, F_WRITE, 0);
+	fr_avail_flags(&r, VIRTQ_AVAIL_F_NO_INTERRUPT);  /* ignored with EVENT_IDX */
+	avail_set_used_event(0);
+	virtq_push(&vq, 0, 8);                 /* used 0 -> 1 crosses event 0 */
+	CHECK(virtq_should_signal(&vq));
+	virtq_push(&vq, 0, 8);                 /* 1 -> 2: event 0 already passed */
+	CHECK(!virtq_should_signal(&vq));
+	avail_set_used_event(4);
+	virtq_push(&vq, 0, 8);                 /* 2 -> 3 */
+	virtq_push(&vq, 0, 8);                 /* 3 -> 4: not past 4 yet */
+	CHECK(!virtq_should_signal(&vq));
+	virtq_push(&vq, 0, 8);                 /* 4 -> 5 crosses 4 */
+	CHECK(virtq_should_signal(&vq));
+	/* Wrap-around of the 16-bit indices. */
+	vq.used_idx = vq.signalled_used = 0xfffe;
+	avail_set_used_event(0xffff);
+	virtq_push(&vq, 0, 8);                 /* 0xfffe -> 0xffff */
+	CHECK(!virtq_should_signal(&vq));
+	virtq_push(&vq, 0, 8);                 /* 0xffff -> 0: crosses 0xffff */
+	CHECK(virtq_should_signal(&vq));
+	fr_free(&r);
+}
+
+/* virtq_arm_notify publishes avail_event = our position (§2.7.7) and
+ * reports chains that arrived meanwhile. */
+static void event_idx_arm_notify(void)
+{
+	setup(false);
+	virtq_set_event_idx(&vq, true);
+	memset(r.mem + FR_USED + 4 + 8 * N, 0xaa, 2);
+	CHECK(!virtq_arm_notify(&vq));
+	CHECK_EQ(used_get_avail_event(), 0);
+	fr_desc(&r, 0, FR_DATA, 8, F_WRITE, 0);
+	fr_avail(&r, 0);
+	fr_avail(&r, 0);
+	CHECK(virtq_arm_notify(&vq));          /* two waiting */
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK(!virtq_arm_notify(&vq));
+	CHECK_EQ(used_get_avail_event(), 2);
+	fr_free(&r);
+
+	/* Without EVENT_IDX the used ring's tail is not ours to write. */
+	setup(false);
+	memset(r.mem + FR_USED + 4 + 8 * N, 0xaa, 2);
+	CHECK(!virtq_arm_notify(&vq));
+	CHECK_EQ(used_get_avail_event(), 0xaaaa);
+	fr_free(&r);
+}
+
 static void no_interrupt_flag(void)
 {
 	setup(false);
@@ -462,6 +530,8 @@ int main(void)
 	log_level = -1;  /* hostile cases warn by design */
 	RUN(simple_chain);
 	RUN(has_avail);
+	RUN(event_idx_interrupts);
+	RUN(event_idx_arm_notify);
 	RUN(no_interrupt_flag);
 	RUN(full_length_chain_ok);
 	RUN(descriptor_loop);

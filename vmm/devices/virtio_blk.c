@@ -88,6 +88,7 @@ static uint64_t blk_features(void *dev)
 {
 	struct blk_dev *b = dev;
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+		     VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
 		     VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
 		     VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 
@@ -343,6 +344,7 @@ static int blk_activate(void *dev, uint64_t features, const struct virtq_config 
 			features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC));
 	if (r < 0)
 		return r;
+	virtq_set_event_idx(&b->vq, features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
 	b->active = true;
 	return 0;
 }
@@ -365,8 +367,13 @@ static void blk_queue_notify(void *dev, unsigned q)
 			break;
 		}
 		r = virtq_pop(&b->vq, &b->chain);
-		if (r == 0)
+		if (r == 0) {
+			/* Empty: ask for the next notification, unless more
+			 * arrived while we were asking. */
+			if (virtq_arm_notify(&b->vq))
+				continue;
 			break;
+		}
 		if (r < 0) {
 			b->active = false;
 			virtio_signal_needs_reset(&b->sig);

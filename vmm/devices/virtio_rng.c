@@ -23,7 +23,8 @@ struct rng_dev {
 
 static uint64_t rng_features(void *dev)
 {
-	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+	       VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 }
 
 /* §5.4.4: no configuration space. */
@@ -46,6 +47,7 @@ static int rng_activate(void *dev, uint64_t features, const struct virtq_config 
 	if (virtq_setup(&r->vq, r->gm, "virtio-rng queue 0", &q[0], RNG_QUEUE_MAX,
 			features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)) < 0)
 		return -EINVAL;
+	virtq_set_event_idx(&r->vq, features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
 	r->active = true;
 	return 0;
 }
@@ -91,8 +93,11 @@ static void rng_queue_notify(void *dev, unsigned q)
 			break;
 		}
 		n = virtq_pop(&r->vq, &r->chain);
-		if (n == 0)
+		if (n == 0) {
+			if (virtq_arm_notify(&r->vq))
+				continue;
 			break;
+		}
 		if (n < 0) {
 			r->active = false;
 			virtio_signal_needs_reset(&r->sig);
