@@ -250,7 +250,8 @@ short rpc_conn_events(const struct rpc_conn *c);
 int rpc_conn_mid_frame(const struct rpc_conn *c);
 /* Make progress without blocking: send pending output, read, dispatch every
  * complete frame (at most 16 per call, so one busy client cannot starve the
- * loop; level-triggered polling calls again). Returns 0 to keep the
+ * loop; level-triggered polling calls again, so do not use EPOLLET).
+ * Returns 0 to keep the
  * connection, 1 when the peer closed it cleanly between frames, or what
  * rpc_server_serve() would fail with (-EPROTO, -EMSGSIZE, -ECONNRESET, -errno):
  * then the caller closes fd and releases c. */
