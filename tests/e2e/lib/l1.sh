@@ -83,7 +83,7 @@ e2e_assets() {
 			case " $* " in *" $n "*) ;; *) continue ;; esac
 		fi
 		_log=$_out/.asset-$n.log
-		if ! O=$O ASSETS=$_out SRC=$SRC E2E_TOOLS=$O/e2e \
+		if ! O=$O ASSETS=$_out ASSETS_BULK=${ASSETS_BULK:-} SRC=$SRC E2E_TOOLS=$O/e2e \
 			KERNEL_VMLINUX=$O/kernel/vmlinux KERNEL_BZIMAGE=$O/kernel/bzImage \
 			CLOUD_BZIMAGE=$CLOUD_BZIMAGE_HOST CLOUD_MODDIR=$CLOUD_MODDIR_HOST \
 			sh "$a" >"$_log" 2>&1; then
@@ -100,7 +100,7 @@ e2e_assets() {
 # their dependencies resolved by depmod in the image.
 E2E_CLOUD_MODS="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console \
 virtio_rng squashfs overlay vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common \
-vhost_vsock"
+vhost_vsock virtio_pci"
 
 # l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
 # the guest kernels, the cloud kernel's module subset, /e2e/env.
@@ -138,7 +138,7 @@ l1_image() {
 	cp "$CLOUD_BZIMAGE_HOST" "$_img/e2e/cloud/bzImage"
 	_md=$_img/lib/modules/$CLOUD_KVER
 	mkdir -p "$_md"
-	for p in $(modprobe -S "$CLOUD_KVER" --show-depends $E2E_CLOUD_MODS 2>/dev/null |
+	for p in $(modprobe -a -S "$CLOUD_KVER" --show-depends $E2E_CLOUD_MODS 2>/dev/null |
 			awk '$1 == "insmod" { print $2 }' | sort -u); do
 		mkdir -p "$_md/$(dirname "${p#"$CLOUD_MODDIR_HOST"/}")"
 		cp "$p" "$_md/${p#"$CLOUD_MODDIR_HOST"/}"
@@ -156,18 +156,38 @@ CLOUD_BZIMAGE=/e2e/cloud/bzImage
 CLOUD_MODDIR=/lib/modules/$CLOUD_KVER
 ASSETS=/e2e/assets
 E2E_LIB=/e2e/lib
+ASSETS_BULK=/e2e/bulk
 EOF
 	od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"$_img/e2e/nonce"
 	echo scenarios >"$_img/e2e/mode"
 }
 
-# l1_boot DIR TIMEOUT_SECONDS: pack DIR (uncompressed: nothing to inflate
+# l1_bulk_disk DIR IMG: when DIR (the asset scripts' $ASSETS_BULK) holds
+# anything, make IMG an ext4 image of it; l1_boot then gives it to L1 as a
+# read-only virtio disk that /init mounts at /e2e/bulk. Bulk data stays out
+# of L1's RAM and out of the initramfs copy. Returns 1 if DIR is empty.
+l1_bulk_disk() {
+	[ -n "$(ls -A "$1" 2>/dev/null)" ] || return 1
+	_kb=$(du -sk "$1" | cut -f1)
+	rm -f "$2"
+	mkfs.ext4 -q -F -O ^has_journal -L e2ebulk -d "$1" "$2" "$(( _kb + _kb / 5 + 16384 ))k" ||
+		e2e_die "mkfs.ext4 of the bulk disk from $1 failed"
+}
+
+# l1_boot DIR TIMEOUT_SECONDS [BULK_IMG]: pack DIR (uncompressed: nothing to inflate
 # under TCG) and boot it; L1's serial console is this function's stdout and,
 # when stdin is a terminal, its input. Returns QEMU's status, 124 when the
 # host-side timeout killed a hung L1.
 l1_boot() {
+	_disk=
+	rm -f "$1/e2e/bulk-disk"
+	if [ -n "${3:-}" ]; then
+		_disk="-drive file=$3,if=virtio,format=raw,readonly=on"
+		: >"$1/e2e/bulk-disk"
+	fi
 	"$SRC/scripts/mkinitramfs.sh" -n "$1" "$1.cpio" || return 1
-	timeout -k 10 "$2" qemu-system-x86_64 -nodefaults -no-user-config \
+	# shellcheck disable=SC2086 # _disk is empty or one option pair
+	timeout -k 10 "$2" qemu-system-x86_64 $_disk -nodefaults -no-user-config \
 		-accel tcg,thread=multi -smp "$E2E_L1_SMP" -cpu max,+svm -m "$E2E_L1_MEM" \
 		-display none -vga none -serial stdio -monitor none -no-reboot \
 		-kernel "$CLOUD_BZIMAGE_HOST" -initrd "$1.cpio" \
