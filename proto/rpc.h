@@ -251,10 +251,9 @@ int rpc_conn_mid_frame(const struct rpc_conn *c);
 /* Make progress without blocking: send pending output, read, dispatch every
  * complete frame (at most 16 per call, so one busy client cannot starve the
  * loop; level-triggered polling calls again, so do not use EPOLLET).
- * Returns 0 to keep the
- * connection, 1 when the peer closed it cleanly between frames, or what
- * rpc_server_serve() would fail with (-EPROTO, -EMSGSIZE, -ECONNRESET, -errno):
- * then the caller closes fd and releases c. */
+ * Returns 0 to keep the connection, 1 when the peer closed it cleanly between
+ * frames, or what rpc_server_serve() would fail with (-EPROTO, -EMSGSIZE,
+ * -ECONNRESET, -errno): then the caller closes fd and releases c. */
 int rpc_conn_handle(struct rpc_conn *c);
 /* Answer the deferred call on c: st NULL or code 0 sends resp (the method's
  * response struct), else the error. Then the connection reads requests again
