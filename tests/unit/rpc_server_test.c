@@ -191,15 +191,19 @@ static int serve_start(struct serve_thread *st, const struct rpc_server *s)
 static int exec_call(struct rpc_client *c, const char *a0, const char *a1,
 		     maitred_ExecResponse *resp, struct rpc_status *st)
 {
-	static maitred_ExecRequest req;
-	memset(&req, 0, sizeof(req));
-	strcpy(req.argv[0], a0);
-	req.argv_count = 1;
+	/* Per call, not static: client threads call this concurrently. */
+	maitred_ExecRequest *req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	strcpy(req->argv[0], a0);
+	req->argv_count = 1;
 	if (a1) {
-		strcpy(req.argv[1], a1);
-		req.argv_count = 2;
+		strcpy(req->argv[1], a1);
+		req->argv_count = 2;
 	}
-	return rpc_client_call(c, &proto_maitred_methods[PROTO_MAITRED_EXEC], &req, resp, st);
+	int r = rpc_client_call(c, &proto_maitred_methods[PROTO_MAITRED_EXEC], req, resp, st);
+	free(req);
+	return r;
 }
 
 /* Read one whole frame with a deadline: 0, or -errno / -ECONNRESET at EOF. */
@@ -634,14 +638,14 @@ static void malformed_closes_only_its_connection(void)
 
 /* ---- the incremental server: many connections in one poll loop ---- */
 
-#define LOOP_MAX 8
+#define LOOP_MAX 128
 
 struct loop {
 	pthread_t t;
 	const struct rpc_server *s;
 	int lfd;
 	int stop_fd;          /* readable: stop */
-	int results[32];      /* how each connection ended */
+	int results[256];     /* how each connection ended */
 	int n_results;
 	uint64_t frames;
 };
@@ -688,8 +692,10 @@ static void *loop_run(void *arg)
 			if (r == 0)
 				continue;
 			l->frames += conns[i].frames;
-			if (l->n_results < 32)
-				l->results[l->n_results++] = r;
+			if (l->n_results < 256) {
+				l->results[l->n_results] = r;
+				__atomic_store_n(&l->n_results, l->n_results + 1, __ATOMIC_SEQ_CST);
+			}
 			close(conns[i].fd);
 			rpc_conn_release(&conns[i]);
 			used[i] = 0;
@@ -834,6 +840,105 @@ static void conn_loop(void)
 	CHECK_EQ(clean, 1);
 	CHECK_EQ(svc.calls, 1000 + 100 + 1);
 	free(resp);
+}
+
+/* 100 connections open at once on one poll loop, used from 4 client
+ * threads round-robin: all served, all closed cleanly. */
+#define MANY_CONNS 100
+#define MANY_THREADS 4
+
+struct many_client {
+	pthread_t t;
+	int fds[MANY_CONNS / MANY_THREADS];
+	int bad;
+};
+
+static void *many_run(void *arg)
+{
+	struct many_client *m = arg;
+	struct rpc_client c[MANY_CONNS / MANY_THREADS];
+	struct rpc_status st;
+	maitred_ExecResponse *resp = calloc(1, sizeof(*resp));
+	char a1[32];
+	for (int i = 0; i < MANY_CONNS / MANY_THREADS; i++)
+		rpc_client_init(&c[i], m->fds[i], IO_MS);
+	for (int round = 0; round < 10; round++)
+		for (int i = 0; i < MANY_CONNS / MANY_THREADS; i++) {
+			snprintf(a1, sizeof(a1), "%d.%d", round, i);
+			char want[64];
+			snprintf(want, sizeof(want), "x %s", a1);
+			int r = exec_call(&c[i], "x", a1, resp, &st);
+			if (r != 0 || st.code != RPC_OK ||
+			    resp->stdout_data.size != strlen(want) ||
+			    memcmp(resp->stdout_data.bytes, want, strlen(want)) != 0) {
+				if (!m->bad)
+					printf("  connection %d round %d: call returned %d, status %u %s\n",
+					       i, round, r, st.code, st.msg);
+				m->bad++;
+			}
+		}
+	for (int i = 0; i < MANY_CONNS / MANY_THREADS; i++)
+		rpc_client_release(&c[i]);
+	free(resp);
+	return NULL;
+}
+
+static void conn_loop_many(void)
+{
+	struct svc svc;
+	struct rpc_server s;
+	struct loop l = { 0 };
+	struct many_client mc[MANY_THREADS];
+	char dir[] = "/tmp/rpc_server_test.XXXXXX", path[128];
+	int stop[2];
+	srv_init(&s, &svc);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	l.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_EQ(bind(l.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	CHECK_EQ(listen(l.lfd, 128), 0);
+	CHECK_EQ(pipe(stop), 0);
+	l.s = &s;
+	l.stop_fd = stop[0];
+	pthread_create(&l.t, NULL, loop_run, &l);
+
+	int opened = 0;
+	for (int t = 0; t < MANY_THREADS; t++) {
+		mc[t].bad = 0;
+		for (int i = 0; i < MANY_CONNS / MANY_THREADS; i++) {
+			mc[t].fds[i] = unix_connect(path);
+			opened += mc[t].fds[i] >= 0;
+		}
+	}
+	CHECK_EQ(opened, MANY_CONNS);
+	for (int t = 0; t < MANY_THREADS; t++)
+		pthread_create(&mc[t].t, NULL, many_run, &mc[t]);
+	int bad = 0;
+	for (int t = 0; t < MANY_THREADS; t++) {
+		pthread_join(mc[t].t, NULL);
+		bad += mc[t].bad;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(svc.calls, MANY_CONNS * 10);
+	for (int t = 0; t < MANY_THREADS; t++)
+		for (int i = 0; i < MANY_CONNS / MANY_THREADS; i++)
+			close(mc[t].fds[i]);
+	/* Wait until the loop has seen every close, then stop it. */
+	for (int i = 0; i < 1000 && __atomic_load_n(&l.n_results, __ATOMIC_SEQ_CST) < MANY_CONNS; i++)
+		usleep(10000);
+	CHECK_EQ(write(stop[1], "x", 1), 1);
+	pthread_join(l.t, NULL);
+	int clean = 0;
+	for (int i = 0; i < l.n_results; i++)
+		clean += l.results[i] == 1;
+	CHECK_EQ(clean, MANY_CONNS);
+	close(stop[0]);
+	close(stop[1]);
+	close(l.lfd);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* rpc_conn by hand: partial frames, and a client that does not read its
@@ -1255,6 +1360,7 @@ int main(void)
 	RUN_W(hostile_frames);
 	RUN_W(malformed_closes_only_its_connection);
 	RUN_W(conn_loop);
+	RUN_W(conn_loop_many);
 	RUN_W(conn_backpressure);
 	RUN_W(conn_deferred);
 	RUN_W(client_hostile_servers);
