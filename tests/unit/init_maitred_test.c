@@ -16,7 +16,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -773,6 +780,149 @@ static void conns_isolated_and_bounded(void)
 	fx_free(f);
 }
 
+/* The real paths, in a child in fresh namespaces (root): ConfigureNetwork
+ * over rtnetlink on the new netns's lo, and mount(2) in a private mount
+ * namespace. The child reports failures through its exit status. */
+static int in_child(int flags, void (*fn)(void))
+{
+	pid_t pid;
+	int st = 0;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (unshare(flags) < 0) {
+			printf("  unshare: %s\n", strerror(errno));
+			_exit(2);
+		}
+		fn();
+		fflush(stdout);
+		_exit(t_case_failed);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void net_real_child(void)
+{
+	static struct init_maitred m;
+	maitred_ConfigureNetworkRequest r;
+	maitred_ConfigureNetworkResponse resp;
+	struct rpc_status st;
+	struct ifreq ifr;
+	char path[128], buf[256] = "";
+	struct ifaddrs *ifa = NULL;
+	bool found = false;
+	int fd, k;
+
+	snprintf(path, sizeof(path), "%s/resolv.conf", scratch);
+	memset(&m, 0, sizeof(m));
+	m.ops.resolv_conf = path;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ifname, "lo");
+	strcpy(r.address, "10.9.8.7");
+	r.prefix_len = 24;
+	r.mtu = 1400;
+	r.dns_count = 1;
+	strcpy(r.dns[0], "10.9.8.1");
+	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_OK);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	CHECK_EQ(ioctl(fd, SIOCGIFMTU, &ifr), 0);
+	CHECK_EQ(ifr.ifr_mtu, 1400);
+	CHECK_EQ(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	CHECK(ifr.ifr_flags & IFF_UP);
+	close(fd);
+	/* lo keeps its 127.0.0.1 first: look for ours among all addresses. */
+	CHECK_EQ(getifaddrs(&ifa), 0);
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, "lo") &&
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == htonl(0x0a090807u) &&
+		    ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr == htonl(0xffffff00u))
+			found = true;
+	freeifaddrs(ifa);
+	CHECK(found);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	k = fd >= 0 ? (int)read(fd, buf, sizeof(buf) - 1) : 0;
+	if (fd >= 0)
+		close(fd);
+	buf[k > 0 ? k : 0] = '\0';
+	CHECK(strstr(buf, "\nnameserver 10.9.8.1\n") != NULL);
+	unlink(path);
+	strcpy(r.ifname, "nosuch0");
+	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_NOT_FOUND);
+	/* Read-only resolv.conf target: a clear error, nothing half done. */
+	strcpy(r.ifname, "lo");
+	snprintf(path, sizeof(path), "%s/no/such/dir/resolv.conf", scratch);
+	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_NOT_FOUND);
+	CHECK(strstr(st.msg, "resolv.conf") != NULL);
+}
+
+static void net_real(void)
+{
+	CHECK_EQ(in_child(CLONE_NEWNET, net_real_child), 0);
+}
+
+static void mount_real_child(void)
+{
+	static struct init_maitred m;
+	static maitred_MountRequest q;
+	maitred_MountResponse resp;
+	struct rpc_status st;
+	struct statfs sf;
+	struct stat sb;
+	char file[160];
+	int fd;
+
+	CHECK_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	memset(&m, 0, sizeof(m));
+	memset(&q, 0, sizeof(q));
+	strcpy(q.source, "tmpfs");
+	snprintf(q.target, sizeof(q.target), "%s/dir/sub/mnt", scratch);
+	strcpy(q.fstype, "tmpfs");
+	strcpy(q.data, "size=1m,mode=0700");
+	q.flags = MS_NOSUID;
+	/* Without mkdir the missing target is NOT_FOUND. */
+	CHECK_EQ(init_maitred_mount(&m, &q, &resp, &st), RPC_NOT_FOUND);
+	q.mkdir = true;
+	CHECK_EQ(init_maitred_mount(&m, &q, &resp, &st), RPC_OK);
+	CHECK_EQ(statfs(q.target, &sf), 0);
+	CHECK_EQ(sf.f_type, 0x01021994);	/* TMPFS_MAGIC */
+	CHECK(sf.f_flags & ST_NOSUID);
+	CHECK_EQ(stat(q.target, &sb), 0);
+	CHECK_EQ(sb.st_mode & 07777, 0700);
+	/* Remount read-only: writes fail afterwards. */
+	q.flags = MS_REMOUNT | MS_RDONLY;
+	q.data[0] = '\0';
+	CHECK_EQ(init_maitred_mount(&m, &q, &resp, &st), RPC_OK);
+	snprintf(file, sizeof(file), "%s/f", q.target);
+	fd = open(file, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd < 0 && errno == EROFS);
+	if (fd >= 0)
+		close(fd);
+	q.flags = 0;
+	strcpy(q.fstype, "nosuchfs");
+	CHECK_EQ(init_maitred_mount(&m, &q, &resp, &st), RPC_INVALID_ARGUMENT);
+	CHECK(strstr(st.msg, "nosuchfs") != NULL);
+	umount2(q.target, MNT_DETACH);
+}
+
+static void mount_real(void)
+{
+	char p[160];
+
+	CHECK_EQ(in_child(CLONE_NEWNS, mount_real_child), 0);
+	snprintf(p, sizeof(p), "%s/dir/sub/mnt", scratch);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/dir/sub", scratch);
+	rmdir(p);
+}
+
 int main(void)
 {
 	t_suite = "init_maitred";
@@ -792,6 +942,8 @@ int main(void)
 	RUN(shutdown_after_reply);
 	RUN(mount_checks);
 	RUN(conns_isolated_and_bounded);
+	RUN(net_real);
+	RUN(mount_real);
 	scratch_remove();
 	return t_done();
 }
