@@ -158,7 +158,9 @@ ASSETS=/e2e/assets
 E2E_LIB=/e2e/lib
 ASSETS_BULK=/e2e/bulk
 EOF
-	od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"$_img/e2e/nonce"
+	_nonce=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+	[ -n "$_nonce" ] || _nonce=$(date +%s%N)$$
+	echo "$_nonce" >"$_img/e2e/nonce"
 	echo scenarios >"$_img/e2e/mode"
 }
 
