@@ -157,13 +157,17 @@ uint32_t init_maitred_configure_network(void *ctx, const void *req, void *resp,
 /* ConfigureNetwork, parsed and validated (maitred_sys.c). */
 struct init_maitred_net {
 	char ifname[16];	/* empty: the first ethernet interface */
-	bool has_addr;
+	bool has_addr;		/* IPv4: */
 	uint32_t addr, mask, gw;	/* network order; gw 0: no default route */
+	bool has_addr6;		/* IPv6 (prefix_len, no netmask): */
+	uint8_t addr6[16], gw6[16];
+	unsigned prefix6;
+	bool has_gw6;
 	unsigned mtu;		/* 0: leave */
 	int ndns;
 	char dns[4][46];
 };
-/* Returns RPC_OK or RPC_INVALID_ARGUMENT / RPC_UNIMPLEMENTED with st set. */
+/* Returns RPC_OK or RPC_INVALID_ARGUMENT with st set. */
 uint32_t init_maitred_net_parse(const maitred_ConfigureNetworkRequest *r,
 				struct init_maitred_net *out, struct rpc_status *st);
 /* resolv.conf text for the name servers into buf. Returns its length or

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +222,37 @@ uint32_t init_maitred_mount(void *ctx, const void *req, void *resp, struct rpc_s
 
 /* ---- ConfigureNetwork ---- */
 
+static uint32_t sys_net_common(const maitred_ConfigureNetworkRequest *r,
+			       struct init_maitred_net *o, struct rpc_status *st);
+
+/* An IPv6 address: prefix_len (1..128) instead of a netmask; the gateway,
+ * if any, IPv6 too (link-local ones are the usual router address, so no
+ * subnet check). */
+static uint32_t sys_net_parse6(const maitred_ConfigureNetworkRequest *r, const struct in6_addr *a6,
+			       struct init_maitred_net *o, struct rpc_status *st)
+{
+	struct in6_addr g;
+
+	if (r->netmask[0] || r->prefix_len < 1 || r->prefix_len > 128) {
+		rpc_status_set(st, RPC_INVALID_ARGUMENT,
+			       "network: IPv6 address %s needs prefix_len 1..128 (no netmask)", r->address);
+		return st->code;
+	}
+	o->has_addr6 = true;
+	memcpy(o->addr6, a6, 16);
+	o->prefix6 = r->prefix_len;
+	if (r->gateway[0]) {
+		if (inet_pton(AF_INET6, r->gateway, &g) != 1) {
+			rpc_status_set(st, RPC_INVALID_ARGUMENT, "network: gateway '%.46s' is not IPv6",
+				       r->gateway);
+			return st->code;
+		}
+		o->has_gw6 = true;
+		memcpy(o->gw6, &g, 16);
+	}
+	return sys_net_common(r, o, st);
+}
+
 uint32_t init_maitred_net_parse(const maitred_ConfigureNetworkRequest *r,
 				struct init_maitred_net *o, struct rpc_status *st)
 {
@@ -235,13 +268,9 @@ uint32_t init_maitred_net_parse(const maitred_ConfigureNetworkRequest *r,
 	sys_copy(o->ifname, sizeof(o->ifname), r->ifname);
 	if (r->address[0]) {
 		if (inet_pton(AF_INET, r->address, &a) != 1) {
-			if (inet_pton(AF_INET6, r->address, &a6) == 1) {
-				rpc_status_set(st, RPC_UNIMPLEMENTED,
-					       "network: IPv6 address %s: only IPv4 is configured so far",
-					       r->address);
-				return st->code;
-			}
-			rpc_status_set(st, RPC_INVALID_ARGUMENT, "network: address '%.46s' is not IPv4",
+			if (inet_pton(AF_INET6, r->address, &a6) == 1)
+				return sys_net_parse6(r, &a6, o, st);
+			rpc_status_set(st, RPC_INVALID_ARGUMENT, "network: address '%.46s' is not IPv4 or IPv6",
 				       r->address);
 			return st->code;
 		}
@@ -289,6 +318,16 @@ uint32_t init_maitred_net_parse(const maitred_ConfigureNetworkRequest *r,
 		}
 		o->gw = a.s_addr;
 	}
+	return sys_net_common(r, o, st);
+}
+
+/* MTU and name servers, for either family. */
+static uint32_t sys_net_common(const maitred_ConfigureNetworkRequest *r,
+			       struct init_maitred_net *o, struct rpc_status *st)
+{
+	struct in_addr a;
+	struct in6_addr a6;
+
 	if (r->mtu && (r->mtu < 68 || r->mtu > 65535)) {
 		/* 68: the IPv4 minimum (RFC 791); 65535 the largest IP packet. */
 		rpc_status_set(st, RPC_INVALID_ARGUMENT, "network: mtu %u out of range (68..65535)", r->mtu);
@@ -368,6 +407,116 @@ static int sys_set_mtu(const char *ifname, unsigned mtu)
 	return e;
 }
 
+/* IPv6 over rtnetlink (rtnetlink(7)); init_net_config does IPv4 only. One
+ * request with NLM_F_ACK, its NLMSG_ERROR read back. */
+struct sys_nlreq {
+	struct nlmsghdr nh;
+	union {
+		struct ifinfomsg ifi;
+		struct ifaddrmsg ifa;
+		struct rtmsg rt;
+	};
+	char attrs[128];
+};
+
+static void sys_nl_attr(struct sys_nlreq *r, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(r->nh.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static int sys_nl_talk(struct sys_nlreq *r, unsigned seq)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), e = -EPROTO;
+
+	if (fd < 0)
+		return -errno;
+	r->nh.nlmsg_seq = seq;
+	r->nh.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, r, r->nh.nlmsg_len, 0) < 0) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		unsigned int len;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? -errno : -EPROTO;
+			break;
+		}
+		len = (unsigned int)n;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			struct nlmsgerr *ne = NLMSG_DATA(h);
+
+			if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			e = h->nlmsg_len < NLMSG_LENGTH(sizeof(*ne)) ? -EPROTO : ne->error;
+			close(fd);
+			return e;
+		}
+	}
+	close(fd);
+	return e;
+}
+
+/* Link up, the address (IFA_F_NODAD: usable at once, no tentative phase;
+ * the host assigned it), the default route via the gateway. Returns 0 or
+ * -errno with *step naming the failing one. */
+static int sys_net_apply6(const struct init_maitred_net *n, int idx, const char **step)
+{
+	struct sys_nlreq r;
+	uint32_t oif = (uint32_t)idx, flags = IFA_F_NODAD;
+	int e;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.nh.nlmsg_type = RTM_NEWLINK;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = idx;
+	r.ifi.ifi_flags = IFF_UP;
+	r.ifi.ifi_change = IFF_UP;
+	*step = "set up";
+	if ((e = sys_nl_talk(&r, 1)) < 0)
+		return e;
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	r.nh.nlmsg_type = RTM_NEWADDR;
+	r.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	r.ifa.ifa_family = AF_INET6;
+	r.ifa.ifa_prefixlen = (unsigned char)n->prefix6;
+	r.ifa.ifa_flags = IFA_F_NODAD;
+	r.ifa.ifa_index = (unsigned)idx;
+	sys_nl_attr(&r, IFA_LOCAL, n->addr6, 16);
+	sys_nl_attr(&r, IFA_ADDRESS, n->addr6, 16);
+	sys_nl_attr(&r, IFA_FLAGS, &flags, sizeof(flags));
+	*step = "add address";
+	if ((e = sys_nl_talk(&r, 2)) < 0 || !n->has_gw6)
+		return e;
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.nh.nlmsg_type = RTM_NEWROUTE;
+	r.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	r.rt.rtm_family = AF_INET6;
+	r.rt.rtm_table = RT_TABLE_MAIN;
+	r.rt.rtm_protocol = RTPROT_BOOT;
+	r.rt.rtm_scope = RT_SCOPE_UNIVERSE;
+	r.rt.rtm_type = RTN_UNICAST;
+	sys_nl_attr(&r, RTA_GATEWAY, n->gw6, 16);
+	sys_nl_attr(&r, RTA_OIF, &oif, 4);
+	*step = "default route";
+	return sys_nl_talk(&r, 3);
+}
+
 static int sys_write_file(const char *path, const char *text, size_t len)
 {
 	/* Written in place (not renamed over), so an image whose
@@ -400,7 +549,7 @@ uint32_t init_maitred_configure_network(void *ctx, const void *req, void *resp,
 			rpc_status_set(st, RPC_NOT_FOUND, "network: no interface %s", dev);
 			return st->code;
 		}
-	} else if (n.has_addr || n.mtu) {
+	} else if (n.has_addr || n.has_addr6 || n.mtu) {
 		e = sys_first_ether(dev, sizeof(dev));
 		if (e < 0) {
 			rpc_status_set(st, RPC_NOT_FOUND, "network: no ethernet interface: %s", strerror(-e));
@@ -426,6 +575,19 @@ uint32_t init_maitred_configure_network(void *ctx, const void *req, void *resp,
 				       ((const maitred_ConfigureNetworkRequest *)req)->address, strerror(-e));
 			return st->code;
 		}
+	}
+	if (n.has_addr6) {
+		const char *step = "";
+
+		e = sys_net_apply6(&n, (int)if_nametoindex(dev), &step);
+		if (e < 0) {
+			rpc_status_set(st, sys_errno_code(e), "network: %s: %s %s/%u: %s", dev, step,
+				       ((const maitred_ConfigureNetworkRequest *)req)->address, n.prefix6,
+				       strerror(-e));
+			return st->code;
+		}
+		init_log(INIT_LOG_INFO, "maitred: %s: %s/%u", dev,
+			 ((const maitred_ConfigureNetworkRequest *)req)->address, n.prefix6);
 	}
 	if (n.ndns) {
 		char text[512];

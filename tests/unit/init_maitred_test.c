@@ -400,7 +400,23 @@ static void net_parse(void)
 	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_OK);
 	CHECK_EQ(n.mask, 0xffffffffu);
 	strcpy(r.address, "fd00::2");
-	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_UNIMPLEMENTED);
+	r.prefix_len = 64;
+	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_OK);
+	CHECK(n.has_addr6 && !n.has_addr && n.prefix6 == 64 && !n.has_gw6);
+	CHECK(n.addr6[0] == 0xfd && n.addr6[15] == 2);
+	strcpy(r.gateway, "fe80::1");
+	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_OK);
+	CHECK(n.has_gw6 && n.gw6[0] == 0xfe && n.gw6[15] == 1);
+	strcpy(r.gateway, "10.0.2.2");
+	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_INVALID_ARGUMENT);
+	r.gateway[0] = '\0';
+	r.prefix_len = 129;
+	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_INVALID_ARGUMENT);
+	r.prefix_len = 64;
+	strcpy(r.netmask, "255.255.255.0");
+	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_INVALID_ARGUMENT);
+	r.netmask[0] = '\0';
+	r.prefix_len = 32;
 	strcpy(r.address, "10.0.2.300");
 	CHECK_EQ(init_maitred_net_parse(&r, &n, &st), RPC_INVALID_ARGUMENT);
 	strcpy(r.address, "10.0.2.15");
@@ -813,7 +829,7 @@ static void net_real_child(void)
 	maitred_ConfigureNetworkResponse resp;
 	struct rpc_status st;
 	struct ifreq ifr;
-	char path[128], buf[256] = "";
+	char path[128], buf[8192] = "";
 	struct ifaddrs *ifa = NULL;
 	bool found = false;
 	int fd, k;
@@ -854,10 +870,54 @@ static void net_real_child(void)
 	buf[k > 0 ? k : 0] = '\0';
 	CHECK(strstr(buf, "\nnameserver 10.9.8.1\n") != NULL);
 	unlink(path);
+	/* IPv6 with a default route, on a veth (lo has no on-link routes
+	 * for a gateway); iproute2 creates the pair. */
+	CHECK_EQ(system("ip link add mt0 type veth peer name mt1 && ip link set mt1 up"), 0);
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ifname, "mt0");
+	strcpy(r.address, "fd00::5");
+	r.prefix_len = 64;
+	strcpy(r.gateway, "fd00::1");
+	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_OK);
+	found = false;
+	CHECK_EQ(getifaddrs(&ifa), 0);
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr_in6 *a6 = (const void *)i->ifa_addr;
+
+		if (a6 && a6->sin6_family == AF_INET6 && !strcmp(i->ifa_name, "mt0") &&
+		    a6->sin6_addr.s6_addr[0] == 0xfd && a6->sin6_addr.s6_addr[15] == 5)
+			found = true;
+	}
+	freeifaddrs(ifa);
+	CHECK(found);
+	fd = open("/proc/net/ipv6_route", O_RDONLY);
+	k = fd >= 0 ? (int)read(fd, buf, sizeof(buf) - 1) : 0;
+	if (fd >= 0)
+		close(fd);
+	buf[k > 0 ? k : 0] = '\0';
+	/* dst ::/0 via fd00::1 */
+	CHECK(strstr(buf, "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001") != NULL);
+	/* IPv4 with a default route on the same link (init_net_config). */
+	strcpy(r.address, "10.7.0.5");
+	r.prefix_len = 16;
+	strcpy(r.gateway, "10.7.0.1");
+	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_OK);
+	fd = open("/proc/net/route", O_RDONLY);
+	k = fd >= 0 ? (int)read(fd, buf, sizeof(buf) - 1) : 0;
+	if (fd >= 0)
+		close(fd);
+	buf[k > 0 ? k : 0] = '\0';
+	/* mt0, destination 0.0.0.0, gateway 10.7.0.1 (little-endian hex) */
+	CHECK(strstr(buf, "mt0\t00000000\t0100070A") != NULL);
+	r.gateway[0] = '\0';
 	strcpy(r.ifname, "nosuch0");
 	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_NOT_FOUND);
-	/* Read-only resolv.conf target: a clear error, nothing half done. */
+	/* An unwritable resolv.conf: a clear error naming it. */
 	strcpy(r.ifname, "lo");
+	r.address[0] = '\0';
+	r.prefix_len = 0;
+	r.dns_count = 1;
+	strcpy(r.dns[0], "10.9.8.1");
 	snprintf(path, sizeof(path), "%s/no/such/dir/resolv.conf", scratch);
 	CHECK_EQ(init_maitred_configure_network(&m, &r, &resp, &st), RPC_NOT_FOUND);
 	CHECK(strstr(st.msg, "resolv.conf") != NULL);
