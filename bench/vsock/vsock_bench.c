@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -56,6 +57,15 @@ struct bench {
 	uint64_t sent, peer_fwd, peer_buf;    /* guest -> host */
 	bool got_request, got_rst;
 };
+
+/* CPU seconds (user + system, all threads) the process has used. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(void)
 {
@@ -396,7 +406,7 @@ int main(int argc, char **argv)
 	struct bench b = { 0 };
 	struct args a = { .b = &b };
 	char dir[] = "/tmp/vsock_bench.XXXXXX";
-	double h2g, g2h, p_rx, p_ring, p_64k;
+	double h2g, g2h, p_rx, p_ring, p_64k, c_gib[KINDS];
 	unsigned mib = argc > 1 ? (unsigned)atoi(argv[1]) : 512;
 
 	a.rxbuf = argc > 2 ? (uint32_t)atoi(argv[2]) : 4096;
@@ -416,10 +426,17 @@ int main(int argc, char **argv)
 	 * both sides of each comparison alike; medians per kind. */
 	{
 		double (*fn[KINDS])(void *) = { run_plain_rx, run_plain_rx_ring, run_h2g, run_plain_64k, run_g2h };
-		double v[KINDS][RUNS];
+		double v[KINDS][RUNS], cpu[KINDS][RUNS];
 		for (int i = 0; i < RUNS; i++)
-			for (int k = 0; k < KINDS; k++)
+			for (int k = 0; k < KINDS; k++) {
+				double c0 = cpu_s();
 				v[k][i] = fn[k](&a);
+				/* CPU per GiB: less sensitive than wall time to
+				 * other load on the machine. */
+				cpu[k][i] = (cpu_s() - c0) / (a.bytes / 1073741824.0);
+			}
+		for (int k = 0; k < KINDS; k++)
+			c_gib[k] = median(cpu[k]);
 		p_rx = median(v[0]);
 		p_ring = median(v[1]);
 		h2g = median(v[2]);
@@ -434,6 +451,10 @@ int main(int argc, char **argv)
 	printf("vsock: plain unix socket, 64 KiB reads:                     %6.0f MiB/s\n", p_64k);
 	printf("vsock: device guest->host, 64 KiB guest packets:           %6.0f MiB/s = %.0f%% of plain (target >= 80%%)\n",
 	       g2h, 100 * g2h / p_64k);
+	printf("vsock: CPU s/GiB (both threads): plain %u KiB %.3f, ring %.3f, device host->guest %.3f = %.0f%% of plain's "
+	       "efficiency; plain 64 KiB %.3f, device guest->host %.3f = %.0f%%\n",
+	       a.rxbuf >> 10, c_gib[0], c_gib[1], c_gib[2], 100 * c_gib[0] / c_gib[2], c_gib[3], c_gib[4],
+	       100 * c_gib[3] / c_gib[4]);
 	printf("vsock: (%u MiB per run, median of %d runs)\n", mib, RUNS);
 	rmdir(dir);
 	free(b.mem);
