@@ -2,7 +2,7 @@
 # squashfs root from /dev/vda (root=/dev/vda ro, added by -r) and runs its
 # /sbin/init (busybox init -> /etc/rcS). A write to / fails with EROFS (or
 # EIO), so does a raw write to /dev/vda, and the image on the host (here:
-# L1) is unchanged byte for byte.
+# L1) is unchanged byte for byte. Then the same with an ext4 image as -r.
 # timeout: 240
 . "$E2E_LIB/scenario.sh"
 cp "$ASSETS/blk/root.sqfs" "$WORK/root.sqfs"
@@ -36,3 +36,18 @@ after=$(sha256sum <"$WORK/root.sqfs" | cut -d' ' -f1)
 [ "$before" = "$after" ] || fail "root.sqfs changed on the host: sha256 $before -> $after"
 cmp "$ASSETS/blk/root.sqfs" "$WORK/root.sqfs" || fail "root.sqfs differs from the original after the run"
 echo "root image unchanged: sha256 $after"
+
+# -r with an ext4 image: the kernel detects the filesystem; it stays
+# read-only and untouched too.
+cp "$ASSETS/blk/root.ext4" "$WORK/root.ext4"
+vmm_run e -k "$KERNEL_VMLINUX" -r "$WORK/root.ext4" -p "$GUEST_PARAMS e2e.blk=root"
+expect_line e '^E2E-GUEST: init=done'
+expect_rc e 0
+[ "$(guest_value e root)" = "/dev/root,ext4,ro" ] || fail "-r root.ext4: the guest's / is '$(guest_value e root)', want /dev/root,ext4,ro"
+w=$(sed -n 's/^E2E-GUEST: rootwrite=//p' "$WORK/e.console" | tr -d '\r')
+case $w in
+"failed: Read-only file system"|"failed: I/O error"|"failed: Input/output error") ;;
+*) fail "-r root.ext4: a write to / gave '$w', want EROFS or EIO" ;;
+esac
+cmp "$ASSETS/blk/root.ext4" "$WORK/root.ext4" || fail "root.ext4 changed on the host although it was the read-only root"
+echo "ext4 root image unchanged"
