@@ -626,6 +626,34 @@ static void credit_guest_to_host(void)
 	stop();
 }
 
+/* Credit is enforced exactly: a window's worth is fine while the host
+ * reads nothing, one byte more resets the connection. */
+static void credit_exact(void)
+{
+	static uint8_t src[65536];
+	uint32_t hp;
+	int fd;
+
+	start();
+	post_rx(8);
+	fd = host_connect(6004, &hp);
+	for (unsigned i = 0; i < VSOCK_BUF_ALLOC / sizeof(src); i++) {
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 6004, hp, sizeof(src));
+		send_pkt(&h, src, sizeof(src), false);
+	}
+	CHECK_EQ(drain(), 0);  /* no reset, and no credit: the host read nothing */
+	CHECK_EQ(vsock_conn_count(d), 1);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 6004, hp, 1);
+		send_pkt(&h, "!", 1, false);
+	}
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(vsock_conn_count(d), 0);
+	close(fd);
+	stop();
+}
+
 /* CREDIT_REQUEST is always answered with our current credit. */
 static void credit_request(void)
 {
@@ -983,6 +1011,7 @@ int main(void)
 	RUN(guest_connect_missing_port);
 	RUN(credit_host_to_guest);
 	RUN(credit_guest_to_host);
+	RUN(credit_exact);
 	RUN(credit_request);
 	RUN(rx_starvation);
 	RUN(inproc_connect);

@@ -577,9 +577,11 @@ static void vsock_obuf_add(struct vsock_conn *c, const struct virtq_chain *ch, u
  * directly, so it is copied only when the host socket really is full. */
 static void vsock_tx_rw(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_chain *ch, uint32_t len)
 {
-	uint32_t done = 0;
+	/* Guest bytes not yet acknowledged in a header we sent: the guest may
+	 * have at most buf_alloc of those (§5.10.6.3). This also bounds obuf. */
+	uint32_t unacked = c->wr_cnt + c->olen - c->fwd_sent, done = 0;
 
-	if (len > VSOCK_BUF_ALLOC - c->olen) {
+	if (unacked > VSOCK_BUF_ALLOC || len > VSOCK_BUF_ALLOC - unacked) {
 		log_guest("virtio-vsock: port %u: guest sent %u bytes beyond the credit we granted",
 			  c->guest_port, len);
 		vsock_conn_free(d, c, true);
