@@ -54,6 +54,7 @@ struct vm {
 	const struct device_ops *dev_ops[VM_MAX_DEVICES];
 	void *dev_state[VM_MAX_DEVICES];
 	unsigned virtio_next;        /* next virtio-mmio slot */
+	struct arch_mmio_dev virtio[32]; /* windows handed out, for the firmware tables */
 	unsigned gsi_next;           /* next free GSI for virtio */
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 	unsigned nvcpus;
@@ -156,6 +157,8 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 		g++;
 	if (g >= X86_IOAPIC_PINS)
 		return -ENOSPC;
+	if (vm->virtio_next >= sizeof(vm->virtio) / sizeof(vm->virtio[0]))
+		return -ENOSPC;
 	*base = X86_VIRTIO_MMIO_BASE + vm->virtio_next * X86_VIRTIO_MMIO_SIZE;
 	*size = X86_VIRTIO_MMIO_SIZE;
 	*gsi = g;
@@ -165,6 +168,7 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 	rc = vm_cmdline_add(vm, word);
 	if (rc)
 		return rc;
+	vm->virtio[vm->virtio_next] = (struct arch_mmio_dev){ .base = *base, .size = *size, .gsi = g };
 	vm->virtio_next++;
 	vm->gsi_next = g + 1;
 	return 0;
@@ -661,7 +665,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	}
 	log_debug("kernel command line: %s", vm->cmdline);
 
-	rc = arch_load(&vm->gm, cfg, vm->cmdline, &ab, err, sizeof(err));
+	rc = arch_load(&vm->gm, cfg, vm->cmdline, vm->virtio, vm->virtio_next, &ab, err, sizeof(err));
 	if (rc) {
 		log_err("%s", err);
 		/* Bad input (the files) is a usage error; a failed read is not. */

@@ -16,15 +16,18 @@ static void e820_small_ram(void)
 
 	gm_init_test(&gm, (void *)0x1000, 256ULL << 20);  /* never dereferenced */
 	n = bootparams_e820(&gm, t, 8);
-	CHECK_EQ(n, 3);
+	CHECK_EQ(n, 4);
 	CHECK_EQ(t[0].addr, 0);
 	CHECK_EQ(t[0].size, 0x9fc00);
 	CHECK_EQ(t[0].type, 1);
 	CHECK_EQ(t[1].addr, 0x9fc00);
 	CHECK_EQ(t[1].type, 2);
-	CHECK_EQ(t[2].addr, 0x100000);
-	CHECK_EQ(t[2].size, (256ULL << 20) - 0x100000);
-	CHECK_EQ(t[2].type, 1);
+	CHECK_EQ(t[2].addr, 0xe0000);
+	CHECK_EQ(t[2].size, 0x20000);
+	CHECK_EQ(t[2].type, 2);
+	CHECK_EQ(t[3].addr, 0x100000);
+	CHECK_EQ(t[3].size, (256ULL << 20) - 0x100000);
+	CHECK_EQ(t[3].type, 1);
 	CHECK_EQ(bootparams_e820(&gm, t, 2), -ENOSPC);
 }
 
@@ -40,11 +43,11 @@ static void e820_above_hole(void)
 	gm.r[0] = (struct gm_region){ .gpa = 0, .size = GM_HOLE_START };
 	gm.r[1] = (struct gm_region){ .gpa = GM_HOLE_END, .size = 512ULL << 20 };
 	n = bootparams_e820(&gm, t, 8);
-	CHECK_EQ(n, 4);
-	CHECK_EQ(t[2].addr, 0x100000);
-	CHECK_EQ(t[2].addr + t[2].size, GM_HOLE_START);
-	CHECK_EQ(t[3].addr, GM_HOLE_END);
-	CHECK_EQ(t[3].size, 512ULL << 20);
+	CHECK_EQ(n, 5);
+	CHECK_EQ(t[3].addr, 0x100000);
+	CHECK_EQ(t[3].addr + t[3].size, GM_HOLE_START);
+	CHECK_EQ(t[4].addr, GM_HOLE_END);
+	CHECK_EQ(t[4].size, 512ULL << 20);
 	/* No RAM entry may overlap the MMIO hole, the IOAPIC or the LAPIC. */
 	for (int i = 0; i < n; i++)
 		if (t[i].type == 1)
@@ -88,8 +91,8 @@ static void zero_page_elf(void)
 	CHECK(!strcmp((char *)mem + X86_CMDLINE_ADDR, cl));
 	CHECK_EQ(bp->hdr.ramdisk_image, 0x800000);
 	CHECK_EQ(bp->hdr.ramdisk_size, 12345);
-	CHECK_EQ(bp->e820_entries, 3);
-	CHECK_EQ(bp->e820_table[2].addr, 0x100000);
+	CHECK_EQ(bp->e820_entries, 4);
+	CHECK_EQ(bp->e820_table[3].addr, 0x100000);
 	CHECK_EQ(bp->screen_info.orig_video_isVGA, 0);  /* zeroed, not 0xcc */
 }
 

@@ -15,6 +15,8 @@ int bootparams_e820(const struct gm *gm, struct boot_e820_entry *tab, unsigned m
 	/* Base memory up to the EBDA, where the MP table lives. */
 	E820_ADD(0, X86_EBDA_START, 1 /* E820_TYPE_RAM */);
 	E820_ADD(X86_EBDA_START, X86_BASE_RAM_END - X86_EBDA_START, 2 /* E820_TYPE_RESERVED */);
+	/* The BIOS area with the ACPI tables: reserved, as firmware leaves it. */
+	E820_ADD(X86_ACPI_ADDR, X86_HIMEM_START - X86_ACPI_ADDR, 2 /* E820_TYPE_RESERVED */);
 	for (unsigned i = 0; i < gm->nregions; i++) {
 		const struct gm_region *r = &gm->r[i];
 		uint64_t start = r->gpa < X86_HIMEM_START ? X86_HIMEM_START : r->gpa;

@@ -19,6 +19,10 @@
 #define X86_EBDA_START      0x9fc00ULL
 #define X86_MPTABLE_ADDR    X86_EBDA_START
 #define X86_BASE_RAM_END    0xa0000ULL
+/* ACPI tables in the BIOS area, where Linux scans for the RSDP
+ * (ACPI 6.4 §5.2.5.1: 0xe0000-0xfffff, 16-byte aligned). */
+#define X86_ACPI_ADDR       0xe0000ULL
+#define X86_ACPI_SIZE       0x10000ULL
 #define X86_HIMEM_START     0x100000ULL  /* bzImage protected-mode code */
 #define X86_BZIMAGE_ADDR    X86_HIMEM_START
 #define X86_IOAPIC_ADDR     0xfec00000ULL

@@ -11,6 +11,7 @@
 #include <linux/kvm.h>
 
 #include "vmm/arch.h"
+#include "vmm/arch/x86_64/acpi.h"
 #include "vmm/arch/x86_64/bootparams.h"
 #include "vmm/arch/x86_64/cpuid.h"
 #include "vmm/arch/x86_64/layout.h"
@@ -39,11 +40,12 @@
 
 const char *arch_default_cmdline(void)
 {
-	/* i8042.*: our controller has no AUX port, no MUX and no PnP entry;
-	 * saying so spares the kernel's probe timeouts (as Firecracker does).
+	/* i8042.*: our controller has no AUX port and no MUX; saying so
+	 * spares the kernel's probe timeouts (as Firecracker does). Its PnP
+	 * entry is in the ACPI DSDT for kernels that use ACPI.
 	 * reboot=k: a reboot goes through the i8042 reset line, which ends
 	 * the VM; panic=-1: a panic reboots at once, ending the VM too. */
-	return "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
+	return "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd";
 }
 
 int arch_vm_init(int vm_fd)
@@ -107,8 +109,9 @@ static int x86_open(const char *path, char *err, size_t errlen)
 }
 
 int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
-	      struct arch_boot *ab, char *err, size_t errlen)
+	      const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err, size_t errlen)
 {
+	struct acpi_mmio_dev adevs[ACPI_MAX_DEVS];
 	struct loader_kernel k;
 	uint64_t initrd_gpa = 0, initrd_size = 0;
 	int fd, rc;
@@ -141,6 +144,15 @@ int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
 	}
 	if (rc == 0)
 		rc = mptable_write(gm, X86_MPTABLE_ADDR, cfg->vcpus, 0x600, 0x201);
+	if (rc == 0) {
+		if (ndevs > ACPI_MAX_DEVS)
+			ndevs = ACPI_MAX_DEVS;
+		for (unsigned i = 0; i < ndevs; i++)
+			adevs[i] = (struct acpi_mmio_dev){ .base = devs[i].base, .size = (uint32_t)devs[i].size,
+							   .gsi = devs[i].gsi };
+		rc = acpi_write(gm, X86_ACPI_ADDR, X86_ACPI_SIZE, cfg->vcpus, adevs, ndevs);
+		rc = rc < 0 ? rc : 0;
+	}
 	if (rc == 0)
 		rc = x86_page_tables(gm);
 	if (rc == 0)
