@@ -1,15 +1,12 @@
 # Host-side asset for the blk_cloud scenario: the Debian cloud kernel reads
 # a virtio-blk disk through its own virtio_mmio and virtio_blk modules.
-#   $ASSETS/blk_cloud/initramfs.cpio.gz  busybox, the cloud kernel's virtio
-#       modules (+ deps, in load order) and tests/e2e/assets/blk_cloud/
-#       appvm_mmio.ko; /init loads them, waits for /dev/vda and reports what
+#   $ASSETS/blk_cloud/initramfs.cpio.gz  busybox and the cloud kernel's virtio
+#       modules (+ deps, in load order); /init loads them, waits for /dev/vda and reports what
 #       it reads as "E2E-GUEST: KEY=VALUE" lines, then resets the VM
 #   $ASSETS/blk_cloud/disk.img  4 MiB + 100 bytes: a marker in sector 0, a
 #       100-byte tail marker in the partial last sector, random data between
-# The cloud kernel has no VIRTIO_MMIO_CMDLINE_DEVICES, so appvm_mmio.ko
-# (built here against linux-headers-$KVER, cached in $O/e2e/blk_cloud)
-# declares the virtio_mmio.device= windows as platform devices. Without the
-# headers the initramfs says so and the scenario fails naming the package.
+# The cloud kernel has no VIRTIO_MMIO_CMDLINE_DEVICES: its virtio_mmio driver
+# finds vmm's windows through the ACPI DSDT (LNRO0005 devices).
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 out=$ASSETS/blk_cloud
@@ -18,24 +15,6 @@ mkdir -p "$out"
 guestfs_busybox "$root"
 mkdir -p "$root/lib/modules"
 kver=$(basename "$CLOUD_MODDIR")
-
-# The helper module, rebuilt only when its source changes.
-mkdir -p "$O/e2e"
-mdir=$(cd "$O/e2e" && pwd)/blk_cloud   # kbuild wants M= absolute
-mod=$mdir/appvm_mmio.ko
-msrc=$SRC/tests/e2e/assets/blk_cloud
-if [ -d "$CLOUD_MODDIR/build" ]; then
-	if [ ! -f "$mod" ] || [ "$msrc/appvm_mmio.c" -nt "$mod" ] || [ "$msrc/Kbuild" -nt "$mod" ]; then
-		rm -rf "$mdir"
-		mkdir -p "$mdir"
-		cp "$msrc/appvm_mmio.c" "$msrc/Kbuild" "$mdir/"
-		make -s -C "$CLOUD_MODDIR/build" M="$mdir" modules >"$mdir/build.log" 2>&1 ||
-			{ cat "$mdir/build.log" >&2; echo "blk_cloud: building appvm_mmio.ko failed" >&2; exit 1; }
-	fi
-	cp "$mod" "$root/lib/modules/appvm_mmio.ko"
-else
-	echo "no $CLOUD_MODDIR/build: install linux-headers-$kver (scripts/setup-deps.sh)" >"$root/lib/modules/missing"
-fi
 
 # The distro modules in dependency order.
 : >"$root/lib/modules/order"
@@ -62,11 +41,9 @@ for a in $(cat /proc/cmdline); do
 done
 devs=${devs#,}
 say "devices=$devs"
-[ -f /lib/modules/missing ] && say "error=$(cat /lib/modules/missing)"
 for m in $(cat /lib/modules/order); do
 	insmod "/lib/modules/$m" || say "error=insmod $m failed"
 done
-insmod /lib/modules/appvm_mmio.ko "devices=$devs" || say "error=insmod appvm_mmio.ko devices=$devs failed"
 say "modules=$(cut -d' ' -f1 /proc/modules | sort | tr '\n' ',')"
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done

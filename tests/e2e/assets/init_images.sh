@@ -4,8 +4,7 @@
 #                                 (below), a service, /etc/passwd
 #   $ASSETS/init/initramfs.cpio.gz  our init as /init, the cloud kernel's
 #                                 virtio_mmio, virtio_blk, squashfs and loop
-#                                 modules (+ dependencies, depmod'ed), the
-#                                 test-only appvm_mmio.ko (see below), and
+#                                 modules (+ dependencies, depmod'ed), and
 #                                 root.sqfs as /root.sqfs
 # /bin/app reports what it sees as "E2E-GUEST: KEY=VALUE" lines, then exits
 # with the status given as its first argument.
@@ -71,25 +70,8 @@ for p in $(for m in virtio_mmio virtio_blk squashfs loop; do modprobe -S "$kver"
 done
 cp "$CLOUD_MODDIR/modules.order" "$CLOUD_MODDIR/modules.builtin" \
 	"$CLOUD_MODDIR/modules.builtin.modinfo" "$md/" 2>/dev/null || true
-# Debian's kernel lacks VIRTIO_MMIO_CMDLINE_DEVICES and vmm has no ACPI, so
-# nothing tells that kernel where vmm's virtio-mmio windows are: the blk_cloud
-# scenario's test-only appvm_mmio.ko declares them (appvm_mmio.devices=).
-# Built here against linux-headers-$kver, cached in $O/e2e/init_mmio.
-msrc=$SRC/tests/e2e/assets/blk_cloud
-mdir=$(cd "$O/e2e" 2>/dev/null && pwd)/init_mmio
-if [ -f "$msrc/appvm_mmio.c" ] && [ -d "$CLOUD_MODDIR/build" ]; then
-	if [ ! -f "$mdir/appvm_mmio.ko" ] || [ "$msrc/appvm_mmio.c" -nt "$mdir/appvm_mmio.ko" ]; then
-		rm -rf "$mdir"
-		mkdir -p "$mdir"
-		cp "$msrc/appvm_mmio.c" "$msrc/Kbuild" "$mdir/"
-		make -s -C "$CLOUD_MODDIR/build" M="$mdir" modules >"$mdir/build.log" 2>&1 ||
-			{ cat "$mdir/build.log" >&2; echo "init_images: building appvm_mmio.ko failed" >&2; exit 1; }
-	fi
-	mkdir -p "$md/extra"
-	cp "$mdir/appvm_mmio.ko" "$md/extra/appvm_mmio.ko"
-else
-	echo "init_images: no $msrc/appvm_mmio.c or $CLOUD_MODDIR/build: init_cloud's /dev/vda run will fail" >&2
-fi
+# Debian's kernel lacks VIRTIO_MMIO_CMDLINE_DEVICES: its virtio_mmio driver
+# finds vmm's windows through the ACPI DSDT (LNRO0005 devices).
 depmod -b "$ird" "$kver"
 for m in virtio_mmio virtio_blk squashfs loop; do
 	grep -q "/$m.ko:" "$md/modules.dep" || { echo "init_images: $m missing from the initramfs modules.dep" >&2; exit 1; }

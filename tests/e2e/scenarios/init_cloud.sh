@@ -5,19 +5,17 @@
 # line; init waits for root=, mounts the squashfs read-only, switch_roots and
 # runs the app there; vmm exits with the app's status.
 #  1. root=/dev/vda (vmm -r). Debian's kernel is built without
-#     VIRTIO_MMIO_CMDLINE_DEVICES and vmm has no ACPI tables, so the
-#     test-only appvm_mmio.ko (blk_cloud's) declares vmm's one window
-#     (--no-rng: the disk is the only device, 4K@0xd0000000:5).
+#     VIRTIO_MMIO_CMDLINE_DEVICES: its virtio_mmio driver finds vmm's
+#     windows in the ACPI DSDT (--no-rng: fewer devices to probe).
 #  2. root=/root.sqfs: an image inside the initramfs, attached to a loop
 #     device (the loop module), no disk at all.
 # timeout: 600
 . "$E2E_LIB/scenario.sh"
 vmm_run v -k "$CLOUD_BZIMAGE" -i "$ASSETS/init/initramfs.cpio.gz" -r "$ASSETS/init/root.sqfs" --no-rng \
-	-p "$GUEST_PARAMS init.modules=virtio_mmio,appvm_mmio,virtio_blk,squashfs appvm_mmio.devices=4K@0xd0000000:5 init.app=/bin/app init.args=42"
+	-p "$GUEST_PARAMS init.modules=virtio_mmio,virtio_blk,squashfs init.app=/bin/app init.args=42"
 c=$WORK/v.console
 expect_line v 'virtio_mmio.device=4K@0xd0000000:5'
 expect_line v 'init: module virtio_ring: loading /lib/modules/[^ ]*/kernel/drivers/virtio/virtio_ring.ko'
-expect_line v 'init: module appvm_mmio: loading /lib/modules/[^ ]*/extra/appvm_mmio.ko devices=4K@0xd0000000:5'
 expect_line v 'init: module virtio_blk: loading'
 expect_line v 'init: module squashfs: loading'
 # Dependencies first: virtio_ring, then virtio, then virtio_mmio.
@@ -34,7 +32,7 @@ ver=$(basename "$CLOUD_MODDIR")
 [ "$(guest_value v kernel)" = "$ver" ] || fail "guest runs kernel '$(guest_value v kernel)', want $ver"
 [ "$(guest_value v root)" = "/dev/vda,squashfs,ro" ] || fail "/ is '$(guest_value v root)', want /dev/vda,squashfs,ro"
 [ "$(guest_value v pid1exe)" = /sbin/init ] || fail "PID 1 runs '$(guest_value v pid1exe)' after the switch"
-for m in virtio_mmio virtio_blk virtio_ring virtio squashfs appvm_mmio; do
+for m in virtio_mmio virtio_blk virtio_ring virtio squashfs; do
 	case ",$(guest_value v modules)" in *",$m,"*) ;; *) fail "module $m not loaded: $(guest_value v modules)" ;; esac
 done
 
