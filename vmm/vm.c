@@ -648,7 +648,10 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		if (rc < 0) {
 			/* The device logged what was wrong with its input. */
 			log_debug("device %s: %s", device_table[i]->name, strerror(-rc));
-			code = (rc == -ENOENT || rc == -EACCES || rc == -EINVAL || rc == -EISDIR) ?
+			/* Bad input (missing, unreadable, wrong type or locked by
+			 * another VM) is a usage error; anything else a failure. */
+			code = (rc == -ENOENT || rc == -EACCES || rc == -EINVAL || rc == -EISDIR || rc == -EWOULDBLOCK ||
+				rc == -ENOTDIR || rc == -EROFS || rc == -ENAMETOOLONG) ?
 				       VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 			goto out;
 		}

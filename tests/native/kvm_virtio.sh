@@ -179,7 +179,7 @@ exec 9<>"$W/locked.img"
 flock -x 9
 run -d "$W/locked.img" --no-rng
 # Not bad input but a conflict at run time: status 1.
-bad_image locked_image "an image locked by another process" "locked.img: in use by another process" 1
+bad_image locked_image "an image locked by another process" "locked.img: in use by another process" 2
 flock -u 9
 flock -s 9
 run -d "$W/locked.img,ro" --no-rng
