@@ -125,6 +125,36 @@ static void virtio_mmio_reset(struct virtio_mmio *t)
 	__atomic_store_n(&t->sig->requeue, 0, __ATOMIC_SEQ_CST);
 }
 
+/* Register one ioeventfd per queue on QueueNotify, once, when the driver
+ * first starts the device. Until then (and if it fails) a notify traps to
+ * the vCPU thread, which serves the queue itself. Call with the lock held. */
+static void virtio_mmio_arm_notify(struct virtio_mmio *t)
+{
+	for (unsigned q = 0; q < t->ops->num_queues && t->env.ioeventfd_new; q++) {
+		struct virtio_mmio_notify *n = &t->notify[q];
+		int fd, r;
+
+		if (n->fd >= 0)
+			continue;
+		fd = t->env.ioeventfd_new(t->env.vm, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, 1, q);
+		if (fd < 0) {
+			log_debug("%s: no ioeventfd for queue %u (%s), notifies trap", t->name, q, strerror(-fd));
+			continue;
+		}
+		r = t->env.watch(t->env.vm, fd, virtio_mmio_notified, n);
+		if (r < 0) {
+			/* KVM now consumes this queue's notifies into fd and nobody
+			 * would read it: the device cannot work; say so. */
+			log_err("%s: watching queue %u notifications: %s", t->name, q, strerror(-r));
+			n->fd = fd;
+			virtio_signal_needs_reset(t->sig);
+			continue;
+		}
+		n->fd = fd;
+		n->watched = true;
+	}
+}
+
 /* §3.1.1 Driver Requirements: Device Initialization, seen from the device:
  * status bits are only ever added; FEATURES_OK only for an acceptable
  * feature subset; DRIVER_OK starts the device. */
@@ -160,6 +190,7 @@ static void virtio_mmio_set_status(struct virtio_mmio *t, uint32_t v)
 			virtio_signal_needs_reset(t->sig);
 		} else {
 			t->active = true;
+			virtio_mmio_arm_notify(t);
 		}
 	}
 	t->status = v;
@@ -251,7 +282,7 @@ static void virtio_mmio_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t 
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* Reaches us only when no ioeventfd matched: a queue without one
 		 * (fallback) or an index that does not exist. */
-		if (v < t->ops->num_queues && t->notify[v].fd >= 0)
+		if (v < t->ops->num_queues && t->notify[v].watched)
 			break;
 		/* On the vCPU thread the guest only waits for itself: serve the
 		 * queue until the device stops asking to be called again. */
@@ -358,23 +389,10 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 		goto fail;
 	}
 	sig->irqfd = r;
-	for (unsigned q = 0; q < ops->num_queues && env->ioeventfd_new; q++) {
-		struct virtio_mmio_notify *n = &t->notify[q];
-		int fd = env->ioeventfd_new(env->vm, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, 1, q);
-		if (fd < 0) {
-			/* Still works: the write then exits to the vCPU thread. */
-			log_debug("%s: no ioeventfd for queue %u (%s), notifies trap", name, q, strerror(-fd));
-			continue;
-		}
-		r = env->watch(env->vm, fd, virtio_mmio_notified, n);
-		if (r < 0) {
-			log_err("%s: watching queue %u notifications: %s", name, q, strerror(-r));
-			close(fd);
-			goto fail;
-		}
-		n->fd = fd;
-		n->watched = true;
-	}
+	/* Queue-notify ioeventfds are registered when the driver starts the
+	 * device (virtio_mmio_arm_notify), as crosvm and Firecracker do: a
+	 * guest that never drives it costs KVM nothing (an ioeventfd makes the
+	 * VM's teardown measurably slower, docs/BENCHMARKS.md). */
 	/* Last: the bus cannot forget a range, so nothing may fail after it. */
 	r = bus_add(env->mmio, t->base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, t);
 	if (r < 0) {
