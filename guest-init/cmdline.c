@@ -1,6 +1,7 @@
 /* Kernel command line -> struct init_config. Everything here is input the
  * image builder or the host controls; it is bounded and never fatal. */
 #include "guest-init/config.h"
+#include "guest-init/sys.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -189,24 +190,6 @@ int init_ip_parse(const char *val, struct init_ip *ip, const char **why)
 	return 0;
 }
 
-/* A mount point must be absolute without "." or ".." components, so a
- * command line cannot aim a mount at something like /proc/../.. */
-static bool cmd_path_ok(const char *p)
-{
-	if (p[0] != '/')
-		return false;
-	for (const char *c = p; *c; ) {
-		const char *s = c + 1, *e = strchr(s, '/');
-		size_t l = e ? (size_t)(e - s) : strlen(s);
-
-		if ((l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
-			return false;
-		if (!e)
-			break;
-		c = e;
-	}
-	return true;
-}
 
 int init_mount_spec_parse(const char *val, struct init_mount_spec *m, const char **why)
 {
@@ -240,7 +223,7 @@ int init_mount_spec_parse(const char *val, struct init_mount_spec *m, const char
 		*why = "expected DEV:DIR[:FSTYPE[:OPTS]]";
 		return -EINVAL;
 	}
-	if (!cmd_path_ok(f[1])) {
+	if (!init_sys_path_ok(f[1])) {
 		*why = "DIR must be an absolute path without . or .. components";
 		return -EINVAL;
 	}

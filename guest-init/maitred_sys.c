@@ -3,6 +3,7 @@
  * processes). Every field comes from the host: bounded by nanopb already,
  * checked again here for meaning (paths, addresses, ranges). */
 #include "guest-init/maitred.h"
+#include "guest-init/sys.h"
 #include "guest-init/log.h"
 #include "guest-init/mount.h"
 #include "guest-init/net.h"
@@ -121,24 +122,6 @@ uint32_t init_maitred_set_time(void *ctx, const void *req, void *resp, struct rp
 	return RPC_OK;
 }
 
-/* An absolute path without "." or ".." components, so a request cannot aim
- * at something like /proc/../.. by accident. */
-static bool sys_path_ok(const char *p)
-{
-	if (p[0] != '/')
-		return false;
-	for (const char *c = p; *c;) {
-		const char *s = c + 1, *e = strchr(s, '/');
-		size_t l = e ? (size_t)(e - s) : strlen(s);
-
-		if ((l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
-			return false;
-		if (!e)
-			break;
-		c = e;
-	}
-	return true;
-}
 
 /* The MS_* flags a request may carry (mount(2)); MS_MOVE and the
  * propagation flags change other mounts and are not for this call. */
@@ -178,7 +161,7 @@ uint32_t init_maitred_mount(void *ctx, const void *req, void *resp, struct rpc_s
 	int e;
 
 	(void)resp;
-	if (!sys_path_ok(r->target)) {
+	if (!init_sys_path_ok(r->target)) {
 		rpc_status_set(st, RPC_INVALID_ARGUMENT,
 			       "mount: target '%.200s' must be an absolute path without . or ..", r->target);
 		return st->code;

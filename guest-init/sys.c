@@ -1,3 +1,4 @@
+#include <string.h>
 #include "guest-init/sys.h"
 
 #include <errno.h>
@@ -28,4 +29,21 @@ int init_sys_reboot(enum init_final how)
 	if (reboot(how == INIT_FINAL_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF) < 0)
 		return -errno;
 	return 0;
+}
+
+bool init_sys_path_ok(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (const char *c = p; *c;) {
+		const char *s = c + 1, *e = strchr(s, '/');
+		size_t l = e ? (size_t)(e - s) : strlen(s);
+
+		if ((l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		if (!e)
+			break;
+		c = e;
+	}
+	return true;
 }

@@ -2,6 +2,7 @@
  * the vmm announced them on the command line) and the final reboot(2). */
 #ifndef APPVM_INIT_SYS_H
 #define APPVM_INIT_SYS_H
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Status reported through the exit port when init itself fails (s6's
@@ -11,6 +12,9 @@
 /* 8-bit write of value to port after ioperm(2). Returns 0 or -errno
  * (-ENOSYS off x86). */
 int init_sys_outb(int port, uint8_t value);
+/* An absolute path without "." or ".." components, so a command line or an
+ * RPC request cannot aim a mount at something like /proc/../.. */
+bool init_sys_path_ok(const char *p);
 
 enum init_final {
 	INIT_FINAL_POWEROFF,
