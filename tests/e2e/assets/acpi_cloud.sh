@@ -8,17 +8,7 @@ out=$ASSETS/acpi_cloud
 root=$out/root
 mkdir -p "$out"
 guestfs_busybox "$root"
-mkdir -p "$root/lib/modules"
-kver=$(basename "$CLOUD_MODDIR")
-: >"$root/lib/modules/order"
-for m in virtio_mmio virtio_blk virtio_rng; do
-	for p in $(modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'); do
-		b=$(basename "$p")
-		grep -qx "$b" "$root/lib/modules/order" && continue
-		cp "$p" "$root/lib/modules/$b"
-		echo "$b" >>"$root/lib/modules/order"
-	done
-done
+guestfs_cloud_modules "$root" virtio_mmio virtio_blk virtio_rng || exit 1
 cat >"$root/init" <<'INIT'
 #!/bin/sh
 export PATH=/bin

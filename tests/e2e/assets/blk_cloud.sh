@@ -13,18 +13,8 @@ out=$ASSETS/blk_cloud
 root=$out/root
 mkdir -p "$out"
 guestfs_busybox "$root"
-mkdir -p "$root/lib/modules"
-kver=$(basename "$CLOUD_MODDIR")
-
 # The distro modules in dependency order.
-: >"$root/lib/modules/order"
-for p in $(for m in virtio_mmio virtio_blk virtio_rng; do modprobe -S "$kver" --show-depends "$m"; done |
-		awk '$1 == "insmod" { print $2 }'); do
-	b=$(basename "$p")
-	grep -qx "$b" "$root/lib/modules/order" && continue
-	cp "$p" "$root/lib/modules/$b"
-	echo "$b" >>"$root/lib/modules/order"
-done
+guestfs_cloud_modules "$root" virtio_mmio virtio_blk virtio_rng || exit 1
 
 cat >"$root/init" <<'INIT'
 #!/bin/sh

@@ -15,3 +15,22 @@ guestfs_busybox() {
 	done
 	cp "$E2E_TOOLS/portw" "$1/bin/portw"
 }
+
+# guestfs_cloud_modules DIR MODULE...: copy the Debian cloud kernel's MODULEs
+# and their dependencies ($CLOUD_MODDIR, modprobe --show-depends) into
+# DIR/lib/modules/, and list them in load order in DIR/lib/modules/order for
+# an /init that insmods them one by one.
+guestfs_cloud_modules() {
+	_root=$1; shift
+	_kver=$(basename "$CLOUD_MODDIR")
+	mkdir -p "$_root/lib/modules" || return 1
+	: >"$_root/lib/modules/order"
+	for _m in "$@"; do
+		for _p in $(modprobe -S "$_kver" --show-depends "$_m" | awk '$1 == "insmod" { print $2 }'); do
+			_b=$(basename "$_p")
+			grep -qx "$_b" "$_root/lib/modules/order" && continue
+			cp "$_p" "$_root/lib/modules/$_b" || return 1
+			echo "$_b" >>"$_root/lib/modules/order"
+		done
+	done
+}
