@@ -115,6 +115,10 @@ $(O)/fuzz/%: $(O)/fuzzobj/tests/fuzz/%.o $(FUZZ_LIBS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(SAN_CC) $(FUZZ_FLAGS) -o $@ $< -Wl,--start-group $(FUZZ_LIBS) -Wl,--end-group -lpthread $(SAN_EXTRA_LDLIBS)
 
+# Keep every built file: no "rm <intermediates>" after the last recipe, so
+# `make check` really ends with the test summary line.
+.SECONDARY:
+
 .PHONY: all bins gen unit-build unit check fuzz demo bench clean kernel
 gen: $(GEN)
 bins: $(BINS) $(HOST_TOOLS)
