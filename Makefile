@@ -119,7 +119,7 @@ $(O)/fuzz/%: $(O)/fuzzobj/tests/fuzz/%.o $(FUZZ_LIBS)
 # `make check` really ends with the test summary line.
 .SECONDARY:
 
-.PHONY: all bins gen unit-build unit check fuzz demo bench clean kernel
+.PHONY: all bins gen unit-build unit check check-build fuzz demo bench clean kernel
 gen: $(GEN)
 bins: $(BINS) $(HOST_TOOLS)
 unit-build: $(UNIT_TESTS)
@@ -129,7 +129,8 @@ fuzz: $(FUZZERS)
 	$(Q)O=$(O) tests/fuzz/run
 kernel:
 	$(Q)toolchain/kernel/build.sh $(O)/kernel
-check: bins unit-build $(FUZZERS) kernel
+check-build: bins unit-build $(FUZZERS) kernel
+check: check-build
 	$(Q)O=$(O) tests/run-all
 demo: bins kernel
 	$(Q)O=$(O) scripts/demo.sh
