@@ -107,6 +107,15 @@ static void vsock_and_socket(void)
 	CHECK_EQ(parse("vmm -k k --cid 4294967295"), -EINVAL);
 }
 
+static void errors_stay_one_line(void)
+{
+	char *argv[] = { "vmm", "-k", "k", "--bo\ngus\x01", NULL };
+	CHECK_EQ(cli_parse(&c, 4, argv, err, sizeof(err)), -EINVAL);
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK(strchr(err, '\x01') == NULL);
+	CHECK(strstr(err, "--bo?gus?") != NULL);
+}
+
 static void help_and_version(void)
 {
 	CHECK_EQ(parse("vmm --help"), CLI_HELP);
@@ -136,6 +145,7 @@ int main(void)
 	RUN(disks_root_first);
 	RUN(errors_name_the_input);
 	RUN(vsock_and_socket);
+	RUN(errors_stay_one_line);
 	RUN(help_and_version);
 	RUN(params_too_long);
 	return t_done();

@@ -23,6 +23,10 @@ static int loader_fail(char *err, size_t errlen, int rc, const char *path, const
 	va_start(ap, fmt);
 	vsnprintf(err + n, errlen - n, fmt, ap);
 	va_end(ap);
+	/* One line, whatever bytes the path held. */
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return rc;
 }
 
