@@ -190,6 +190,7 @@ l1_boot() {
 	"$SRC/scripts/mkinitramfs.sh" -n "$1" "$1.cpio" || return 1
 	# shellcheck disable=SC2086 # _disk is empty or one option pair
 	timeout -k 10 "$2" qemu-system-x86_64 $_disk -nodefaults -no-user-config \
+		${E2E_QEMU_PIDFILE:+-pidfile "$E2E_QEMU_PIDFILE"} \
 		-accel tcg,thread=multi -smp "$E2E_L1_SMP" -cpu max,+svm -m "$E2E_L1_MEM" \
 		-display none -vga none -serial stdio -monitor none -no-reboot \
 		-kernel "$CLOUD_BZIMAGE_HOST" -initrd "$1.cpio" \
