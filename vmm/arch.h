@@ -7,11 +7,14 @@
 #include "vmm/config.h"
 #include "vmm/gm.h"
 
-/* What the boot vCPU needs once the images are in guest memory. */
+/* What the boot vCPU needs once the images are in guest memory, plus the
+ * architecture's private record of the loaded kernel between
+ * arch_load_images and arch_setup_boot. */
 struct arch_boot {
 	uint64_t entry;      /* guest physical entry point */
 	uint64_t zero_page;  /* x86: boot_params address passed in %rsi */
 	int bzimage;         /* which loader took the kernel (for logs/tests) */
+	_Alignas(8) unsigned char priv[512];  /* arch-private, see x86.c */
 };
 
 /* A virtio-mmio window the firmware tables must describe. */
@@ -23,12 +26,19 @@ struct arch_mmio_dev {
 
 /* VM-wide setup before vCPUs: TSS/identity map, irqchip, PIT. -errno. */
 int arch_vm_init(int vm_fd);
-/* Load kernel and initrd from cfg into gm, write the boot structures (zero
- * page, e820, command line, MP table, ACPI tables, page tables). On bad input returns
- * -ENOEXEC/-EINVAL/-E2BIG/-ENOMEM/-errno with a one-line reason in err
- * (naming the file). */
-int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
-	      const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err, size_t errlen);
+/* Load kernel and initrd from cfg into gm. Needs no KVM: bad input is
+ * refused before any VM exists. On bad input returns -ENOEXEC/-EINVAL/
+ * -ENOMEM/-EPROTONOSUPPORT/-errno with a one-line reason in err (naming the
+ * file). */
+int arch_load_images(struct gm *gm, const struct vmm_config *cfg, struct arch_boot *ab, char *err,
+		     size_t errlen);
+/* Once every device has added its command-line words and windows: write the
+ * boot structures (zero page, e820, command line, MP table, ACPI tables,
+ * page tables). -E2BIG (command line too long for this kernel) or -errno,
+ * with a one-line reason in err. */
+int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
+		    const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err,
+		    size_t errlen);
 /* Per-vCPU setup: CPUID, MSRs, FPU, LAPIC LINTs and, for vCPU 0, the
  * registers for the 64-bit boot entry. -errno. */
 int arch_vcpu_init(int kvm_fd, int vcpu_fd, unsigned id, unsigned ncpus, const struct arch_boot *ab);

@@ -548,14 +548,9 @@ static int vm_kvm_open(struct vm *vm)
 	return 0;
 }
 
+/* Hand the (already loaded) guest RAM to KVM. */
 static int vm_memory(struct vm *vm)
 {
-	int rc = gm_create(&vm->gm, vm->cfg->mem_mib << 20);
-
-	if (rc) {
-		log_err("-m %llu: cannot allocate guest RAM: %s", (unsigned long long)vm->cfg->mem_mib, strerror(-rc));
-		return rc;
-	}
 	for (unsigned i = 0; i < vm->gm.nregions; i++) {
 		struct kvm_userspace_memory_region mr = {
 			.slot = i,
@@ -622,6 +617,21 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		goto out;
 	}
 
+	/* Guest RAM and the images first, without KVM: bad input (kernel,
+	 * initrd) is refused before any VM exists. */
+	rc = gm_create(&vm->gm, cfg->mem_mib << 20);
+	if (rc) {
+		log_err("-m %llu: cannot allocate guest RAM: %s", (unsigned long long)cfg->mem_mib, strerror(-rc));
+		goto out;
+	}
+	rc = arch_load_images(&vm->gm, cfg, &ab, err, sizeof(err));
+	if (rc) {
+		log_err("%s", err);
+		/* Bad input (the files) is a usage error; a failed read is not. */
+		code = (rc == -EIO) ? VMM_EXIT_FAILURE : VMM_EXIT_USAGE;
+		goto out;
+	}
+
 	if (vm_kvm_open(vm) || arch_vm_init(vm->vm_fd) < 0) {
 		if (vm->vm_fd >= 0)
 			log_err("KVM VM setup failed: %s", strerror(errno));
@@ -668,11 +678,10 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	}
 	log_debug("kernel command line: %s", vm->cmdline);
 
-	rc = arch_load(&vm->gm, cfg, vm->cmdline, vm->virtio, vm->virtio_next, &ab, err, sizeof(err));
+	rc = arch_setup_boot(&vm->gm, cfg, vm->cmdline, vm->virtio, vm->virtio_next, &ab, err, sizeof(err));
 	if (rc) {
 		log_err("%s", err);
-		/* Bad input (the files) is a usage error; a failed read is not. */
-		code = (rc == -EIO) ? VMM_EXIT_FAILURE : VMM_EXIT_USAGE;
+		code = rc == -E2BIG ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 		goto out;
 	}
 

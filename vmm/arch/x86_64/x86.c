@@ -108,14 +108,22 @@ static int x86_open(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
-	      const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err, size_t errlen)
-{
-	struct acpi_mmio_dev adevs[ACPI_MAX_DEVS];
+/* What arch_load_images leaves for arch_setup_boot in struct arch_boot's
+ * private area. */
+struct x86_loaded {
 	struct loader_kernel k;
-	uint64_t initrd_gpa = 0, initrd_size = 0;
+	uint64_t initrd_gpa, initrd_size;
+};
+_Static_assert(sizeof(struct x86_loaded) <= sizeof(((struct arch_boot *)0)->priv),
+	       "arch_boot.priv too small for x86_loaded");
+
+int arch_load_images(struct gm *gm, const struct vmm_config *cfg, struct arch_boot *ab, char *err,
+		     size_t errlen)
+{
+	struct x86_loaded *l = (struct x86_loaded *)ab->priv;
 	int fd, rc;
 
+	memset(ab, 0, sizeof(*ab));
 	if (gm_ram_size(gm) < 2 * X86_HIMEM_START) {
 		snprintf(err, errlen, "-m: guest RAM must be at least 2 MiB");
 		return -EINVAL;
@@ -123,7 +131,7 @@ int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
 	fd = x86_open(cfg->kernel, err, errlen);
 	if (fd < 0)
 		return fd;
-	rc = loader_kernel(gm, fd, cfg->kernel, &k, err, errlen);
+	rc = loader_kernel(gm, fd, cfg->kernel, &l->k, err, errlen);
 	close(fd);
 	if (rc)
 		return rc;
@@ -131,15 +139,29 @@ int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
 		fd = x86_open(cfg->initrd, err, errlen);
 		if (fd < 0)
 			return fd;
-		rc = loader_initrd(gm, fd, cfg->initrd, &k, &initrd_gpa, &initrd_size, err, errlen);
+		rc = loader_initrd(gm, fd, cfg->initrd, &l->k, &l->initrd_gpa, &l->initrd_size, err, errlen);
 		close(fd);
 		if (rc)
 			return rc;
 	}
-	rc = bootparams_write(gm, &k, cmdline, initrd_gpa, initrd_size);
+	ab->entry = l->k.entry;
+	ab->zero_page = X86_ZERO_PAGE;
+	ab->bzimage = l->k.bzimage;
+	return 0;
+}
+
+int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
+		    const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err,
+		    size_t errlen)
+{
+	const struct x86_loaded *l = (const struct x86_loaded *)ab->priv;
+	struct acpi_mmio_dev adevs[ACPI_MAX_DEVS];
+	int rc;
+
+	rc = bootparams_write(gm, &l->k, cmdline, l->initrd_gpa, l->initrd_size);
 	if (rc == -E2BIG) {
 		snprintf(err, errlen, "%s: kernel command line of %zu bytes exceeds this kernel's limit of %u",
-			 cfg->kernel, strlen(cmdline), k.cmdline_max);
+			 cfg->kernel, strlen(cmdline), l->k.cmdline_max);
 		return rc;
 	}
 	if (rc == 0)
@@ -161,9 +183,6 @@ int arch_load(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
 		snprintf(err, errlen, "writing boot structures: %s", strerror(-rc));
 		return rc;
 	}
-	ab->entry = k.entry;
-	ab->zero_page = X86_ZERO_PAGE;
-	ab->bzimage = k.bzimage;
 	return 0;
 }
 
