@@ -42,6 +42,10 @@ int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmd
 /* Per-vCPU setup: CPUID, MSRs, FPU, LAPIC LINTs and, for vCPU 0, the
  * registers for the 64-bit boot entry. -errno. */
 int arch_vcpu_init(int kvm_fd, int vcpu_fd, unsigned id, unsigned ncpus, const struct arch_boot *ab);
+/* The idx-th virtio-mmio window and the first usable GSI at or after
+ * gsi_from (legacy ISA lines the platform devices own are skipped).
+ * -ENOSPC when the window area or the interrupt controller is full. */
+int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi);
 /* Default kernel command-line words this architecture's devices need. */
 const char *arch_default_cmdline(void);
 #endif

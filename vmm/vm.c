@@ -19,7 +19,6 @@
 #include <linux/kvm.h>
 
 #include "vmm/arch.h"
-#include "vmm/arch/x86_64/layout.h"
 #include "vmm/bus.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
@@ -149,18 +148,14 @@ static int vm_cmdline_add(struct vm *vm, const char *word)
 static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
 {
 	char word[96];
-	unsigned g = vm->gsi_next;
+	unsigned g;
 	int rc;
 
-	/* ISA IRQs 8 (RTC) and 12 (PS/2 mouse) keep their meaning. */
-	while (g == 8 || g == 12)
-		g++;
-	if (g >= X86_IOAPIC_PINS)
-		return -ENOSPC;
 	if (vm->virtio_next >= sizeof(vm->virtio) / sizeof(vm->virtio[0]))
 		return -ENOSPC;
-	*base = X86_VIRTIO_MMIO_BASE + vm->virtio_next * X86_VIRTIO_MMIO_SIZE;
-	*size = X86_VIRTIO_MMIO_SIZE;
+	rc = arch_virtio_window(vm->virtio_next, vm->gsi_next, base, size, &g);
+	if (rc)
+		return rc;
 	*gsi = g;
 	/* Documentation/admin-guide/kernel-parameters.txt, virtio_mmio.device=
 	 * <size>@<baseaddr>:<irq>. */

@@ -48,6 +48,21 @@ const char *arch_default_cmdline(void)
 	return "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd";
 }
 
+int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi)
+{
+	unsigned g = gsi_from;
+
+	/* ISA IRQs 8 (RTC) and 12 (PS/2 mouse) keep their meaning. */
+	while (g == 8 || g == 12)
+		g++;
+	if (g >= X86_IOAPIC_PINS || idx >= (X86_IOAPIC_ADDR - X86_VIRTIO_MMIO_BASE) / X86_VIRTIO_MMIO_SIZE)
+		return -ENOSPC;
+	*base = X86_VIRTIO_MMIO_BASE + idx * X86_VIRTIO_MMIO_SIZE;
+	*size = X86_VIRTIO_MMIO_SIZE;
+	*gsi = g;
+	return 0;
+}
+
 int arch_vm_init(int vm_fd)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
