@@ -69,6 +69,10 @@ struct device_ops {
 	int (*create)(const struct dev_env *env, void **state);
 	/* Release everything create acquired. Called after vCPUs have stopped. */
 	void (*destroy)(void *state);
+	/* Optional: log the device's internal state, a few log_state lines
+	 * (SIGUSR2 on vmm; for diagnosing a stuck guest driver or host peer).
+	 * Called on the event-loop thread while vCPUs run. */
+	void (*dump)(void *state);
 };
 
 /* vmm/devices/table.c: NULL-terminated, in creation order. */

@@ -15,6 +15,8 @@ void log_ratelimited(struct log_ratelimit *rl, const char *fmt, ...) __attribute
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+/* State dumps the user asked for (SIGUSR2): shown at every level. */
+#define log_state(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_debug(...) do { if (log_level >= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
 /* A guest-triggered warning: rate limited per call site. */
 #define log_guest(...) do { static struct log_ratelimit rl_; log_ratelimited(&rl_, __VA_ARGS__); } while (0)

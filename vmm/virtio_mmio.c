@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -405,6 +406,22 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 fail:
 	virtio_mmio_destroy(t);
 	return r;
+}
+
+void virtio_mmio_dump(struct virtio_mmio *t)
+{
+	char notify[64];
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	notify[0] = 0;
+	for (unsigned q = 0; q < t->ops->num_queues && n < sizeof(notify) - 8; q++)
+		n += (size_t)snprintf(notify + n, sizeof(notify) - n, " %d", t->notify[q].fd);
+	log_state("%s: mmio %#llx gsi %u status %#x features %#llx active %d isr %#x needs_reset %d "
+		  "ioeventfds%s", t->name, (unsigned long long)t->base, t->gsi, t->status,
+		  (unsigned long long)t->drv_features, t->active, __atomic_load_n(&t->sig->isr, __ATOMIC_SEQ_CST),
+		  virtio_mmio_needs_reset(t), notify);
+	pthread_mutex_unlock(&t->lock);
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *t)

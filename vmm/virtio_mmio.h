@@ -27,6 +27,8 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 		       const struct virtio_dev_ops *ops, void *dev, struct virtio_signal *sig);
 /* Unwatch and close the fds; the device itself is not touched. NULL is ok. */
 void virtio_mmio_destroy(struct virtio_mmio *t);
+/* Log the transport's state in one line (SIGUSR2 dumps). */
+void virtio_mmio_dump(struct virtio_mmio *t);
 
 /* The register file as seen from the bus (exposed for unit tests; the bus
  * calls these through its ops). off is relative to the window. */

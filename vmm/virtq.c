@@ -2,6 +2,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/log.h"
@@ -201,6 +202,19 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 	/* Release: the element is visible before the index (§2.7.8). */
 	__atomic_store_n((uint16_t *)(void *)(vq->used + 2), htole16(vq->used_idx), __ATOMIC_RELEASE);
 	vq->pushed = true;
+}
+
+void virtq_describe(const struct virtq *vq, char *buf, size_t cap)
+{
+	if (!vq->size) {
+		snprintf(buf, cap, "not set up");
+		return;
+	}
+	snprintf(buf, cap, "size %u%s avail idx %u flags %#x, taken %u; used idx %u; pushed %d%s",
+		 vq->size, vq->broken ? " BROKEN" : "",
+		 le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE)),
+		 le16toh(__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED)), vq->last_avail, vq->used_idx,
+		 vq->pushed, vq->event_idx ? " event_idx" : "");
 }
 
 bool virtq_should_signal(struct virtq *vq)

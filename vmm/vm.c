@@ -58,7 +58,7 @@ struct vm {
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 	unsigned nvcpus;
 	int exit_fd;                 /* eventfd: someone asked the VM to end */
-	int sig_fd;                  /* signalfd: SIGTERM, SIGINT, SIGHUP */
+	int sig_fd;                  /* signalfd: SIGTERM, SIGINT, SIGHUP, SIGUSR2 */
 	atomic_int exit_reason;
 	atomic_int exit_status;
 	atomic_int stopping;
@@ -308,15 +308,26 @@ static void vcpu_mmio(struct vcpu *v)
 	}
 }
 
-static void vcpu_dump(struct vcpu *v)
+/* The registers that tell where and why a guest died (a triple fault, a
+ * failed entry), at the given log level. */
+static void vcpu_dump(struct vcpu *v, int level)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
+	struct kvm_vcpu_events e;
 
-	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0 && ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
-		log_err("vcpu%u: rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx", v->id,
-			(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)s.cr0,
-			(unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	log_msg(level, "vcpu%u: rip=0x%llx rsp=0x%llx rflags=0x%llx cs=0x%x cr0=0x%llx cr2=0x%llx cr3=0x%llx "
+		"cr4=0x%llx efer=0x%llx idt=0x%llx/%u gdt=0x%llx/%u", v->id,
+		(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)r.rflags, s.cs.selector,
+		(unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+		(unsigned long long)s.cr4, (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
+		(unsigned long long)s.gdt.base, s.gdt.limit);
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &e) == 0)
+		log_msg(level, "vcpu%u: exception injected %u nr %u error 0x%x; interrupt injected %u nr %u; nmi %u",
+			v->id, e.exception.injected, e.exception.nr, e.exception.error_code, e.interrupt.injected,
+			e.interrupt.nr, e.nmi.injected);
 }
 
 static void *vcpu_thread(void *arg)
@@ -355,6 +366,7 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_SHUTDOWN:
 			/* Triple fault: the PC resets; for us the VM ends (reboot=t). */
 			log_info("vcpu%u: guest triple fault (reset)", v->id);
+			vcpu_dump(v, LOG_INFO);
 			vm_request_exit(vm, VM_EXIT_RESET, 0);
 			goto out;
 		case KVM_EXIT_SYSTEM_EVENT:
@@ -370,17 +382,17 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_FAIL_ENTRY:
 			log_err("vcpu%u: KVM entry failed, hardware reason 0x%llx", v->id,
 				(unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
-			vcpu_dump(v);
+			vcpu_dump(v, LOG_ERR);
 			vm_request_exit(vm, VM_EXIT_ERROR, 1);
 			goto out;
 		case KVM_EXIT_INTERNAL_ERROR:
 			log_err("vcpu%u: KVM internal error, suberror %u", v->id, v->run->internal.suberror);
-			vcpu_dump(v);
+			vcpu_dump(v, LOG_ERR);
 			vm_request_exit(vm, VM_EXIT_ERROR, 1);
 			goto out;
 		default:
 			log_err("vcpu%u: unhandled KVM exit %u", v->id, v->run->exit_reason);
-			vcpu_dump(v);
+			vcpu_dump(v, LOG_ERR);
 			vm_request_exit(vm, VM_EXIT_ERROR, 1);
 			goto out;
 		}
@@ -460,6 +472,14 @@ static void vm_on_signal(void *opaque, int fd, uint32_t events)
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR2) {
+			/* A state dump for diagnosis; the VM runs on. */
+			log_state("SIGUSR2: state of %u devices", vm->ndev);
+			for (unsigned i = 0; i < vm->ndev; i++)
+				if (vm->dev_ops[i]->dump)
+					vm->dev_ops[i]->dump(vm->dev_state[i]);
+			continue;
+		}
 		log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));
 		vm_request_exit(vm, VM_EXIT_SIGNAL, 0);
 	}
@@ -589,12 +609,14 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		return VMM_EXIT_FAILURE;
 	}
 
-	/* Signals: SIGTERM/SIGINT/SIGHUP end the VM through the loop; the kick
-	 * signal only interrupts KVM_RUN. Blocked here, inherited by vCPUs. */
+	/* Signals: SIGTERM/SIGINT/SIGHUP end the VM through the loop, SIGUSR2
+	 * logs the devices' state; the kick signal only interrupts KVM_RUN.
+	 * Blocked here, inherited by vCPUs. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	sigaddset(&sigs, VM_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	{

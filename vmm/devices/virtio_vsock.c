@@ -1218,6 +1218,39 @@ unsigned vsock_conn_count(const struct vsock_dev *d)
 	return d->nactive;
 }
 
+/* SIGUSR2: the device, its queues and every connection, one line each
+ * (the connection lines capped: a guest can open a thousand). */
+void vsock_dump(struct vsock_dev *d)
+{
+	static const char *const st[] = { "free", "line", "connecting", "established" };
+	char q[160];
+
+	pthread_mutex_lock(&d->lock);
+	log_state("virtio-vsock: cid %u active %d broken %d tx_stalled %d rx_have %d rst queued %u conns %u",
+		  d->cid, d->active, d->broken, d->tx_stalled, d->rx_have, d->rst_len, d->nactive);
+	for (unsigned i = 0; i < VSOCK_NUM_QUEUES; i++) {
+		virtq_describe(&d->q[i], q, sizeof(q));
+		log_state("virtio-vsock: queue %u: %s", i, q);
+	}
+	for (unsigned i = 0; i < d->nactive && i < 32; i++) {
+		const struct vsock_conn *c = &d->conns[d->active_list[i]];
+		int outq = -1, inq = -1;
+
+		ioctl(c->fd, SIOCOUTQ, &outq);
+		ioctl(c->fd, FIONREAD, &inq);
+		log_state("virtio-vsock: host %u guest %u %s pend %#x readable %d eof %d guest_shut %d%d wr_shut %d "
+			  "armed %#x | to guest: tx_cnt %u peer buf %u fwd %u credit %u, socket unread %d | "
+			  "from guest: wr_cnt %u fwd_cnt %u sent %u obuf %u, socket queued %d",
+			  c->host_port, c->guest_port, st[c->state], c->pend, c->readable, c->host_eof,
+			  c->guest_no_send, c->guest_no_rcv, c->host_wr_shut, c->armed, c->tx_cnt,
+			  c->peer_buf_alloc, c->peer_fwd_cnt, vsock_peer_credit(c), inq, c->wr_cnt, c->fwd_cnt,
+			  c->fwd_sent, c->olen, outq);
+	}
+	if (d->nactive > 32)
+		log_state("virtio-vsock: ... and %u more connections", d->nactive - 32);
+	pthread_mutex_unlock(&d->lock);
+}
+
 /* ---- device table ----------------------------------------------------- */
 
 struct vsock_inst {
@@ -1276,8 +1309,17 @@ fail:
 	return e;
 }
 
+static void vsock_dump_inst(void *state)
+{
+	struct vsock_inst *s = state;
+
+	virtio_mmio_dump(s->d->t);
+	vsock_dump(s->d);
+}
+
 const struct device_ops virtio_vsock_device = {
 	.name = "virtio-vsock",
 	.create = vsock_create,
 	.destroy = vsock_destroy,
+	.dump = vsock_dump_inst,
 };

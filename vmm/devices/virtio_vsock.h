@@ -95,6 +95,8 @@ void vsock_poll(struct vsock_dev *d);
 int vsock_connect(void *dev, uint32_t port);
 /* Live connections (tests). */
 unsigned vsock_conn_count(const struct vsock_dev *d);
+/* Log the device's queues and connections (SIGUSR2 on vmm). */
+void vsock_dump(struct vsock_dev *d);
 
 extern const struct virtio_dev_ops vsock_virtio_ops;
 #endif

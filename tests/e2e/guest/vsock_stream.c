@@ -134,15 +134,35 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Wait until fd is ready for events; every STALL_S seconds without it,
+ * say where the stream `who` stands (a stall shows in the logs while it
+ * lasts, not only when a timeout kills us). */
+#define STALL_S 30
+static void wait_ready(int fd, short events, const char *who, uint64_t done, uint64_t n)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int waited = 0;
+
+	while (poll(&p, 1, STALL_S * 1000) == 0) {
+		waited += STALL_S;
+		printf("%s: STALL: no progress for %d s at %llu of %llu bytes\n", who, waited,
+		       (unsigned long long)done, (unsigned long long)n);
+		fflush(stdout);
+	}
+}
+
 /* Sink N bytes from fd; returns the checksum, *count the bytes seen. */
-static uint64_t sink(int fd, uint64_t n, uint64_t *count)
+static uint64_t sink(int fd, uint64_t n, uint64_t *count, const char *who)
 {
 	static uint8_t buf[CHUNK];
 	uint64_t h = FNV0;
 	*count = 0;
 	while (*count < n) {
 		size_t want = n - *count < CHUNK ? (size_t)(n - *count) : CHUNK;
-		ssize_t r = read(fd, buf, want);
+		ssize_t r;
+
+		wait_ready(fd, POLLIN, who, *count, n);
+		r = read(fd, buf, want);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -153,16 +173,17 @@ static uint64_t sink(int fd, uint64_t n, uint64_t *count)
 	return h;
 }
 
-static int source(int fd, uint64_t n, uint64_t seed, uint64_t *sum)
+static int source(int fd, uint64_t n, uint64_t seed, uint64_t *sum, const char *who)
 {
 	static uint8_t buf[CHUNK];
 	struct pat p;
-	uint64_t h = FNV0;
+	uint64_t h = FNV0, total = n;
 	pat_init(&p, seed);
 	while (n) {
 		size_t k = n < CHUNK ? (size_t)n : CHUNK;
 		pat_fill(&p, buf, k);
 		h = fnv(h, buf, k);
+		wait_ready(fd, POLLOUT, who, total - n, total);
 		if (write_full(fd, buf, k))
 			return -1;
 		n -= k;
@@ -202,14 +223,14 @@ static void serve_one(int c)
 	case 'R':
 		if (read_full(c, &n, 8) != 8)
 			_exit(1);
-		h = sink(c, n, &count);
+		h = sink(c, n, &count, "guest sink 'R'");
 		snprintf(line, sizeof(line), "SUM %016llx %llu\n", (unsigned long long)h, (unsigned long long)count);
 		write_full(c, line, strlen(line));
 		break;
 	case 'W':
 		if (read_full(c, &n, 8) != 8)
 			_exit(1);
-		if (source(c, n, 2, NULL))
+		if (source(c, n, 2, NULL, "guest source 'W'"))
 			_exit(1);
 		break;
 	case 'E':
@@ -289,11 +310,12 @@ static int gsend(unsigned port, uint64_t n)
 		printf("gsend: connect to host port %u: %s\n", port, strerror(-fd));
 		return 1;
 	}
-	if (source(fd, n, 3, &h)) {
+	if (source(fd, n, 3, &h, "gsend")) {
 		printf("gsend: write: %s\n", strerror(errno));
 		return 1;
 	}
 	shutdown(fd, SHUT_WR);
+	wait_ready(fd, POLLIN, "gsend: waiting for the SUM line", n, n);
 	if (read_line(fd, line, sizeof(line))) {
 		printf("gsend: no reply from the host\n");
 		return 1;
@@ -355,10 +377,11 @@ static int hsend(const char *path, unsigned port, uint64_t n)
 	if (fd < 0)
 		return 1;
 	t0 = now_s();
-	if (write_full(fd, "R", 1) || write_full(fd, &n, 8) || source(fd, n, 1, &h)) {
+	if (write_full(fd, "R", 1) || write_full(fd, &n, 8) || source(fd, n, 1, &h, "hsend")) {
 		printf("hsend: write failed: %s\n", strerror(errno));
 		return 1;
 	}
+	wait_ready(fd, POLLIN, "hsend: waiting for the SUM line", n, n);
 	if (read_line(fd, line, sizeof(line))) {
 		printf("hsend: no SUM line from the guest\n");
 		return 1;
@@ -383,7 +406,7 @@ static int hrecv(const char *path, unsigned port, uint64_t n)
 		printf("hrecv: write failed\n");
 		return 1;
 	}
-	h = sink(fd, n, &count);
+	h = sink(fd, n, &count, "hrecv");
 	printf("hrecv: %llu of %llu bytes guest->host in %.2f s (%.1f MiB/s); sum %016llx, want %016llx\n",
 	       (unsigned long long)count, (unsigned long long)n, now_s() - t0, count / 1048576.0 / (now_s() - t0),
 	       (unsigned long long)h, (unsigned long long)want);
@@ -496,7 +519,7 @@ static int hsink(const char *lpath, uint64_t n)
 	c = accept(l, NULL, NULL);
 	if (c < 0)
 		return 1;
-	h = sink(c, n, &count);
+	h = sink(c, n, &count, "hsink");
 	snprintf(line, sizeof(line), "SUM %016llx %llu\n", (unsigned long long)h, (unsigned long long)count);
 	write_full(c, line, strlen(line));
 	printf("hsink: %llu bytes guest->host, sum %016llx, want %016llx\n", (unsigned long long)count,
