@@ -4,7 +4,8 @@
  * ways, credit exhaustion and updates in both directions, rx starvation,
  * shutdown and RST, guest connects to missing host ports, the in-process
  * connector, reset, and hostile packets (short headers, lengths beyond the
- * chain, unknown ops, unknown connections, floods). */
+ * chain, unknown ops, unknown connections, floods), and a randomized model
+ * of a Linux guest streaming three ways at once that must never stall. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -992,6 +993,323 @@ static void listen_path_checks(void)
 	unlink(p);
 }
 
+/* ---- randomized model of a Linux guest (net/vmw_vsock/virtio_transport*) */
+
+/* One guest stream socket: the receive side as Linux keeps it (fwd_cnt
+ * moves only when a whole packet has been read; a credit update goes out
+ * when less than 64 KiB of window would be left, or the queue ran dry) and
+ * the send side (credit from the device's last header). */
+#define ST_ALLOC (256u << 10)
+struct gsock {
+	uint32_t gport, hport;
+	/* receive */
+	uint32_t rx_bytes, fwd_cnt, last_fwd_cnt;
+	uint32_t qlen[512], qhead, qn, qoff;  /* packet lengths queued, offset in the first */
+	uint64_t rcvd, want_rcv;
+	/* send */
+	uint32_t tx_cnt, peer_alloc, peer_fwd;
+	uint64_t sent, want_snd;
+	uint32_t seed_rcv, seed_snd;
+	bool overrun;
+};
+
+static uint32_t st_rand(uint64_t *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return (uint32_t)(*r >> 11);
+}
+
+static uint8_t st_byte(uint32_t seed, uint64_t off)
+{
+	return (uint8_t)((off * 2654435761u) >> 13 ^ seed ^ (off >> 17));
+}
+
+/* A header from this guest socket: every packet carries its window, and
+ * Linux remembers what it last told (last_fwd_cnt). */
+static struct vsock_hdr st_hdr(struct gsock *g, uint16_t op, uint32_t len)
+{
+	struct vsock_hdr h = hdr(op, g->gport, g->hport, len);
+
+	h.buf_alloc = ST_ALLOC;
+	h.fwd_cnt = g->fwd_cnt;
+	g->last_fwd_cnt = g->fwd_cnt;
+	return h;
+}
+
+/* The guest's rx work: take every returned buffer, queue data. Returns
+ * how many packets came back. */
+static unsigned st_rx(struct gsock *gs, unsigned ngs, bool *bad)
+{
+	unsigned n = drain();
+
+	for (unsigned i = 0; i < n; i++) {
+		struct gsock *g = NULL;
+		for (unsigned k = 0; k < ngs; k++)
+			if (gs[k].gport == pk[i].h.dst_port && gs[k].hport == pk[i].h.src_port)
+				g = &gs[k];
+		if (!g) {
+			printf("  packet op %u for unknown guest port %u\n", pk[i].h.op, pk[i].h.dst_port);
+			*bad = true;
+			continue;
+		}
+		g->peer_alloc = pk[i].h.buf_alloc;
+		g->peer_fwd = pk[i].h.fwd_cnt;
+		if (pk[i].h.op != VSOCK_OP_RW) {
+			if (pk[i].h.op != VSOCK_OP_CREDIT_UPDATE && pk[i].h.op != VSOCK_OP_RESPONSE) {
+				printf("  unexpected op %u for guest port %u\n", pk[i].h.op, g->gport);
+				*bad = true;
+			}
+			continue;
+		}
+		/* virtio_transport_inc_rx_pkt: beyond the window is dropped. */
+		if (g->rx_bytes + pk[i].n > ST_ALLOC || g->qn == 512) {
+			g->overrun = true;
+			continue;
+		}
+		for (uint32_t b = 0; b < pk[i].n && !*bad; b++)
+			if (pk[i].data[b] != st_byte(g->seed_rcv, g->rcvd + g->rx_bytes - g->qoff + b)) {
+				printf("  guest port %u: wrong byte at %llu\n", g->gport,
+				       (unsigned long long)(g->rcvd + g->rx_bytes - g->qoff + b));
+				*bad = true;
+			}
+		g->rx_bytes += pk[i].n;
+		g->qlen[(g->qhead + g->qn++) % 512] = pk[i].n;
+	}
+	return n;
+}
+
+/* The guest application reads up to k bytes (virtio_transport_stream_do_dequeue). */
+static uint32_t st_read(struct gsock *g, uint32_t k)
+{
+	uint32_t got = 0;
+
+	while (got < k && g->qn) {
+		uint32_t left = g->qlen[g->qhead] - g->qoff, b = k - got < left ? k - got : left;
+		got += b;
+		g->qoff += b;
+		if (g->qoff == g->qlen[g->qhead]) {
+			g->rx_bytes -= g->qlen[g->qhead];
+			g->fwd_cnt += g->qlen[g->qhead];
+			g->qhead = (g->qhead + 1) % 512;
+			g->qn--;
+			g->qoff = 0;
+		}
+	}
+	g->rcvd += got;
+	{
+		uint32_t delta = g->fwd_cnt - g->last_fwd_cnt;
+		if (delta && (ST_ALLOC - delta < (64u << 10) || g->rx_bytes == 0)) {
+			struct vsock_hdr h = st_hdr(g, VSOCK_OP_CREDIT_UPDATE, 0);
+			send_pkt(&h, NULL, 0, false);
+		}
+	}
+	return got;
+}
+
+/* The guest application writes up to k bytes, as much as credit allows. */
+static uint32_t st_write(struct gsock *g, uint32_t k)
+{
+	static uint8_t buf[64u << 10];
+	uint32_t space = g->peer_alloc - (g->tx_cnt - g->peer_fwd);
+
+	if (g->tx_cnt - g->peer_fwd > g->peer_alloc)
+		space = 0;
+	if (k > space)
+		k = space;
+	if (k > g->want_snd - g->sent)
+		k = (uint32_t)(g->want_snd - g->sent);
+	if (k > sizeof(buf))
+		k = sizeof(buf);
+	if (!k)
+		return 0;
+	for (uint32_t b = 0; b < k; b++)
+		buf[b] = st_byte(g->seed_snd, g->sent + b);
+	{
+		struct vsock_hdr h = st_hdr(g, VSOCK_OP_RW, k);
+		send_pkt(&h, buf, k, true);
+	}
+	g->tx_cnt += k;
+	g->sent += k;
+	return k;
+}
+
+/* A host peer: a nonblocking unix socket streaming one way or both. */
+struct hpeer {
+	int fd;
+	uint64_t sent, want_snd, rcvd, want_rcv;
+	uint32_t seed_snd, seed_rcv;
+	bool bad;
+};
+
+static uint32_t hp_write(struct hpeer *h, uint32_t k)
+{
+	static uint8_t buf[128u << 10];
+	ssize_t n;
+
+	if (k > h->want_snd - h->sent)
+		k = (uint32_t)(h->want_snd - h->sent);
+	if (k > sizeof(buf))
+		k = sizeof(buf);
+	if (!k)
+		return 0;
+	for (uint32_t b = 0; b < k; b++)
+		buf[b] = st_byte(h->seed_snd, h->sent + b);
+	n = send(h->fd, buf, k, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n <= 0)
+		return 0;
+	h->sent += (uint64_t)n;
+	return (uint32_t)n;
+}
+
+static uint32_t hp_read(struct hpeer *h, uint32_t k)
+{
+	static uint8_t buf[128u << 10];
+	ssize_t n;
+
+	if (k > sizeof(buf))
+		k = sizeof(buf);
+	n = recv(h->fd, buf, k, MSG_DONTWAIT);
+	if (n <= 0)
+		return 0;
+	for (ssize_t b = 0; b < n; b++)
+		if (buf[b] != st_byte(h->seed_rcv, h->rcvd + (uint64_t)b))
+			h->bad = true;
+	h->rcvd += (uint64_t)n;
+	return (uint32_t)n;
+}
+
+/* The vmm's event loop runs the device only when its epoll fd says so:
+ * a device that waits for an event that never comes stalls here too. */
+static bool st_loop(void)
+{
+	struct pollfd p = { .fd = vsock_event_fd(d), .events = POLLIN };
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	vsock_poll(d);
+	return true;
+}
+
+/* Three streams at once, like the vsock_a e2e scenario: host->guest and
+ * guest->host on a host-initiated connection, guest->host on a
+ * guest-initiated one, every actor (host peers, the guest driver's rx
+ * refill and rx work, guest readers and writers, the vmm event loop)
+ * stepping in a random order by random amounts, with Linux's credit rules
+ * on the guest side. The device must never exceed the guest's window, lose
+ * or reorder a byte, or get stuck: once every actor does all it can, the
+ * streams must finish. */
+static void bidirectional_stress(void)
+{
+	static const uint64_t size = 3u << 20;
+
+	for (uint64_t seed = 1; seed <= 6 && !t_case_failed; seed++) {
+		uint64_t r = seed * 0x9e3779b97f4a7c15ull;
+		struct gsock gs[2];
+		struct hpeer hs[2];
+		char lp[160];
+		int l;
+		bool bad = false;
+		unsigned idle = 0, steps = 0;
+
+		memset(gs, 0, sizeof(gs));
+		memset(hs, 0, sizeof(hs));
+		start();
+		post_rx(QSIZE);
+		/* A: host-initiated, both directions. */
+		hs[0].fd = host_connect(5000, &gs[0].hport);
+		gs[0].gport = 5000;
+		fcntl(hs[0].fd, F_SETFL, O_NONBLOCK);
+		gs[0].peer_alloc = VSOCK_BUF_ALLOC;
+		hs[0].want_snd = gs[0].want_rcv = size;
+		hs[0].want_rcv = gs[0].want_snd = size;
+		hs[0].seed_snd = gs[0].seed_rcv = 11;
+		hs[0].seed_rcv = gs[0].seed_snd = 22;
+		/* B: guest-initiated to PATH_6000, guest -> host. */
+		snprintf(lp, sizeof(lp), "%s_6000", path);
+		l = listener(lp);
+		CHECK(l >= 0);
+		gs[1].gport = 1234;
+		gs[1].hport = 6000;
+		{
+			struct vsock_hdr h = st_hdr(&gs[1], VSOCK_OP_REQUEST, 0);
+			send_pkt(&h, NULL, 0, false);
+		}
+		CHECK_EQ(st_rx(gs, 2, &bad), 1);
+		CHECK_EQ(gs[1].peer_alloc, VSOCK_BUF_ALLOC);
+		hs[1].fd = accept(l, NULL, NULL);
+		CHECK(hs[1].fd >= 0);
+		close(l);
+		fcntl(hs[1].fd, F_SETFL, O_NONBLOCK);
+		hs[1].want_rcv = gs[1].want_snd = size;
+		hs[1].seed_rcv = gs[1].seed_snd = 33;
+
+		while (!t_case_failed && !bad) {
+			bool done = hs[0].sent == size && gs[0].rcvd == size && gs[0].sent == size &&
+				    hs[0].rcvd == size && gs[1].sent == size && hs[1].rcvd == size;
+			uint32_t progress = 0;
+			/* Mostly random steps; every so often a full round in
+			 * which each actor does all it can (the stall test). */
+			bool full = (++steps % 64) == 0;
+			unsigned which = st_rand(&r) % 9;
+			uint32_t amt = 1 + st_rand(&r) % (96u << 10);
+
+			if (done)
+				break;
+			if (full || which == 0)
+				progress += hp_write(&hs[0], full ? UINT32_MAX : amt);
+			if (full || which == 1)
+				progress += hp_read(&hs[0], full ? UINT32_MAX : amt);
+			if (full || which == 2)
+				progress += hp_read(&hs[1], full ? UINT32_MAX : amt);
+			if (full || which == 3)
+				progress += st_loop();
+			if (full || which == 4)
+				progress += st_rx(gs, 2, &bad);
+			if (full || which == 5) {
+				/* The driver refills its rx ring (sometimes partly). */
+				uint16_t before = q[0].avail_idx;
+				post_rx(full ? QSIZE : 1 + st_rand(&r) % QSIZE);
+				progress += q[0].avail_idx != before;
+			}
+			if (full || which == 6)
+				progress += st_read(&gs[0], full ? UINT32_MAX : amt);
+			if (full || which == 7)
+				progress += st_write(&gs[0], full ? UINT32_MAX : amt);
+			if (full || which == 8)
+				progress += st_write(&gs[1], full ? UINT32_MAX : amt);
+			if (full) {
+				idle = progress ? 0 : idle + 1;
+				if (idle >= 3) {
+					printf("  seed %llu: stuck: A host sent %llu rcvd %llu, guest rcvd %llu sent %llu "
+					       "(credit %u); B guest sent %llu host rcvd %llu (credit %u)\n",
+					       (unsigned long long)seed, (unsigned long long)hs[0].sent,
+					       (unsigned long long)hs[0].rcvd, (unsigned long long)gs[0].rcvd,
+					       (unsigned long long)gs[0].sent,
+					       gs[0].peer_alloc - (gs[0].tx_cnt - gs[0].peer_fwd),
+					       (unsigned long long)gs[1].sent, (unsigned long long)hs[1].rcvd,
+					       gs[1].peer_alloc - (gs[1].tx_cnt - gs[1].peer_fwd));
+					log_level = LOG_ERR;
+					vsock_dump(d);
+					log_level = -1;
+					CHECK(!"streams stuck");
+				}
+			}
+		}
+		CHECK(!bad);
+		CHECK(!gs[0].overrun && !gs[1].overrun);
+		CHECK(!hs[0].bad && !hs[1].bad);
+		CHECK_EQ(gs[0].rcvd, size);
+		CHECK_EQ(hs[0].rcvd, size);
+		CHECK_EQ(hs[1].rcvd, size);
+		CHECK_EQ(vsock_conn_count(d), 2);
+		close(hs[0].fd);
+		close(hs[1].fd);
+		stop();
+	}
+}
+
 int main(void)
 {
 	t_suite = "virtio_vsock";
@@ -1021,6 +1339,7 @@ int main(void)
 	RUN(many_connections);
 	RUN(connect_timeout);
 	RUN(listen_path_checks);
+	RUN(bidirectional_stress);
 	rmdir(dir);
 	return t_done();
 }
