@@ -1,4 +1,5 @@
 #include "vmm/virtio_mmio.h"
+#include "vmm/virtq.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -422,6 +423,16 @@ void virtio_mmio_dump(struct virtio_mmio *t)
 		  (unsigned long long)t->drv_features, t->active, __atomic_load_n(&t->sig->isr, __ATOMIC_SEQ_CST),
 		  virtio_mmio_needs_reset(t), notify);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_dump_vq(struct virtio_mmio *t, unsigned q, const struct virtq *vq)
+{
+	char d[160];
+
+	pthread_mutex_lock(&t->lock);
+	virtq_describe(vq, d, sizeof(d));
+	pthread_mutex_unlock(&t->lock);
+	log_state("%s: queue %u: %s", t->name, q, d);
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *t)

@@ -29,6 +29,10 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 void virtio_mmio_destroy(struct virtio_mmio *t);
 /* Log the transport's state in one line (SIGUSR2 dumps). */
 void virtio_mmio_dump(struct virtio_mmio *t);
+/* Log the state of queue q, held by the device in vq, under the
+ * transport's lock (for devices whose queue work runs under it). */
+struct virtq;
+void virtio_mmio_dump_vq(struct virtio_mmio *t, unsigned q, const struct virtq *vq);
 
 /* The register file as seen from the bus (exposed for unit tests; the bus
  * calls these through its ops). off is relative to the window. */

@@ -576,8 +576,19 @@ fail:
 	return r;
 }
 
+static void blk_dump(void *state)
+{
+	struct blk_set *s = state;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		virtio_mmio_dump(s->d[i]->t);
+		virtio_mmio_dump_vq(s->d[i]->t, 0, &s->d[i]->vq);
+	}
+}
+
 const struct device_ops virtio_blk_device = {
 	.name = "virtio-blk",
 	.create = blk_create,
 	.destroy = blk_destroy,
+	.dump = blk_dump,
 };

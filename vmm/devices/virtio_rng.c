@@ -182,8 +182,17 @@ static int rng_create(const struct dev_env *env, void **state)
 	return 0;
 }
 
+static void rng_dump(void *state)
+{
+	struct rng_dev *r = state;
+
+	virtio_mmio_dump(r->t);
+	virtio_mmio_dump_vq(r->t, 0, &r->vq);
+}
+
 const struct device_ops virtio_rng_device = {
 	.name = "virtio-rng",
 	.create = rng_create,
 	.destroy = rng_destroy,
+	.dump = rng_dump,
 };
