@@ -36,7 +36,7 @@ static const char cli_usage_text[] =
 	"      --version         print the version\n"
 	"\n"
 	"On a terminal, Ctrl-A x ends the VM (Ctrl-A Ctrl-A sends Ctrl-A). SIGUSR2 logs\n"
-	"the devices' state to stderr.\n"
+	"the devices' state and the vCPUs' registers to stderr.\n"
 	"Exit status: the guest's exit-port status; 0 when the guest resets or powers\n"
 	"off or on SIGTERM/SIGINT; 1 on a runtime failure; 2 on bad usage or input.\n";
 

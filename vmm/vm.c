@@ -38,6 +38,7 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	int started;
+	atomic_int dump_req;         /* SIGUSR2: log the registers at the next exit */
 };
 
 struct vm {
@@ -315,6 +316,7 @@ static void vcpu_dump(struct vcpu *v, int level)
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	struct kvm_vcpu_events e;
+	struct kvm_mp_state mp;
 
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return;
@@ -328,6 +330,9 @@ static void vcpu_dump(struct vcpu *v, int level)
 		log_msg(level, "vcpu%u: exception injected %u nr %u error 0x%x; interrupt injected %u nr %u; nmi %u",
 			v->id, e.exception.injected, e.exception.nr, e.exception.error_code, e.interrupt.injected,
 			e.interrupt.nr, e.nmi.injected);
+	/* api.rst 4.38: RUNNABLE 0, UNINITIALIZED 1, INIT_RECEIVED 2, HALTED 3. */
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
+		log_msg(level, "vcpu%u: mp_state %u", v->id, mp.mp_state);
 }
 
 static void *vcpu_thread(void *arg)
@@ -346,6 +351,8 @@ static void *vcpu_thread(void *arg)
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
+				if (atomic_exchange(&v->dump_req, 0))
+					vcpu_dump(v, LOG_ERR);
 				continue;
 			}
 			log_err("vcpu%u: KVM_RUN failed: %s", v->id, strerror(errno));
@@ -474,10 +481,19 @@ static void vm_on_signal(void *opaque, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR2) {
 			/* A state dump for diagnosis; the VM runs on. */
-			log_state("SIGUSR2: state of %u devices", vm->ndev);
+			log_state("SIGUSR2: state of %u devices; then each vCPU thread logs its registers "
+				  "when it next leaves KVM_RUN (a vCPU that does not is stuck in vmm)", vm->ndev);
 			for (unsigned i = 0; i < vm->ndev; i++)
 				if (vm->dev_ops[i]->dump)
 					vm->dev_ops[i]->dump(vm->dev_state[i]);
+			for (unsigned i = 0; i < vm->nvcpus; i++) {
+				struct vcpu *v = &vm->vcpus[i];
+				if (!v->started)
+					continue;
+				atomic_store(&v->dump_req, 1);
+				v->run->immediate_exit = 1;
+				pthread_kill(v->thread, VM_KICK_SIGNAL);
+			}
 			continue;
 		}
 		log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));

@@ -25,12 +25,16 @@ case "$out" in
 esac
 
 # SIGUSR2: vmm logs its devices' state (virtio transport, queues, vsock
-# connections) and the VM runs on.
+# connections), every vCPU its registers, and the VM runs on.
 kill -USR2 $pid
-i=0; while ! { grep -q "virtio-vsock: queue 2" "$t/vmm.err" && grep -q "virtio-rng: queue 0" "$t/vmm.err"; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+i=0; while ! { grep -q "virtio-vsock: queue 2" "$t/vmm.err" && grep -q "virtio-rng: queue 0" "$t/vmm.err" &&
+	grep -q "vcpu0: mp_state" "$t/vmm.err" && grep -q "vcpu1: mp_state" "$t/vmm.err"; } && [ $i -lt 50 ]; do
+	sleep 0.1; i=$((i+1))
+done
 if grep -q "SIGUSR2: state of" "$t/vmm.err" && grep -q "virtio-vsock: cid 3 active 0" "$t/vmm.err" &&
    grep -q "virtio-vsock: queue 0: not set up" "$t/vmm.err" && grep -q "virtio-vsock: mmio 0x" "$t/vmm.err" &&
-   grep -q "virtio-rng: queue 0: not set up" "$t/vmm.err" &&
+   grep -q "virtio-rng: queue 0: not set up" "$t/vmm.err" && grep -q "vcpu0: rip=0x" "$t/vmm.err" &&
+   grep -q "vcpu1: mp_state" "$t/vmm.err" &&
    "$VMM" status "$sock" >/dev/null 2>&1; then ok sigusr2_dump
 else bad sigusr2_dump "$(cat "$t/vmm.err")"; fi
 

@@ -28,6 +28,21 @@ fail() {
 	exit 1
 }
 
+# vmm_diag PID: for a vmm that seems stuck, print each of its threads'
+# scheduler state and wait channel (a vCPU thread blocked in vmm rather than
+# running KVM_RUN shows here), then ask it for its state dump (SIGUSR2:
+# devices, queues, vsock connections, vCPU registers, into its stderr, which
+# fail prints). Never fails.
+vmm_diag() {
+	for _t in /proc/"$1"/task/*; do
+		[ -r "$_t/stat" ] || continue
+		echo "vmm thread ${_t##*/} ($(cat "$_t/comm" 2>/dev/null)): state $(cut -d' ' -f3 "$_t/stat")," \
+			"wchan $(cat "$_t/wchan" 2>/dev/null), syscall $(cut -d' ' -f1 "$_t/syscall" 2>/dev/null)"
+	done
+	kill -USR2 "$1" 2>/dev/null
+	sleep 2
+}
+
 # expect_rc NAME WANT: the last vmm_run NAME exited with WANT.
 expect_rc() { [ "$RC" = "$2" ] || fail "$1: vmm exited with $RC, want $2"; }
 

@@ -4,9 +4,10 @@
 # (to host port 6000 = the unix socket PATH_6000), each arriving with the
 # same FNV-1a checksum; a guest connect to a host port nobody serves (6001)
 # is reset; the guest ends on request and vmm exits 0.
-# Each step has its own time limit, well inside the scenario's: a stalled
-# stream makes vmm dump its vsock state (SIGUSR2) into g.err before the
-# failure prints it, and the stream programs report STALL lines meanwhile.
+# Each step has its own time limit, well inside the scenario's: a stalled or
+# failed stream makes vmm dump its state (vmm_diag: thread states, SIGUSR2)
+# before the failure prints it, and the stream programs report STALL lines
+# meanwhile.
 # timeout: 900
 . "$E2E_LIB/scenario.sh"
 S=$BIN/e2e/vsock_stream
@@ -14,10 +15,9 @@ V=$WORK/v.sock
 N=67108864
 vmm= sink=
 trap 'kill $vmm $sink 2>/dev/null' EXIT
-# stalled WHAT: dump vmm's device state, then fail with every log's tail.
+# stalled WHAT: dump vmm's threads and state, then fail with every log's tail.
 stalled() {
-	kill -USR2 "$vmm" 2>/dev/null
-	sleep 2
+	vmm_diag "$vmm"
 	fail "$*"
 }
 "$S" hsink "${V}_6000" "$N" 2>&1 &
@@ -30,11 +30,11 @@ vmm=$!
 e2e-timeout 300 "$S" hsend "$V" 5000 "$N"
 rc=$?
 [ $rc = 124 ] && stalled "host->guest stream: no result within 300 s"
-[ $rc = 0 ] || fail "host->guest stream failed"
+[ $rc = 0 ] || stalled "host->guest stream failed"
 e2e-timeout 300 "$S" hrecv "$V" 5000 "$N"
 rc=$?
 [ $rc = 124 ] && stalled "guest->host stream: no result within 300 s"
-[ $rc = 0 ] || fail "guest->host stream failed"
+[ $rc = 0 ] || stalled "guest->host stream failed"
 i=0
 while kill -0 "$sink" 2>/dev/null && [ $i -lt 200 ]; do sleep 1; i=$((i + 1)); done
 kill -0 "$sink" 2>/dev/null && stalled "guest-initiated stream to PATH_6000: no result within 200 s"
