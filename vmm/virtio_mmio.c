@@ -427,12 +427,9 @@ void virtio_mmio_dump(struct virtio_mmio *t)
 
 void virtio_mmio_dump_vq(struct virtio_mmio *t, unsigned q, const struct virtq *vq)
 {
-	char d[160];
-
 	pthread_mutex_lock(&t->lock);
-	virtq_describe(vq, d, sizeof(d));
+	virtq_log_state(vq, t->name, q);
 	pthread_mutex_unlock(&t->lock);
-	log_state("%s: queue %u: %s", t->name, q, d);
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *t)

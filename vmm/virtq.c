@@ -2,7 +2,6 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "vmm/log.h"
@@ -204,17 +203,16 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 	vq->pushed = true;
 }
 
-void virtq_describe(const struct virtq *vq, char *buf, size_t cap)
+void virtq_log_state(const struct virtq *vq, const char *dev, unsigned q)
 {
 	if (!vq->size) {
-		snprintf(buf, cap, "not set up");
+		log_state("%s: queue %u: not set up", dev, q);
 		return;
 	}
-	snprintf(buf, cap, "size %u%s avail idx %u flags %#x, taken %u; used idx %u; pushed %d%s",
-		 vq->size, vq->broken ? " BROKEN" : "",
-		 le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE)),
-		 le16toh(__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED)), vq->last_avail, vq->used_idx,
-		 vq->pushed, vq->event_idx ? " event_idx" : "");
+	log_state("%s: queue %u: size %u%s avail idx %u flags %#x, taken %u; used idx %u; pushed %d%s", dev, q,
+		  vq->size, vq->broken ? " BROKEN" : "", le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE)),
+		  le16toh(__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED)), vq->last_avail, vq->used_idx,
+		  vq->pushed, vq->event_idx ? " event_idx" : "");
 }
 
 bool virtq_should_signal(struct virtq *vq)

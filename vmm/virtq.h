@@ -101,9 +101,10 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
  * EVENT_IDX, used->idx moved past the driver's used_event (§2.7.10). */
 bool virtq_should_signal(struct virtq *vq);
 
-/* One line of the queue's state for diagnostics (SIGUSR2 dumps): our
- * positions and what the driver's ring shows now. */
-void virtq_describe(const struct virtq *vq, char *buf, size_t cap);
+/* Log "<dev>: queue <q>: ..." with the queue's state for diagnostics
+ * (SIGUSR2 dumps): our positions and what the driver's ring shows now.
+ * Call under whatever lock guards the queue. */
+void virtq_log_state(const struct virtq *vq, const char *dev, unsigned q);
 
 /* Copy len bytes at offset off of the chain's readable part into dst.
  * Returns the bytes copied (less than len when the part is shorter). */

@@ -428,6 +428,14 @@ static int vcpu_create(struct vm *vm, unsigned id, const struct arch_boot *ab, i
 	return rc;
 }
 
+/* Get v's thread out of KVM_RUN: immediate_exit covers a thread about to
+ * enter (api.rst), the signal one already inside (it returns EINTR). */
+static void vcpu_kick(struct vcpu *v)
+{
+	v->run->immediate_exit = 1;
+	pthread_kill(v->thread, VM_KICK_SIGNAL);
+}
+
 /* Stop every vCPU thread: set stopping, make any KVM_RUN return at once
  * (immediate_exit, api.rst) and signal the threads out of the kernel. */
 static void vm_stop_vcpus(struct vm *vm)
@@ -437,8 +445,7 @@ static void vm_stop_vcpus(struct vm *vm)
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
 			continue;
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, VM_KICK_SIGNAL);
+		vcpu_kick(v);
 	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -456,8 +463,7 @@ static void vm_stop_vcpus(struct vm *vm)
 			}
 			if (pthread_timedjoin_np(v->thread, NULL, &ts) == 0)
 				break;
-			v->run->immediate_exit = 1;
-			pthread_kill(v->thread, VM_KICK_SIGNAL);
+			vcpu_kick(v);
 		}
 		v->started = 0;
 	}
@@ -473,6 +479,23 @@ static void vm_on_exit_fd(void *opaque, int fd, uint32_t events)
 		return;
 }
 
+/* SIGUSR2, for diagnosis; the VM runs on. Devices log here; each vCPU
+ * thread logs its registers when the kick brings it out of KVM_RUN. */
+static void vm_dump_state(struct vm *vm)
+{
+	log_state("SIGUSR2: state of %u devices; then each vCPU thread logs its registers "
+		  "when it next leaves KVM_RUN (a vCPU that does not is stuck in vmm)", vm->ndev);
+	for (unsigned i = 0; i < vm->ndev; i++)
+		if (vm->dev_ops[i]->dump)
+			vm->dev_ops[i]->dump(vm->dev_state[i]);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (!vm->vcpus[i].started)
+			continue;
+		atomic_store(&vm->vcpus[i].dump_req, 1);
+		vcpu_kick(&vm->vcpus[i]);
+	}
+}
+
 static void vm_on_signal(void *opaque, int fd, uint32_t events)
 {
 	struct vm *vm = opaque;
@@ -480,20 +503,7 @@ static void vm_on_signal(void *opaque, int fd, uint32_t events)
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR2) {
-			/* A state dump for diagnosis; the VM runs on. */
-			log_state("SIGUSR2: state of %u devices; then each vCPU thread logs its registers "
-				  "when it next leaves KVM_RUN (a vCPU that does not is stuck in vmm)", vm->ndev);
-			for (unsigned i = 0; i < vm->ndev; i++)
-				if (vm->dev_ops[i]->dump)
-					vm->dev_ops[i]->dump(vm->dev_state[i]);
-			for (unsigned i = 0; i < vm->nvcpus; i++) {
-				struct vcpu *v = &vm->vcpus[i];
-				if (!v->started)
-					continue;
-				atomic_store(&v->dump_req, 1);
-				v->run->immediate_exit = 1;
-				pthread_kill(v->thread, VM_KICK_SIGNAL);
-			}
+			vm_dump_state(vm);
 			continue;
 		}
 		log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));

@@ -1005,7 +1005,7 @@ struct gsock {
 	/* receive */
 	uint32_t rx_bytes, fwd_cnt, last_fwd_cnt;
 	uint32_t qlen[512], qhead, qn, qoff;  /* packet lengths queued, offset in the first */
-	uint64_t rcvd, want_rcv;
+	uint64_t rcvd;
 	/* send */
 	uint32_t tx_cnt, peer_alloc, peer_fwd;
 	uint64_t sent, want_snd;
@@ -1024,6 +1024,19 @@ static uint32_t st_rand(uint64_t *r)
 static uint8_t st_byte(uint32_t seed, uint64_t off)
 {
 	return (uint8_t)((off * 2654435761u) >> 13 ^ seed ^ (off >> 17));
+}
+
+/* The next chunk of a pattern stream: at most k bytes, no more than remain
+ * of want or fit in buf (cap). Returns the byte count filled in. */
+static uint32_t st_chunk(uint8_t *buf, uint32_t cap, uint32_t k, uint64_t sent, uint64_t want, uint32_t seed)
+{
+	if (k > want - sent)
+		k = (uint32_t)(want - sent);
+	if (k > cap)
+		k = cap;
+	for (uint32_t b = 0; b < k; b++)
+		buf[b] = st_byte(seed, sent + b);
+	return k;
 }
 
 /* A header from this guest socket: every packet carries its window, and
@@ -1116,16 +1129,9 @@ static uint32_t st_write(struct gsock *g, uint32_t k)
 
 	if (g->tx_cnt - g->peer_fwd > g->peer_alloc)
 		space = 0;
-	if (k > space)
-		k = space;
-	if (k > g->want_snd - g->sent)
-		k = (uint32_t)(g->want_snd - g->sent);
-	if (k > sizeof(buf))
-		k = sizeof(buf);
+	k = st_chunk(buf, sizeof(buf), k < space ? k : space, g->sent, g->want_snd, g->seed_snd);
 	if (!k)
 		return 0;
-	for (uint32_t b = 0; b < k; b++)
-		buf[b] = st_byte(g->seed_snd, g->sent + b);
 	{
 		struct vsock_hdr h = st_hdr(g, VSOCK_OP_RW, k);
 		send_pkt(&h, buf, k, true);
@@ -1138,7 +1144,7 @@ static uint32_t st_write(struct gsock *g, uint32_t k)
 /* A host peer: a nonblocking unix socket streaming one way or both. */
 struct hpeer {
 	int fd;
-	uint64_t sent, want_snd, rcvd, want_rcv;
+	uint64_t sent, want_snd, rcvd;
 	uint32_t seed_snd, seed_rcv;
 	bool bad;
 };
@@ -1148,14 +1154,9 @@ static uint32_t hp_write(struct hpeer *h, uint32_t k)
 	static uint8_t buf[128u << 10];
 	ssize_t n;
 
-	if (k > h->want_snd - h->sent)
-		k = (uint32_t)(h->want_snd - h->sent);
-	if (k > sizeof(buf))
-		k = sizeof(buf);
+	k = st_chunk(buf, sizeof(buf), k, h->sent, h->want_snd, h->seed_snd);
 	if (!k)
 		return 0;
-	for (uint32_t b = 0; b < k; b++)
-		buf[b] = st_byte(h->seed_snd, h->sent + b);
 	n = send(h->fd, buf, k, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n <= 0)
 		return 0;
@@ -1222,8 +1223,7 @@ static void bidirectional_stress(void)
 		gs[0].gport = 5000;
 		fcntl(hs[0].fd, F_SETFL, O_NONBLOCK);
 		gs[0].peer_alloc = VSOCK_BUF_ALLOC;
-		hs[0].want_snd = gs[0].want_rcv = size;
-		hs[0].want_rcv = gs[0].want_snd = size;
+		hs[0].want_snd = gs[0].want_snd = size;
 		hs[0].seed_snd = gs[0].seed_rcv = 11;
 		hs[0].seed_rcv = gs[0].seed_snd = 22;
 		/* B: guest-initiated to PATH_6000, guest -> host. */
@@ -1242,7 +1242,7 @@ static void bidirectional_stress(void)
 		CHECK(hs[1].fd >= 0);
 		close(l);
 		fcntl(hs[1].fd, F_SETFL, O_NONBLOCK);
-		hs[1].want_rcv = gs[1].want_snd = size;
+		gs[1].want_snd = size;
 		hs[1].seed_rcv = gs[1].seed_snd = 33;
 
 		while (!t_case_failed && !bad) {

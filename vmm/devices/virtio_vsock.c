@@ -1223,15 +1223,12 @@ unsigned vsock_conn_count(const struct vsock_dev *d)
 void vsock_dump(struct vsock_dev *d)
 {
 	static const char *const st[] = { "free", "line", "connecting", "established" };
-	char q[160];
 
 	pthread_mutex_lock(&d->lock);
 	log_state("virtio-vsock: cid %u active %d broken %d tx_stalled %d rx_have %d rst queued %u conns %u",
 		  d->cid, d->active, d->broken, d->tx_stalled, d->rx_have, d->rst_len, d->nactive);
-	for (unsigned i = 0; i < VSOCK_NUM_QUEUES; i++) {
-		virtq_describe(&d->q[i], q, sizeof(q));
-		log_state("virtio-vsock: queue %u: %s", i, q);
-	}
+	for (unsigned i = 0; i < VSOCK_NUM_QUEUES; i++)
+		virtq_log_state(&d->q[i], "virtio-vsock", i);
 	for (unsigned i = 0; i < d->nactive && i < 32; i++) {
 		const struct vsock_conn *c = &d->conns[d->active_list[i]];
 		int outq = -1, inq = -1;
