@@ -132,6 +132,14 @@ static int virtq_walk(struct virtq *vq, uint16_t head, struct virtq_chain *c)
 	}
 }
 
+/* avail_event sits after the used ring's elements (§2.7.8). */
+static void virtq_publish_avail_event(struct virtq *vq)
+{
+	if (vq->event_idx)
+		__atomic_store_n((uint16_t *)(void *)(vq->used + 4 + 8u * vq->size), htole16(vq->last_avail),
+				 __ATOMIC_RELAXED);
+}
+
 int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 {
 	uint16_t avail_idx, pending, head;
@@ -154,6 +162,12 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 	if (virtq_walk(vq, head, c) < 0)
 		return -EIO;
 	vq->last_avail++;
+	/* Wherever the caller stops popping (ring empty, budget spent, host
+	 * work pending), avail_event already names the next chain, so a
+	 * driver following vring_need_event notifies for it (§2.7.10); as
+	 * QEMU's virtqueue_pop does. Stopping callers still go through
+	 * virtq_arm_notify for the fence and the second look. */
+	virtq_publish_avail_event(vq);
 	return 1;
 }
 
@@ -174,9 +188,7 @@ bool virtq_arm_notify(struct virtq *vq)
 	if (vq->broken || !vq->size)
 		return false;
 	if (vq->event_idx) {
-		/* avail_event sits after the used ring's elements (§2.7.8). */
-		__atomic_store_n((uint16_t *)(void *)(vq->used + 4 + 8u * vq->size), htole16(vq->last_avail),
-				 __ATOMIC_RELAXED);
+		virtq_publish_avail_event(vq);
 		/* The store must be visible before we read avail->idx again,
 		 * pairing with the driver's barrier between its idx update and
 		 * its avail_event read (§2.7.13.4). */

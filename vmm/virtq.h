@@ -85,11 +85,13 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c);
  * taken yet. False for a broken or unconfigured queue. */
 bool virtq_has_avail(const struct virtq *vq);
 
-/* Call when virtq_pop found the ring empty, before going idle: with
- * EVENT_IDX, asks the driver to notify for the next chain (avail_event =
- * our position), then looks again. True when chains arrived meanwhile --
- * the driver may have seen the old avail_event and not notified, so the
- * caller must keep popping. Without EVENT_IDX it only looks again. */
+/* Call whenever the caller stops popping: the ring was empty, or its
+ * per-notification budget ended. With EVENT_IDX, asks the driver to notify
+ * for the next chain (avail_event = our position; virtq_pop keeps it there
+ * too), then looks again after a full fence. True when chains are waiting
+ * -- the driver may have seen the old avail_event and not notified, so the
+ * caller must keep popping, or requeue (virtio_signal_requeue) when its
+ * budget is spent. Without EVENT_IDX it only looks again. */
 bool virtq_arm_notify(struct virtq *vq);
 
 /* Return chain head to the driver with `written` bytes written into its

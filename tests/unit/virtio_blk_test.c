@@ -651,6 +651,31 @@ static void event_idx(void)
 	stop();
 }
 
+/* EVENT_IDX with a deep queue: one notification brings exactly a ring's
+ * worth (the per-call budget). The device serves all of it and stops at
+ * the budget without finding the ring empty; the driver, following
+ * vring_need_event, must still notify for its next request, or that
+ * request never completes (the driver waits for an interrupt forever). */
+static void event_idx_full_ring(void)
+{
+	start(IMG_BYTES, false, feat_all | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+	put_hdr(VIRTIO_BLK_T_IN, 1);
+	fr_desc(&r, 0, HDR, 16, F_NEXT, 1);
+	fr_desc(&r, 1, BUF, 512, F_NEXT | F_WRITE, 2);
+	fr_desc(&r, 2, ST, 1, F_WRITE, 0);
+	for (unsigned round = 0; round < 3; round++) {
+		bool notified = false;
+		for (unsigned i = 0; i < 16; i++)
+			notified |= fr_avail_notify(&r, 0);
+		CHECK(notified);
+		blk_virtio_ops.queue_notify(b, 0);
+		CHECK_EQ(fr_used_idx(&r), (uint16_t)(16 * (round + 1)));
+		CHECK_EQ(blk_signal(b)->requeue, 0u);
+	}
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_OK);
+	stop();
+}
+
 static void bad_images(void)
 {
 	struct gm gm;
@@ -715,6 +740,7 @@ int main(void)
 	RUN(batch_one_interrupt);
 	RUN(busy_queue_requeued);
 	RUN(event_idx);
+	RUN(event_idx_full_ring);
 	RUN(bad_images);
 	RUN(config_space);
 	return t_done();

@@ -5,6 +5,7 @@
  * ring at FR_USED, data from FR_DATA. */
 #ifndef TESTS_UNIT_VIRTQ_FAKE_H
 #define TESTS_UNIT_VIRTQ_FAKE_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,19 @@ static inline void fr_avail(struct fake_ring *r, uint16_t head)
 {
 	memcpy(r->mem + FR_AVAIL + 4 + 2u * (r->avail_idx % r->size), &head, 2);
 	fr_set_avail_idx(r, (uint16_t)(r->avail_idx + 1));
+}
+
+/* A driver following VIRTIO_RING_F_EVENT_IDX (§2.7.10, Linux's
+ * virtqueue_kick_prepare): offer head, then return whether it notifies the
+ * device, i.e. vring_need_event(avail_event, new_idx, old_idx). A device
+ * that left avail_event behind never hears of this chain. */
+static inline bool fr_avail_notify(struct fake_ring *r, uint16_t head)
+{
+	uint16_t old = r->avail_idx, event;
+
+	fr_avail(r, head);
+	memcpy(&event, r->mem + FR_USED + 4 + 8u * r->size, 2);
+	return (uint16_t)(r->avail_idx - event - 1) < (uint16_t)(r->avail_idx - old);
 }
 
 static inline void fr_avail_flags(struct fake_ring *r, uint16_t flags)

@@ -161,6 +161,46 @@ static void event_idx_arm_notify(void)
 	fr_free(&r);
 }
 
+/* A device may stop popping at any chain (its per-notification budget
+ * ends, it stalls on host work): wherever it stops, a driver following
+ * vring_need_event must still notify for its next chain (§2.7.10). So every
+ * pop publishes avail_event, and a full ring served without ever finding
+ * it empty leaves no stale avail_event behind. */
+static void event_idx_pop_publishes(void)
+{
+	setup(false);
+	virtq_set_event_idx(&vq, true);
+	fr_desc(&r, 0, FR_DATA, 8, F_WRITE, 0);
+	CHECK(fr_avail_notify(&r, 0));         /* avail_event 0: the first notifies */
+	for (unsigned i = 1; i < N; i++)
+		CHECK(!fr_avail_notify(&r, 0)); /* already notified for these */
+	for (unsigned i = 0; i < N; i++) {
+		CHECK_EQ(virtq_pop(&vq, &ch), 1);
+		virtq_push(&vq, 0, 8);
+	}
+	/* The device stops here without looking at an empty ring. */
+	CHECK_EQ(used_get_avail_event(), N);
+	CHECK(fr_avail_notify(&r, 0));
+	/* Stopping in the middle: the chains still waiting are the device's
+	 * to come back for (requeue), so the driver need not notify again. */
+	CHECK(!fr_avail_notify(&r, 0));
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK_EQ(used_get_avail_event(), N + 1);
+	CHECK(virtq_arm_notify(&vq));          /* one still waiting */
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK(fr_avail_notify(&r, 0));
+	fr_free(&r);
+
+	/* Without EVENT_IDX pops leave the used ring's tail alone. */
+	setup(false);
+	memset(r.mem + FR_USED + 4 + 8 * N, 0xaa, 2);
+	fr_desc(&r, 0, FR_DATA, 8, F_WRITE, 0);
+	fr_avail(&r, 0);
+	CHECK_EQ(virtq_pop(&vq, &ch), 1);
+	CHECK_EQ(used_get_avail_event(), 0xaaaa);
+	fr_free(&r);
+}
+
 static void no_interrupt_flag(void)
 {
 	setup(false);
@@ -532,6 +572,7 @@ int main(void)
 	RUN(has_avail);
 	RUN(event_idx_interrupts);
 	RUN(event_idx_arm_notify);
+	RUN(event_idx_pop_publishes);
 	RUN(no_interrupt_flag);
 	RUN(full_length_chain_ok);
 	RUN(descriptor_loop);

@@ -362,7 +362,10 @@ static void blk_queue_notify(void *dev, unsigned q)
 	for (unsigned budget = b->vq.size;; budget--) {
 		int r;
 		if (budget == 0) {
-			if (virtq_has_avail(&b->vq))
+			/* Re-arm before leaving, whatever remains: a driver
+			 * following vring_need_event (§2.7.10) must notify for
+			 * its next chain even when this one ended the budget. */
+			if (virtq_arm_notify(&b->vq))
 				virtio_signal_requeue(&b->sig, q);
 			break;
 		}

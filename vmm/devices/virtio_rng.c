@@ -88,7 +88,10 @@ static void rng_queue_notify(void *dev, unsigned q)
 	for (unsigned budget = r->vq.size;; budget--) {
 		int n;
 		if (budget == 0) {
-			if (virtq_has_avail(&r->vq))
+			/* Re-arm before leaving, whatever remains: a driver
+			 * following vring_need_event (§2.7.10) must notify for
+			 * its next chain even when this one ended the budget. */
+			if (virtq_arm_notify(&r->vq))
 				virtio_signal_requeue(&r->sig, q);
 			break;
 		}
