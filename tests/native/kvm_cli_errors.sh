@@ -3,6 +3,10 @@
 # real files: each must end with exactly one error line on stderr that names
 # the input at fault, exit code 2 (the user's input is wrong: docs/DEVELOPING.md
 # exit codes), no guest output, and no hang.
+# Runs on every host, /dev/kvm or not: vmm validates its whole command line
+# and loads the kernel and initrd before it opens /dev/kvm, so each of these
+# inputs is rejected with the same line everywhere (a vmm that opened
+# /dev/kvm first would fail here with an error about /dev/kvm instead).
 #
 #   tests/native/kvm_cli_errors.sh      (O=build, VMM=$O/vmm by default)
 set -u
@@ -13,17 +17,10 @@ G=$O/guests
 S=kvm_cli_errors
 T=60
 
-CASES="missing_kernel kernel_is_directory empty_kernel not_a_kernel truncated_elf_header \
-truncated_elf_segment mem_too_small missing_initrd bad_mem_value mem_below_minimum bad_vcpus \
-unknown_option no_kernel"
-skip_all() {
-	for c in $CASES; do echo "SKIP $S/$c: $1"; done
-	exit 0
-}
-# vmm may open /dev/kvm before it reads the kernel: without it the error
-# would be about /dev/kvm, not the file under test.
-[ -c /dev/kvm ] || skip_all "/dev/kvm does not exist"
-[ -x "$VMM" ] || skip_all "$VMM is not built (run make)"
+if [ ! -x "$VMM" ]; then
+	echo "FAIL $S/build_guests: $VMM is not built (run make)"
+	exit 1
+fi
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT INT TERM
 if ! make -s -f tests/guests/build.mk O="$O" test-guests >"$W/build.log" 2>&1; then

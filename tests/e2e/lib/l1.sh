@@ -8,6 +8,8 @@
 #   E2E_L1_SMP     L1 vCPUs (default 2)
 #   E2E_KERNEL_DIR use vmlinux/bzImage from here instead of
 #                  toolchain/kernel/build.sh (which builds or reuses its cache)
+#   L1_GUEST_KERNELS  0: l1_image leaves out the guest kernels (appliance and
+#                  cloud) and the cloud kernel's modules (default 1)
 
 E2E_L1_MEM=${E2E_L1_MEM:-4608}
 E2E_L1_SMP=${E2E_L1_SMP:-2}
@@ -134,6 +136,7 @@ l1_image() {
 		cp "$f" "$_img/e2e/bin/$rel"
 	done
 
+	if [ "${L1_GUEST_KERNELS:-1}" != 0 ]; then
 	cp "$O/kernel/vmlinux" "$O/kernel/bzImage" "$_img/e2e/kernel/" || return 1
 	cp "$CLOUD_BZIMAGE_HOST" "$_img/e2e/cloud/bzImage"
 	_md=$_img/lib/modules/$CLOUD_KVER
@@ -145,6 +148,7 @@ l1_image() {
 	done
 	cp "$CLOUD_MODDIR_HOST/modules.order" "$CLOUD_MODDIR_HOST/modules.builtin" "$CLOUD_MODDIR_HOST/modules.builtin.modinfo" "$_md/" 2>/dev/null
 	depmod -b "$_img" "$CLOUD_KVER" || e2e_die "depmod on the L1 module subset failed"
+	fi
 
 	cat >"$_img/e2e/env" <<EOF
 PATH=/bin:/sbin:/e2e/bin/e2e
