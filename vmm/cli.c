@@ -18,7 +18,8 @@ static const char cli_usage_text[] =
 	"                        own words (may be given more than once)\n"
 	"  -m, --mem MiB         guest RAM in MiB (default 256)\n"
 	"  -c, --cpus N          number of vCPUs (default 1, max 16)\n"
-	"      --serial MODE     COM1: stdio (default), file:PATH or none\n"
+	"      --serial MODE     COM1: stdio (default), file:PATH[,max=SIZE] or none;\n"
+	"                        a file over SIZE (default 16M) moves to PATH.1\n"
 	"  -r, --root IMG        read-only root disk as /dev/vda; adds root=/dev/vda ro\n"
 	"      --rwroot IMG      writable root disk as /dev/vda; adds root=/dev/vda rw.\n"
 	"                        WARNING: the guest writes the image directly; a guest\n"
@@ -76,6 +77,27 @@ static int cli_u64(const char *s, unsigned long long min, unsigned long long max
 	return 0;
 }
 
+/* A byte count with an optional binary suffix K, M or G, from min to max. */
+static int cli_size(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	size_t l = strlen(s);
+	unsigned shift = 0;
+	char num[24];
+
+	if (l && strchr("KMG", s[l - 1])) {
+		shift = s[l - 1] == 'K' ? 10 : s[l - 1] == 'M' ? 20 : 30;
+		l--;
+	}
+	if (l == 0 || l >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, l);
+	num[l] = 0;
+	if (cli_u64(num, 1, max >> shift, out))
+		return -EINVAL;
+	*out <<= shift;
+	return *out < min ? -EINVAL : 0;
+}
+
 static int cli_add_disk(struct vmm_config *cfg, const char *path, int ro, int root, char *err, size_t errlen,
 			const char *opt)
 {
@@ -106,6 +128,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	cfg->mem_mib = 256;
 	cfg->vcpus = 1;
 	cfg->serial = SERIAL_STDIO;
+	cfg->serial_max = VMM_SERIAL_MAX_DEFAULT;
 	cfg->rng = true;
 	cfg->cid = 3;
 
@@ -184,6 +207,17 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			} else if (!strcmp(val, "none")) {
 				cfg->serial = SERIAL_NONE;
 			} else if (!strncmp(val, "file:", 5) && val[5]) {
+				/* The last ",max=" ends the path (a path may hold commas). */
+				const char *opt = NULL;
+				for (const char *p = val + 5; (p = strstr(p, ",max=")); p++)
+					opt = p;
+				if (opt && (opt == val + 5 || cli_size(opt + 5, 1, 1ULL << 40, &n)))
+					return cli_err(err, errlen, "--serial '%s': expected file:PATH,max=SIZE with SIZE "
+						       "from 1 to 1024G bytes (suffix K, M or G)", val);
+				if (opt) {
+					*(char *)opt = 0;  /* argv is ours, as for -d */
+					cfg->serial_max = n;
+				}
 				cfg->serial = SERIAL_FILE;
 				cfg->serial_path = val + 5;
 			} else {

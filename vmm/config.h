@@ -8,6 +8,8 @@
 #define VMM_MAX_VCPUS 16
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+/* --serial file:PATH[,max=SIZE]: the default SIZE. */
+#define VMM_SERIAL_MAX_DEFAULT (16ULL << 20)
 
 struct vmm_disk {
 	const char *path;
@@ -23,6 +25,7 @@ struct vmm_config {
 	unsigned vcpus;           /* default 1 */
 	enum serial_mode serial;
 	const char *serial_path;  /* SERIAL_FILE */
+	uint64_t serial_max;      /* SERIAL_FILE: bytes before rotating to PATH.1 */
 	struct vmm_disk disks[VMM_MAX_DISKS];  /* root first, then -d in order */
 	unsigned ndisks;
 	bool rng;                 /* --rng (default) / --no-rng */

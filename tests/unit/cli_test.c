@@ -96,6 +96,33 @@ static void errors_name_the_input(void)
 	CHECK(strstr(err, "takes no value"));
 }
 
+/* --serial file:PATH[,max=SIZE]: 16 MiB unless given; K/M/G suffixes
+ * (binary); a bad size is one clear error naming the option. */
+static void serial_file_max(void)
+{
+	CHECK_EQ(parse("vmm -k k --serial file:/tmp/con.log"), CLI_RUN);
+	CHECK(!strcmp(c.cfg.serial_path, "/tmp/con.log"));
+	CHECK_EQ(c.cfg.serial_max, 16u << 20);
+	CHECK_EQ(parse("vmm -k k --serial file:/tmp/con.log,max=4096"), CLI_RUN);
+	CHECK(!strcmp(c.cfg.serial_path, "/tmp/con.log"));
+	CHECK_EQ(c.cfg.serial_max, 4096);
+	CHECK_EQ(parse("vmm -k k --serial=file:/tmp/a,b.log,max=2M"), CLI_RUN);
+	CHECK(!strcmp(c.cfg.serial_path, "/tmp/a,b.log"));
+	CHECK_EQ(c.cfg.serial_max, 2u << 20);
+	CHECK_EQ(parse("vmm -k k --serial file:x,max=64K"), CLI_RUN);
+	CHECK_EQ(c.cfg.serial_max, 64u << 10);
+	CHECK_EQ(parse("vmm -k k --serial file:x,max=1G"), CLI_RUN);
+	CHECK_EQ(c.cfg.serial_max, 1u << 30);
+	CHECK_EQ(parse("vmm -k k --serial file:x,max=0"), -EINVAL);
+	CHECK(strstr(err, "--serial 'file:x,max=0'"));
+	CHECK(strstr(err, "max"));
+	CHECK_EQ(parse("vmm -k k --serial file:x,max=12Q"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --serial file:x,max="), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --serial file:x,max=-1"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --serial file:x,max=99999999999G"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --serial file:,max=4096"), -EINVAL);
+}
+
 static void vsock_and_socket(void)
 {
 	CHECK_EQ(parse("vmm -k k --cid 42 --vsock /tmp/v.sock -s /tmp/c.sock"), CLI_RUN);
@@ -144,6 +171,7 @@ int main(void)
 	RUN(all_options);
 	RUN(disks_root_first);
 	RUN(errors_name_the_input);
+	RUN(serial_file_max);
 	RUN(vsock_and_socket);
 	RUN(errors_stay_one_line);
 	RUN(help_and_version);

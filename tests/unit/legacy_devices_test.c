@@ -135,6 +135,77 @@ static void rtc_reads_host_time(void)
 	rtc_device.destroy(st);
 }
 
+/* Leave a recognisable pattern where the next call's locals will live, so
+ * a register computed from an unset struct tm shows up (no MSan here). */
+static void __attribute__((noinline)) stack_pattern(void)
+{
+	volatile uint8_t junk[4096];
+	for (unsigned i = 0; i < sizeof(junk); i++)
+		junk[i] = 0xab;
+}
+
+/* A guest moving its clock as far forward as the registers let it: the
+ * clock stops at 9999-12-31 23:59:59 (two BCD century digits) instead of
+ * running on towards the year gmtime_r cannot represent, where its
+ * registers would be read from an unset struct tm (stack bytes). Every
+ * time register stays a valid value. */
+static void rtc_far_future_clamped(void)
+{
+	static const uint8_t regs[] = { 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32 };
+	static const unsigned max[] = { 59, 59, 23, 7, 31, 12, 99, 99 };
+	void *st;
+
+	reset_fakes();
+	CHECK_EQ(rtc_device.create(&env, &st), 0);
+	out8(0x70, 0x0b);
+	out8(0x71, 0x06);                 /* binary, 24h: values up to 255 */
+	out8(0x70, 0x32);
+	out8(0x71, 255);                  /* century 255: year 25599 */
+	for (unsigned i = 0; i < 1000; i++) {
+		out8(0x70, 0x08);
+		out8(0x71, 255);          /* month 255: ~21 years on, each time */
+		out8(0x70, 0x07);
+		out8(0x71, 255);
+	}
+	for (unsigned i = 0; i < sizeof(regs); i++) {
+		stack_pattern();
+		out8(0x70, regs[i]);
+		uint8_t v = in8(0x71);
+		CHECK(v <= max[i]);
+	}
+	out8(0x70, 0x32);
+	CHECK_EQ(in8(0x71), 99);
+	out8(0x70, 0x09);
+	CHECK_EQ(in8(0x71), 99);
+	out8(0x70, 0x08);
+	CHECK_EQ(in8(0x71), 12);
+	out8(0x70, 0x07);
+	CHECK_EQ(in8(0x71), 31);
+	/* In BCD too, and the clock can be set back to now. */
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	out8(0x70, 0x0b);
+	out8(0x71, 0x02);
+	out8(0x70, 0x32);
+	CHECK_EQ(in8(0x71), 0x99);
+	out8(0x71, (uint8_t)(((tm.tm_year + 1900) / 1000) << 4 | ((tm.tm_year + 1900) / 100 % 10)));
+	out8(0x70, 0x09);
+	out8(0x71, (uint8_t)((tm.tm_year % 100 / 10) << 4 | tm.tm_year % 10));
+	out8(0x70, 0x32);
+	CHECK_EQ(bcd(in8(0x71)), (tm.tm_year + 1900) / 100);
+	out8(0x70, 0x09);
+	CHECK_EQ(bcd(in8(0x71)), tm.tm_year % 100);
+	/* Nor before 1970: century 0, year 0 stops at the epoch. */
+	out8(0x70, 0x32);
+	out8(0x71, 0x00);
+	out8(0x70, 0x32);
+	CHECK_EQ(in8(0x71), 0x19);
+	out8(0x70, 0x09);
+	CHECK_EQ(in8(0x71), 0x70);
+	rtc_device.destroy(st);
+}
+
 static void exit_and_boot_ports(void)
 {
 	void *st;
@@ -182,6 +253,7 @@ int main(void)
 	RUN(i8042_keyboard_absent_times_out);
 	RUN(i8042_reset_paths);
 	RUN(rtc_reads_host_time);
+	RUN(rtc_far_future_clamped);
 	RUN(exit_and_boot_ports);
 	RUN(bus_overlap_and_unclaimed);
 	return t_done();

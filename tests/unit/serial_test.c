@@ -1,8 +1,18 @@
 /* 16550A register model: what Linux's 8250 driver probes and relies on. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/unit/t.h"
+#include "vmm/device.h"
 #include "vmm/devices/serial.h"
+#include "vmm/log.h"
+
+extern const struct device_ops serial_device;
 
 static int irq_level, irq_changes, rx_ready_calls;
 static char outbuf[4096];
@@ -140,9 +150,101 @@ static void fifo_bits_in_iir(void)
 	CHECK_EQ(serial_read(&s, IIR) & 0xc0, 0x00);
 }
 
+/* ---- the COM1 device (serial.c) with a fake dev_env ---------------- */
+
+static struct bus pio;
+static struct vmm_config dcfg;
+static int f_irq_line(struct vm *vm, unsigned gsi, int level) { return 0; }
+static int f_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque) { return 0; }
+static int f_unwatch(struct vm *vm, int fd) { return 0; }
+static const struct dev_env denv = {
+	.cfg = &dcfg, .pio = &pio, .irq_line = f_irq_line, .watch = f_watch, .unwatch = f_unwatch,
+};
+
+/* The guest prints n bytes through THR, byte i being 'a' + i % 26. */
+static void guest_print(size_t from, size_t n)
+{
+	for (size_t i = from; i < from + n; i++) {
+		uint8_t c = (uint8_t)('a' + i % 26);
+		bus_write(&pio, 0x3f8, &c, 1);
+	}
+}
+
+static long file_size(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Bytes [from, from + size) of what guest_print printed? */
+static bool file_holds(const char *p, size_t from)
+{
+	char buf[8192];
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+
+	if (fd >= 0)
+		close(fd);
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] != 'a' + (from + (size_t)i) % 26)
+			return false;
+	return n >= 0;
+}
+
+/* --serial file:PATH,max=1000: the file never grows past 1000 bytes; the
+ * previous 1000 go to PATH.1 (one generation), nothing is lost in between.
+ * Before, the file grew without bound (2500 bytes here). */
+static void file_size_cap_rotates(void)
+{
+	char dir[] = "/tmp/serial_test.XXXXXX", path[64], old[80];
+	void *st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/con.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	memset(&pio, 0, sizeof(pio));
+	dcfg = (struct vmm_config){ .serial = SERIAL_FILE, .serial_path = path, .serial_max = 1000 };
+	CHECK_EQ(serial_device.create(&denv, &st), 0);
+	guest_print(0, 999);
+	CHECK_EQ(file_size(path), 999);
+	CHECK_EQ(file_size(old), -1);
+	guest_print(999, 1501);
+	CHECK_EQ(file_size(path), 500);
+	CHECK_EQ(file_size(old), 1000);
+	CHECK(file_holds(old, 1000));
+	CHECK(file_holds(path, 2000));
+	guest_print(2500, 600);
+	CHECK_EQ(file_size(path), 100);
+	CHECK(file_holds(old, 2000));
+	CHECK(file_holds(path, 3000));
+	serial_device.destroy(st);
+	unlink(path);
+	unlink(old);
+
+	/* Where PATH.1 cannot be made, output stops at the cap with a note. */
+	CHECK_EQ(mkdir(old, 0700), 0);
+	dcfg.serial_max = 100;
+	memset(&pio, 0, sizeof(pio));
+	CHECK_EQ(serial_device.create(&denv, &st), 0);
+	guest_print(0, 300);
+	serial_device.destroy(st);
+	long sz = file_size(path);
+	CHECK(sz > 100 && sz < 200);
+	char buf[256] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 100);
+	close(fd);
+	CHECK(file_holds(path, 0) == false);  /* the note follows the bytes */
+	CHECK(strstr(buf + 100, "serial output") != NULL);
+	unlink(path);
+	rmdir(old);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	t_suite = "serial";
+	log_level = -1;
 	RUN(iir_idle_and_scratch);
 	RUN(divisor_latch);
 	RUN(thre_interrupt_driven_tx);
@@ -151,5 +253,6 @@ int main(void)
 	RUN(rx_full_holds_input);
 	RUN(loopback_msr_echo);
 	RUN(fifo_bits_in_iir);
+	RUN(file_size_cap_rotates);
 	return t_done();
 }

@@ -4,6 +4,7 @@
  * the image file. Images live in /dev/shm (tmpfs: holes can be punched). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 static struct fake_ring r;
 static struct blk_dev *b;
 static char img[64];
+static const char *img_dir = "/dev/shm";
 static const uint64_t feat_all = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 	VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
 	VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
@@ -39,7 +41,7 @@ static void make_image(size_t bytes)
 	uint8_t *p = malloc(bytes ? bytes : 1);
 	int fd;
 
-	snprintf(img, sizeof(img), "/dev/shm/blktest-%d.img", getpid());
+	snprintf(img, sizeof(img), "%s/blktest-%d.img", img_dir, getpid());
 	for (size_t i = 0; i < bytes; i++)
 		p[i] = pattern(i);
 	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -676,6 +678,187 @@ static void event_idx_full_ring(void)
 	stop();
 }
 
+/* Host calls that count the zeros written (pwritev of an all-zero iovec)
+ * and, for huge sparse images, do not really write them; fallocate as
+ * tmpfs (ZERO_RANGE unsupported), a filesystem that can do neither, or
+ * the real thing. */
+static uint64_t zero_bytes_written;
+static ssize_t counting_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	ssize_t sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += (ssize_t)iov[i].iov_len;
+	zero_bytes_written += (uint64_t)sum;
+	return sum;
+}
+static int tmpfs_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	if (mode & FALLOC_FL_ZERO_RANGE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return fallocate(fd, mode, off, len);
+}
+static const struct blk_backend no_fallocate = {
+	.preadv = libc_preadv, .pwritev = counting_pwritev,
+	.fdatasync = fdatasync, .fallocate = plain_fallocate,
+};
+
+/* A sparse image of `bytes` (never written: the backends above count). */
+static void start_sparse(uint64_t bytes, const struct blk_backend *io)
+{
+	struct virtq_config c;
+	int fd;
+
+	snprintf(img, sizeof(img), "/dev/shm/blktest-%d.img", getpid());
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)bytes) == 0);
+	close(fd);
+	fr_init(&r, 16);
+	CHECK_EQ(blk_open(&b, img, false, 0, &r.gm), 0);
+	blk_set_backend(b, io);
+	c = fr_config(&r);
+	CHECK_EQ(blk_virtio_ops.activate(b, feat_all & blk_virtio_ops.features(b), &c, 1), 0);
+	zero_bytes_written = 0;
+}
+
+/* The audit's request: WRITE_ZEROES without unmap, 32 segments of 2 GiB
+ * (529 bytes), where neither ZERO_RANGE nor PUNCH_HOLE works. Before, 64
+ * GiB of synchronous pwritev on the event loop; now the request is
+ * refused for exceeding max_write_zeroes_seg / _sectors (announced in the
+ * config space, §5.2.4) and nothing is written. */
+static void write_zeroes_amplification(void)
+{
+	uint32_t len, v;
+	uint8_t cfg[4];
+
+	start_sparse(64ull << 30, &no_fallocate);
+	blk_virtio_ops.config_read(b, BLK_CFG_MAX_WZ_SECTORS, cfg, 4);
+	memcpy(&v, cfg, 4);
+	CHECK_EQ(v, BLK_MAX_WZ_SECTORS);
+	blk_virtio_ops.config_read(b, BLK_CFG_MAX_WZ_SEG, cfg, 4);
+	memcpy(&v, cfg, 4);
+	CHECK_EQ(v, BLK_MAX_WZ_SEG);
+	CHECK((uint64_t)BLK_MAX_WZ_SECTORS * BLK_MAX_WZ_SEG * 512 <= (16u << 20));
+	for (unsigned i = 0; i < 32; i++)
+		put_seg(i, (uint64_t)i << 22, 1u << 22, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32 * 16, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(zero_bytes_written, 0);
+	/* One segment past max_write_zeroes_sectors: refused too. */
+	put_seg(0, 0, BLK_MAX_WZ_SECTORS + 1, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(zero_bytes_written, 0);
+	/* At the limit: written, exactly. */
+	put_seg(0, 8, BLK_MAX_WZ_SECTORS, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(zero_bytes_written, (uint64_t)BLK_MAX_WZ_SECTORS * 512);
+	stop();
+}
+
+/* Per notification: a ring full of maximal WRITE_ZEROES that must be
+ * written as zeros is served BLK_ZERO_BUDGET bytes at a time, the rest
+ * requeued (before: all 16 requests in one call). */
+static void write_zeroes_budget(void)
+{
+	const uint64_t per = (uint64_t)BLK_MAX_WZ_SECTORS * 512;
+	uint64_t served = 0;
+
+	start_sparse(1ull << 30, &no_fallocate);
+	for (unsigned i = 0; i < 16; i++) {
+		uint64_t hdr = HDR + 16 * i, seg = BUF + 16 * i;
+		uint32_t type = VIRTIO_BLK_T_WRITE_ZEROES, num = BLK_MAX_WZ_SECTORS, flags = 0;
+		uint64_t sector = (uint64_t)i * BLK_MAX_WZ_SECTORS;
+		memcpy(r.mem + hdr, &type, 4);
+		memset(r.mem + hdr + 4, 0, 12);
+		memcpy(r.mem + seg, &sector, 8);
+		memcpy(r.mem + seg + 8, &num, 4);
+		memcpy(r.mem + seg + 12, &flags, 4);
+		fr_desc(&r, (uint16_t)(3 * i % 48), hdr, 16, F_NEXT, (uint16_t)((3 * i + 1) % 48));
+		fr_desc(&r, (uint16_t)((3 * i + 1) % 48), seg, 16, F_NEXT, (uint16_t)((3 * i + 2) % 48));
+		fr_desc(&r, (uint16_t)((3 * i + 2) % 48), ST + i, 1, F_WRITE, 0);
+	}
+	/* Chains of three in a 16-entry table: five at a time. */
+	for (unsigned i = 0; i < 5; i++)
+		fr_avail(&r, (uint16_t)(3 * i));
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK(zero_bytes_written <= BLK_ZERO_BUDGET);
+	CHECK(zero_bytes_written >= per);
+	CHECK_EQ(fr_used_idx(&r), zero_bytes_written / per);
+	CHECK_EQ(blk_signal(b)->requeue, 1u);
+	for (unsigned calls = 0; calls < 10 && fr_used_idx(&r) < 5; calls++) {
+		blk_signal(b)->requeue = 0;
+		served = zero_bytes_written;
+		blk_virtio_ops.queue_notify(b, 0);
+		CHECK(zero_bytes_written - served <= BLK_ZERO_BUDGET);
+	}
+	CHECK_EQ(fr_used_idx(&r), 5);
+	CHECK_EQ(zero_bytes_written, 5 * per);
+	for (unsigned i = 0; i < 5; i++)
+		CHECK_EQ(r.mem[ST + i], VIRTIO_BLK_S_OK);
+	stop();
+}
+
+/* tmpfs: ZERO_RANGE fails (EOPNOTSUPP), so write-zeroes punches a hole
+ * instead of writing zeros; reads come back zero. */
+static void write_zeroes_tmpfs_punches(void)
+{
+	static const struct blk_backend tmpfs = {
+		.preadv = libc_preadv, .pwritev = counting_pwritev,
+		.fdatasync = fdatasync, .fallocate = tmpfs_fallocate,
+	};
+	uint32_t len;
+	uint8_t c;
+
+	start(IMG_BYTES, false, feat_all);
+	blk_set_backend(b, &tmpfs);
+	zero_bytes_written = 0;
+	put_seg(0, 8, 16, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(zero_bytes_written, 0);
+	CHECK(file_zero(8 * 512, 4096));
+	CHECK(file_zero(16 * 512, 4096));
+	file_bytes(24 * 512, &c, 1);
+	CHECK_EQ(c, pattern(24 * 512));
+	file_bytes(8 * 512 - 1, &c, 1);
+	CHECK_EQ(c, pattern(8 * 512 - 1));
+	stop();
+	/* The real tmpfs agrees: ZERO_RANGE is refused there. */
+	make_image(8192);
+	int fd = open(img, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096) < 0);
+	close(fd);
+	unlink(img);
+}
+
+/* A regular file (ext4 here): write-zeroes without unmap keeps the blocks
+ * allocated (ZERO_RANGE), with unmap frees them; both read back zero. */
+static void write_zeroes_regular_file(void)
+{
+	struct stat a, st;
+	uint32_t len;
+	uint8_t c;
+
+	img_dir = "/tmp";
+	start(IMG_BYTES, false, feat_all);
+	CHECK_EQ(stat(img, &a), 0);
+	put_seg(0, 8, 16, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_OK);
+	CHECK(file_zero(8 * 512, 4096));
+	CHECK(file_zero(16 * 512, 4096));
+	file_bytes(24 * 512, &c, 1);
+	CHECK_EQ(c, pattern(24 * 512));
+	CHECK_EQ(stat(img, &st), 0);
+	CHECK_EQ(st.st_blocks, a.st_blocks);
+	put_seg(0, 8, 16, VIRTIO_BLK_DISCARD_UNMAP);
+	CHECK_EQ(submit(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len), VIRTIO_BLK_S_OK);
+	CHECK(file_zero(8 * 512, 4096));
+	CHECK_EQ(stat(img, &st), 0);
+	CHECK(st.st_blocks < a.st_blocks);
+	stop();
+	img_dir = "/dev/shm";
+}
+
 static void bad_images(void)
 {
 	struct gm gm;
@@ -741,6 +924,10 @@ int main(void)
 	RUN(busy_queue_requeued);
 	RUN(event_idx);
 	RUN(event_idx_full_ring);
+	RUN(write_zeroes_amplification);
+	RUN(write_zeroes_budget);
+	RUN(write_zeroes_tmpfs_punches);
+	RUN(write_zeroes_regular_file);
 	RUN(bad_images);
 	RUN(config_space);
 	return t_done();

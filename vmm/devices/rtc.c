@@ -29,6 +29,13 @@
 #define REG_B_DM  0x04  /* binary, not BCD */
 #define REG_B_SET 0x80
 
+/* The guest's clock stays within what the registers can show: the epoch to
+ * 9999-12-31T23:59:59 (two BCD digits of century). Without the bound a
+ * guest stepping its clock forward reaches years gmtime_r cannot represent
+ * (past INT_MAX), where the registers were read from an unset struct tm. */
+#define RTC_TIME_MIN 0LL
+#define RTC_TIME_MAX 253402300799LL
+
 struct rtc {
 	pthread_mutex_t lock;
 	uint8_t index;
@@ -56,10 +63,24 @@ static unsigned rtc_dec(const struct rtc *r, uint8_t v)
 	return (r->ram[RTC_REG_B] & REG_B_DM) ? v : rtc_from_bcd(v);
 }
 
+static long long rtc_clamp(long long t)
+{
+	return t < RTC_TIME_MIN ? RTC_TIME_MIN : t > RTC_TIME_MAX ? RTC_TIME_MAX : t;
+}
+
+/* Guest time, broken down. The offset is clamped when set, but host time
+ * moves: clamp again; and should gmtime_r still fail, report the epoch
+ * rather than whatever the stack held. */
 static void rtc_now(const struct rtc *r, struct tm *tm)
 {
-	time_t t = time(NULL) + (time_t)r->offset;
-	gmtime_r(&t, tm);
+	time_t t = (time_t)rtc_clamp((long long)time(NULL) + r->offset);
+
+	if (!gmtime_r(&t, tm)) {
+		memset(tm, 0, sizeof(*tm));
+		tm->tm_mday = 1;
+		tm->tm_year = 70;
+		tm->tm_wday = 4;  /* 1970-01-01 was a Thursday */
+	}
 }
 
 static uint8_t rtc_reg(struct rtc *r, uint8_t idx)
@@ -133,9 +154,10 @@ static void rtc_set_field(struct rtc *r, uint8_t idx, uint8_t v)
 	case RTC_CENTURY: tm.tm_year = ((int)val * 100 + tm.tm_year % 100) - 1900; break;
 	default: return;
 	}
+	/* Fields up to 255 (binary mode) from a clamped time: timegm cannot
+	 * overflow, and -1 is 1969-12-31T23:59:59, clamped like the rest. */
 	want = timegm(&tm);
-	if (want != (time_t)-1)
-		r->offset = (long long)want - (long long)now;
+	r->offset = rtc_clamp((long long)want) - (long long)now;
 }
 
 static void rtc_index_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)

@@ -1,9 +1,12 @@
 /* COM1: a 16550A on port 0x3f8, IRQ 4, connected to stdin/stdout, a file or
- * nothing (--serial). Input that does not fit the UART's receive buffer is
+ * nothing (--serial). A file is capped (file:PATH,max=SIZE): at SIZE bytes
+ * it becomes PATH.1 and a fresh PATH starts, so at most twice SIZE is on
+ * disk whatever the guest prints. Input that does not fit the UART's receive buffer is
  * held here and stdin is not read until the guest drains the UART, so
  * nothing typed is ever dropped while the guest is slow. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -29,6 +32,9 @@ struct serial_dev {
 	int in_tty;         /* Ctrl-A escapes only on a terminal */
 	int esc;            /* previous byte was Ctrl-A */
 	int out_broken;
+	const char *out_path;  /* --serial file: */
+	uint64_t out_max;      /* 0: no cap */
+	uint64_t out_written;  /* bytes in the current out_path */
 	uint8_t pend[SERIAL_PEND_CAP];
 	size_t pend_len;
 };
@@ -39,11 +45,10 @@ static void serial_dev_irq(void *ctx, int level)
 	d->env->irq_line(d->env->vm, COM1_IRQ, level);
 }
 
-static void serial_dev_out(void *ctx, const uint8_t *buf, size_t len)
+/* Write all of buf to out_fd. -1 when output is broken from now on. */
+static int serial_dev_write(struct serial_dev *d, const uint8_t *buf, size_t len)
 {
-	struct serial_dev *d = ctx;
-
-	while (len && d->out_fd >= 0 && !d->out_broken) {
+	while (len) {
 		ssize_t n = write(d->out_fd, buf, len);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -51,10 +56,66 @@ static void serial_dev_out(void *ctx, const uint8_t *buf, size_t len)
 			/* The reader went away: keep the guest running, drop output. */
 			log_warn("serial: output write failed: %s; discarding further output", strerror(errno));
 			d->out_broken = 1;
-			return;
+			return -1;
 		}
 		buf += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The file reached its cap: PATH becomes PATH.1 (replacing the one
+ * before) and output goes on in a fresh PATH. Where that fails, a note
+ * ends the file and further output is dropped. */
+static int serial_dev_rotate(struct serial_dev *d)
+{
+	static const char note[] = "\n[vmm: serial output stopped here: size cap reached]\n";
+	char old[4096];
+	int fd, e;
+
+	if (snprintf(old, sizeof(old), "%s.1", d->out_path) >= (int)sizeof(old)) {
+		e = ENAMETOOLONG;
+		goto fail;
+	}
+	if (rename(d->out_path, old) < 0) {
+		e = errno;
+		goto fail;
+	}
+	fd = open(d->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = errno;
+		goto fail;
+	}
+	close(d->out_fd);
+	d->out_fd = fd;
+	d->out_written = 0;
+	return 0;
+fail:
+	log_warn("serial: %s reached %llu bytes and cannot move to %s.1: %s; dropping further output",
+		 d->out_path, (unsigned long long)d->out_max, d->out_path, strerror(e));
+	serial_dev_write(d, (const uint8_t *)note, sizeof(note) - 1);
+	d->out_broken = 1;
+	return -1;
+}
+
+static void serial_dev_out(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct serial_dev *d = ctx;
+
+	while (len && d->out_fd >= 0 && !d->out_broken) {
+		size_t n = len;
+
+		if (d->out_max) {
+			if (d->out_written >= d->out_max && serial_dev_rotate(d) < 0)
+				return;
+			if (n > d->out_max - d->out_written)
+				n = (size_t)(d->out_max - d->out_written);
+		}
+		if (serial_dev_write(d, buf, n) < 0)
+			return;
+		d->out_written += n;
+		buf += n;
+		len -= n;
 	}
 }
 
@@ -197,6 +258,8 @@ static int serial_dev_create(const struct dev_env *env, void **state)
 			return rc;
 		}
 		d->own_out = 1;
+		d->out_path = cfg->serial_path;
+		d->out_max = cfg->serial_max;
 		break;
 	case SERIAL_NONE:
 		break;

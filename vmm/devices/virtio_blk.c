@@ -39,6 +39,7 @@ struct blk_dev {
 	uint64_t sectors;               /* capacity, partial last sector included */
 	uint64_t writable_sectors;      /* whole sectors only: the partial one is never written */
 	uint64_t acked;
+	uint64_t zero_left;             /* BLK_ZERO_BUDGET left in this notification */
 	bool active;
 	struct virtq vq;
 	struct virtq_chain chain;
@@ -114,8 +115,8 @@ static void blk_build_config(struct blk_dev *b)
 	put_le32(c + BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS);
 	put_le32(c + BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG);
 	put_le32(c + BLK_CFG_DISCARD_ALIGN, 8);  /* 4 KiB: host page / fs block */
-	put_le32(c + BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_DISCARD_SECTORS);
-	put_le32(c + BLK_CFG_MAX_WZ_SEG, BLK_MAX_DISCARD_SEG);
+	put_le32(c + BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_WZ_SECTORS);
+	put_le32(c + BLK_CFG_MAX_WZ_SEG, BLK_MAX_WZ_SEG);
 	c[BLK_CFG_WZ_MAY_UNMAP] = b->can_punch;
 }
 
@@ -185,13 +186,20 @@ static int blk_zero(struct blk_dev *b, uint64_t off, uint64_t len, bool unmap)
 	static const uint8_t zeros[4096];
 	struct iovec iov[64];
 
-	/* PUNCH_HOLE reads back as zeros (fallocate(2)), ZERO_RANGE keeps the
-	 * blocks allocated; plain writes where neither is supported. */
+	/* PUNCH_HOLE reads back as zeros (fallocate(2)) and is what unmap
+	 * asks for; ZERO_RANGE keeps the blocks allocated. Where ZERO_RANGE is
+	 * unsupported (tmpfs, NFS, some FUSE) a hole is still zeros, which is
+	 * all §5.2.6.2 requires of a write-zeroes. Plain writes only where
+	 * neither works, counted against the notification's budget. */
 	if (unmap && b->can_punch &&
 	    b->io->fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
 		return 0;
 	if (b->io->fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
 		return 0;
+	if (!unmap && b->can_punch &&
+	    b->io->fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	b->zero_left = len < b->zero_left ? b->zero_left - len : 0;
 	while (len) {
 		uint64_t chunk = len < sizeof(iov) / sizeof(iov[0]) * sizeof(zeros) ? len
 			       : sizeof(iov) / sizeof(iov[0]) * sizeof(zeros);
@@ -215,6 +223,8 @@ static int blk_zero(struct blk_dev *b, uint64_t off, uint64_t len, bool unmap)
 static int blk_discard(struct blk_dev *b, const struct virtq_chain *c, bool zeroes)
 {
 	uint64_t bytes = c->out_len - 16;
+	uint32_t max_sectors = zeroes ? BLK_MAX_WZ_SECTORS : BLK_MAX_DISCARD_SECTORS;
+	unsigned max_seg = zeroes ? BLK_MAX_WZ_SEG : BLK_MAX_DISCARD_SEG;
 	unsigned nseg;
 
 	if (b->ro)
@@ -223,9 +233,18 @@ static int blk_discard(struct blk_dev *b, const struct virtq_chain *c, bool zero
 		return VIRTIO_BLK_S_UNSUPP;
 	if (zeroes && !(b->acked & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)))
 		return VIRTIO_BLK_S_UNSUPP;
-	if (bytes == 0 || bytes % 16 || bytes / 16 > BLK_MAX_DISCARD_SEG)
+	/* The limits announced in the config space (§5.2.4): checked for the
+	 * whole request before anything is done, so a request is all or
+	 * nothing and never more than max_seg * max_sectors. */
+	if (bytes == 0 || bytes % 16 || bytes / 16 > max_seg)
 		return VIRTIO_BLK_S_IOERR;
 	nseg = (unsigned)(bytes / 16);
+	for (unsigned i = 0; i < nseg; i++) {
+		uint32_t num;
+
+		if (virtq_chain_read(c, 16 + 16ull * i + 8, &num, 4) != 4 || le32toh(num) > max_sectors)
+			return VIRTIO_BLK_S_IOERR;
+	}
 	for (unsigned i = 0; i < nseg; i++) {
 		uint8_t raw[16];
 		uint64_t sector;
@@ -242,7 +261,7 @@ static int blk_discard(struct blk_dev *b, const struct virtq_chain *c, bool zero
 		/* §5.2.6.1: unknown flags, or unmap on a discard, are UNSUPP. */
 		if ((flags & ~VIRTIO_BLK_DISCARD_UNMAP) || (!zeroes && flags))
 			return VIRTIO_BLK_S_UNSUPP;
-		if (num > BLK_MAX_DISCARD_SECTORS || !blk_in_range(sector, num, b->writable_sectors))
+		if (num > max_sectors || !blk_in_range(sector, num, b->writable_sectors))
 			return VIRTIO_BLK_S_IOERR;
 		if (num == 0)
 			continue;
@@ -356,9 +375,11 @@ static void blk_queue_notify(void *dev, unsigned q)
 
 	if (!b->active)
 		return;
+	b->zero_left = BLK_ZERO_BUDGET;
 	/* Drain the ring, then interrupt once for the whole batch. At most one
-	 * ring's worth per call: a driver refilling the ring as fast as we
-	 * serve it must not keep this thread to itself. */
+	 * ring's worth per call, and at most BLK_ZERO_BUDGET bytes of zeros
+	 * written: a driver refilling the ring as fast as we serve it must not
+	 * keep this thread to itself. */
 	for (unsigned budget = b->vq.size;; budget--) {
 		int r;
 		if (budget == 0) {
@@ -384,6 +405,8 @@ static void blk_queue_notify(void *dev, unsigned q)
 		}
 		blk_handle_req(b, &b->chain, &written);
 		virtq_push(&b->vq, b->chain.head, written);
+		if (!b->zero_left)
+			budget = 1;  /* ends the batch at the top of the loop */
 	}
 	if (virtq_should_signal(&b->vq))
 		virtio_signal_used(&b->sig);

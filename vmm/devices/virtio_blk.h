@@ -43,6 +43,14 @@
 #define BLK_SIZE_MAX (1u << 20)                /* bytes per segment */
 #define BLK_MAX_DISCARD_SEG 32
 #define BLK_MAX_DISCARD_SECTORS (1u << 22)     /* 2 GiB per segment */
+/* WRITE_ZEROES may end in plain writes of zeros (a host file that can
+ * neither ZERO_RANGE nor PUNCH_HOLE): at most 16 MiB per request, as
+ * announced in max_write_zeroes_sectors/_seg (§5.2.4), and at most
+ * BLK_ZERO_BUDGET bytes of such writes per notification, the rest
+ * requeued. */
+#define BLK_MAX_WZ_SEG 2
+#define BLK_MAX_WZ_SECTORS (1u << 14)          /* 8 MiB per segment */
+#define BLK_ZERO_BUDGET (32u << 20)
 
 /* Config-space offsets (§5.2.4, struct virtio_blk_config). */
 #define BLK_CFG_CAPACITY 0

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@
 #define VSOCK_LINE_MAX 24
 #define VSOCK_TAG_LISTEN 0x100000000ull
 #define VSOCK_TAG_TIMER 0x200000000ull
+#define VSOCK_TAG_AGAIN 0x300000000ull
 #define VSOCK_TIMER_MS 250
 /* Bytes queued in a socket not yet read by its peer (linux/sockios.h). */
 #ifndef SIOCOUTQ
@@ -116,6 +118,8 @@ struct vsock_dev {
 	uint32_t cid;
 	char *path;
 	int listen_fd, ep, timer_fd;
+	int again_fd;                    /* eventfd in ep: budget spent, come back */
+	unsigned tx_left, rx_left;       /* chains left in this kick's budgets */
 	bool timer_armed;
 	bool active, broken, tx_stalled;
 	struct virtq q[VSOCK_NUM_QUEUES];
@@ -405,6 +409,8 @@ static int vsock_rx_get(struct vsock_dev *d)
 
 	if (d->rx_have)
 		return 1;
+	if (!d->rx_left)
+		return 0;  /* budget spent: as if no buffer, until we come back */
 	r = virtq_pop(&d->q[VSOCK_RXQ], &d->rxc);
 	if (r < 0) {
 		vsock_fail(d);
@@ -412,6 +418,7 @@ static int vsock_rx_get(struct vsock_dev *d)
 	}
 	if (r == 0)
 		return 0;
+	d->rx_left--;
 	if (d->rxc.nout || d->rxc.in_len < VSOCK_HDR_SIZE) {
 		/* §5.10.6.1: rx buffers are device-writable and hold a header. */
 		log_guest("virtio-vsock: rx buffer of %llu writable bytes (%u readable segments)",
@@ -766,6 +773,8 @@ static void vsock_tx_service(struct vsock_dev *d)
 			d->tx_stalled = true;
 			return;
 		}
+		if (!d->tx_left)
+			return;
 		r = virtq_pop(&d->q[VSOCK_TXQ], &d->txc);
 		if (r == 0)
 			return;
@@ -773,6 +782,7 @@ static void vsock_tx_service(struct vsock_dev *d)
 			vsock_fail(d);
 			return;
 		}
+		d->tx_left--;
 		r = vsock_tx_pkt(d, &d->txc);
 		virtq_push(&d->q[VSOCK_TXQ], d->txc.head, 0);
 		if (r < 0) {
@@ -782,11 +792,15 @@ static void vsock_tx_service(struct vsock_dev *d)
 	}
 }
 
-/* Process both queues until neither makes progress, then interrupt once. */
-static void vsock_kick(struct vsock_dev *d)
+/* Process both queues until neither makes progress or a budget is spent,
+ * then interrupt once. True when a budget ran out with work possibly left:
+ * the caller arranges to come back (vsock_again, or the transport's
+ * requeue) after the event loop has served everything else. */
+static bool vsock_kick(struct vsock_dev *d)
 {
 	if (!d->active || d->broken)
-		return;
+		return false;
+	d->tx_left = d->rx_left = VSOCK_BUDGET;
 	for (unsigned i = 0; i < 64; i++) {
 		vsock_tx_service(d);
 		vsock_rx_service(d);
@@ -798,6 +812,20 @@ static void vsock_kick(struct vsock_dev *d)
 	bool rx = virtq_should_signal(&d->q[VSOCK_RXQ]);
 	if (tx || rx)
 		virtio_signal_used(&d->sig);
+	if (d->broken)
+		return false;
+	return (!d->tx_left && !d->tx_stalled && virtq_has_avail(&d->q[VSOCK_TXQ])) || !d->rx_left;
+}
+
+/* A kick off the transport's path (host events, the control socket's
+ * connector) left work: make our epoll fd readable again, so the event
+ * loop calls vsock_poll once more after its other ready fds. */
+static void vsock_again(struct vsock_dev *d)
+{
+	uint64_t one = 1;
+
+	if (write(d->again_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_guest("virtio-vsock: re-arming: %s", strerror(errno));
 }
 
 /* ---- host side: listener, CONNECT lines, timeouts --------------------- */
@@ -912,6 +940,12 @@ static void vsock_poll_locked(struct vsock_dev *d)
 				vsock_timer(d);
 				continue;
 			}
+			if (tag == VSOCK_TAG_AGAIN) {
+				uint64_t cnt;
+				if (read(d->again_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+					log_guest("virtio-vsock: again: %s", strerror(errno));
+				continue;
+			}
 			if (tag >= VSOCK_MAX_CONNS)
 				continue;
 			c = &d->conns[tag];
@@ -931,7 +965,8 @@ static void vsock_poll_locked(struct vsock_dev *d)
 		if (n < 64)
 			break;
 	}
-	vsock_kick(d);
+	if (vsock_kick(d))
+		vsock_again(d);
 }
 
 void vsock_poll(struct vsock_dev *d)
@@ -971,7 +1006,8 @@ int vsock_connect(void *dev, uint32_t port)
 	c->guest_port = port;
 	c->host_port = vsock_local_port(d);
 	c->pend |= VSOCK_PEND_REQUEST;
-	vsock_kick(d);
+	if (vsock_kick(d))
+		vsock_again(d);
 	rc = sv[1];
 out:
 	pthread_mutex_unlock(&d->lock);
@@ -1057,7 +1093,8 @@ static void vsock_queue_notify(void *dev, unsigned q)
 	if (q == VSOCK_EVQ)
 		return;
 	pthread_mutex_lock(&d->lock);
-	vsock_kick(d);
+	if (vsock_kick(d))
+		virtio_signal_requeue(&d->sig, q);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -1145,19 +1182,25 @@ int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const 
 	d->sig.irqfd = -1;
 	d->gm = gm;
 	d->cid = cid;
-	d->listen_fd = d->timer_fd = -1;
+	d->listen_fd = d->timer_fd = d->again_fd = -1;
 	d->next_port = VSOCK_LOCAL_PORT_BASE;
 	/* Free slots are known by state == VSOCK_FREE (0) and their fd is never
 	 * read, so the 1024-slot table is left as calloc returned it: pages
 	 * the guest never uses are never touched (private RSS, BENCHMARKS.md). */
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->ep < 0 || d->timer_fd < 0) {
+	d->again_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->ep < 0 || d->timer_fd < 0 || d->again_fd < 0) {
 		e = -errno;
 		goto fail;
 	}
 	ev.data.u64 = VSOCK_TAG_TIMER;
 	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, d->timer_fd, &ev) < 0) {
+		e = -errno;
+		goto fail;
+	}
+	ev.data.u64 = VSOCK_TAG_AGAIN;
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, d->again_fd, &ev) < 0) {
 		e = -errno;
 		goto fail;
 	}
@@ -1196,6 +1239,8 @@ void vsock_close(struct vsock_dev *d)
 	}
 	if (d->timer_fd >= 0)
 		close(d->timer_fd);
+	if (d->again_fd >= 0)
+		close(d->again_fd);
 	if (d->ep >= 0)
 		close(d->ep);
 	free(d->path);

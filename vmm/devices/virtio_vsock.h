@@ -56,6 +56,12 @@
 /* Largest payload we put in one rx packet (the guest's buffer may cap it
  * further; Linux posts 4 KiB buffers). */
 #define VSOCK_MAX_PKT (64u << 10)
+/* Chains taken from each queue per notification (or host event): a guest
+ * refilling its rings as fast as we serve them must not keep the
+ * event-loop thread, which also serves every other device, signals and
+ * the control socket. Leftover work is requeued (vhost's
+ * VHOST_VSOCK_PKT_WEIGHT plays the same part). */
+#define VSOCK_BUDGET 64
 /* Host ports we hand out for host-initiated connections. */
 #define VSOCK_LOCAL_PORT_BASE 0x40000000u
 /* A host-initiated connection must send its CONNECT line and the guest must
