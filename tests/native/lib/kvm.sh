@@ -13,6 +13,16 @@
 # exports NATIVE_KVM=direct after checking once. A suite never SKIPs for lack
 # of KVM: inside L1 a /dev/kvm that does not work fails the suite.
 
+# native_script NAME: the script run for an e2e runner entry: "native:X" is
+# tests/native/X.sh, "bench:X" the benchmark scripts/bench/X.sh (whose KVM
+# part runs in L1 the same way); relative to the repository root.
+native_script() {
+	case "$1" in
+	native:*) echo "tests/native/${1#native:}.sh" ;;
+	bench:*) echo "scripts/bench/${1#bench:}.sh" ;;
+	esac
+}
+
 # native_kvm_mode: prints "direct", or "nested: WHY" when /dev/kvm does not
 # work here. Builds kvmcheck (with the other e2e helpers) into $O/e2e.
 native_kvm_mode() {
