@@ -4,9 +4,17 @@ VMM_SRCS := $(wildcard vmm/*.c vmm/devices/*.c vmm/arch/x86_64/*.c)
 VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 
 # The control socket speaks proto/'s framed RPC (nanopb, static).
-$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS)
+# sandbox.c jails device processes with jail/ (JAIL_REL_OBJS, which brings
+# the policy compiler for --seccomp-policy-dir).
+$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS)
 
 BINS += $(O)/vmm
 $(eval $(call component,vmm,$(VMM_LIB_SRCS)))
+
+# Seccomp policies of the device processes and the VMM's own threads,
+# compiled at build time and embedded by vmm/sandbox.c (one file per
+# policy; common_device.policy is only @include'd).
+VMM_POLICIES := $(filter-out %/common_device.policy,$(wildcard vmm/devices/policy/x86_64/*.policy))
+$(foreach p,$(VMM_POLICIES),$(eval $(call scbpf_embed,vmm/sandbox.c,$(p))))
