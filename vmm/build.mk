@@ -18,3 +18,14 @@ $(eval $(call component,vmm,$(VMM_LIB_SRCS)))
 # policy; common_device.policy is only @include'd).
 VMM_POLICIES := $(filter-out %/common_device.policy,$(wildcard vmm/devices/policy/x86_64/*.policy))
 $(foreach p,$(VMM_POLICIES),$(eval $(call scbpf_embed,vmm/sandbox.c,$(p))))
+
+# Test-only (APPVM_TEST): the escape suite from inside real device
+# processes, tests/native/sandbox_escape.c. Static, in $(O)/e2e/ so the
+# nested L1 machine gets it too (tests/e2e/lib/l1.sh copies $(O)/e2e/*).
+SANDBOX_ESCAPE_OBJ := $(call rel_objs,tests/native/sandbox_escape.c)
+$(SANDBOX_ESCAPE_OBJ): REL_CFLAGS += -DAPPVM_TEST=1
+$(O)/e2e/sandbox-escape: $(SANDBOX_ESCAPE_OBJ) $(call rel_objs,vmm/sandbox.c vmm/log.c) $(JAIL_REL_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^
+BINS += $(O)/e2e/sandbox-escape
