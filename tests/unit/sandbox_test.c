@@ -352,6 +352,25 @@ static int exit7_body(void *arg, int sock)
 	return 7;
 }
 
+/* A failing jail step comes back as -errno and one line naming it. */
+static void test_spawn_error(void)
+{
+	struct sandbox_config c;
+	struct sandbox_proc p;
+	char err[600], want[64];
+	/* A high number: the socketpair must not reuse it. */
+	int fd = dup2(0, 900);
+
+	sandbox_config_init(&c, "virtio-blk", "virtio_blk");
+	CHECK_EQ(sandbox_config_keep(&c, fd), 0);
+	close(fd); /* gone by the time the jail keeps it */
+	CHECK_EQ(sandbox_spawn(&c, exit7_body, NULL, &p, err, sizeof(err)), -EBADF);
+	snprintf(want, sizeof(want), "jail: keep fd %d: Bad file descriptor", fd);
+	CHECK(strcmp(err, want) == 0);
+	if (strcmp(err, want))
+		printf("  got '%s'\n", err);
+}
+
 /* Spawn body under virtio_blk's embedded policy; optionally SIGKILL the
  * device process; the pidfd must turn readable within 1 s; returns the
  * death line. */
@@ -498,6 +517,7 @@ int main(void)
 		return t_done();
 	}
 	RUN(test_spawn_env);
+	RUN(test_spawn_error);
 	RUN(test_death_noticed);
 	RUN(test_vmm_sigkill);
 	RUN(test_vmm_filters);
