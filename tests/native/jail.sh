@@ -33,7 +33,8 @@ cleanup() {
 	[ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
 	[ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
 	wait 2>/dev/null
-	case "$W" in /tmp/appvm-jail-native.*) rm -rf --one-file-system "$W" ;; esac
+	# (busybox rm, in the nested L1, has no --one-file-system.)
+	case "$W" in /tmp/appvm-jail-native.*) rm -rf --one-file-system "$W" 2>/dev/null || rm -rf "$W" ;; esac
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
