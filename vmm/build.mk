@@ -29,3 +29,9 @@ $(O)/e2e/sandbox-escape: $(SANDBOX_ESCAPE_OBJ) $(call rel_objs,vmm/sandbox.c vmm
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^
 BINS += $(O)/e2e/sandbox-escape
+
+# Benchmark helper for scripts/bench/jail.sh (not part of `make bins`).
+$(O)/bench/sandbox-bench: $(call rel_objs,tests/native/sandbox_bench.c vmm/sandbox.c vmm/log.c) $(JAIL_REL_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^
