@@ -69,6 +69,7 @@ struct jail {
 	int trace;
 	int violation;
 	int viol_fd;                 /* jail_fork + pid ns: the reaper's report */
+	pid_t jailed_pid;            /* jail_fork: the jailed process (not its reaper) */
 	int exec_failed;
 	char error[256];
 };
@@ -86,6 +87,7 @@ struct jail_ctx {
 	int in_pidns;      /* this process is pid 1 of the jail's pid namespace */
 	int exec;          /* jail_run: kept fds lose FD_CLOEXEC */
 	int pdeathsig;     /* jail_fork: SIGKILL when the parent dies */
+	pid_t ppid;        /* the parent pdeathsig watches, 0: not visible (pid ns) */
 	struct jail_report rep;
 };
 
@@ -96,6 +98,7 @@ struct jail *jail_new(void)
 	if (j) {
 		j->violation = -1;
 		j->viol_fd = -1;
+		j->jailed_pid = -1;
 	}
 	return j;
 }
@@ -270,7 +273,7 @@ int jail_seccomp_filter(struct jail *j, const struct sock_filter *prog, size_t l
 	return 0;
 }
 
-int jail_seccomp_policy(struct jail *j, const char *path, char *msg, size_t msglen)
+int jail_policy_compile(const char *path, struct sock_filter **out, size_t *len, char *msg, size_t msglen)
 {
 	struct scbpf_policy p;
 	struct scbpf_policy_err err;
@@ -282,14 +285,27 @@ int jail_seccomp_policy(struct jail *j, const char *path, char *msg, size_t msgl
 	scbpf_policy_init(&p);
 	r = scbpf_policy_parse_file(&p, path, NULL, NULL, &err);
 	n = r ? r : scbpf_compile(&p, prog, SCBPF_MAX_INSNS, &err);
+	scbpf_policy_free(&p);
 	if (n < 0) {
 		if (msg && msglen)
 			snprintf(msg, msglen, "%s", err.msg);
-		r = n == -E2BIG ? -EINVAL : n;
-	} else {
-		r = jail_seccomp_filter(j, prog, (size_t)n);
+		free(prog);
+		return n == -E2BIG ? -EINVAL : n;
 	}
-	scbpf_policy_free(&p);
+	*out = prog;
+	*len = (size_t)n;
+	return 0;
+}
+
+int jail_seccomp_policy(struct jail *j, const char *path, char *msg, size_t msglen)
+{
+	struct sock_filter *prog;
+	size_t len;
+	int r = jail_policy_compile(path, &prog, &len, msg, msglen);
+
+	if (r < 0)
+		return r;
+	r = jail_seccomp_filter(j, prog, len);
 	free(prog);
 	return r;
 }
@@ -431,15 +447,67 @@ static int jail_mkdirs(const char *rel)
 	return 0;
 }
 
-/* Empty tmpfs root with the binds and /proc, then pivot_root into it. */
+/* Whether the root of this mount namespace is rootfs (the host booted from
+ * an initramfs and never switched root): a mount that is its own parent,
+ * which pivot_root(2) refuses with EINVAL (fs/namespace.c: the root must
+ * have a parent). mountinfo lines are "ID PARENT MAJ:MIN ROOT MOUNTPOINT
+ * ..." (proc(5)); the kernel prints the namespace's root mount first. When
+ * it is rootfs, every mount on it is detached (MNT_DETACH takes their
+ * submounts along), as runc's no-pivot mode does, so the jail's mount
+ * namespace holds nothing of the host's but rootfs itself, buried under
+ * the new root. Mounts a user namespace inherited are locked to their
+ * parent (mount_namespaces(7)) and stay: EINVAL is ignored, the new root
+ * covers them all the same. Returns 1 rootfs, 0 not (or no /proc), or
+ * -errno. Only raw syscalls and sscanf: jail_run()'s child runs this. */
+static int jail_rootfs_detach(void)
+{
+	char buf[65536], mp[1024];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), root_id = -1, id, parent;
+
+	if (fd < 0)
+		return 0;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
+	for (char *line = buf, *end; *line; line = end) {
+		end = strchr(line, '\n');
+		end = end ? end + 1 : line + strlen(line);
+		if (sscanf(line, "%d %d %*s %*s %1023s", &id, &parent, mp) != 3)
+			continue;
+		if (root_id < 0) {
+			if (strcmp(mp, "/") || id != parent)
+				return 0;
+			root_id = id;
+		} else if (parent == root_id && strcmp(mp, "/") && umount2(mp, MNT_DETACH) < 0 &&
+			   errno != EINVAL && errno != ENOENT) {
+			return -errno;
+		}
+	}
+	return root_id >= 0;
+}
+
+/* Empty tmpfs root with the binds and /proc, then pivot_root into it, or
+ * where / is rootfs, move it over / and chroot (docs/SANDBOX.md). */
 static int jail_setup_root(const struct jail *j, struct jail_ctx *c)
 {
 	static const char *const stages[] = { "/tmp", "/mnt", "/dev" };
-	int trees[JAIL_MAX_BINDS], r;
+	int trees[JAIL_MAX_BINDS], r, rootfs;
 	const char *stage = NULL;
 	struct stat st;
 
-	/* Clone every source first: the tmpfs mounted below cannot hide one. */
+	/* Clone every source first: the tmpfs mounted below cannot hide one,
+	 * and detaching the host's mounts (rootfs) cannot take one away. */
 	for (int i = 0; i < j->nbinds; i++) {
 		trees[i] = jail_mount_clone_tree(j->binds[i].src);
 		if (trees[i] < 0)
@@ -447,6 +515,8 @@ static int jail_setup_root(const struct jail *j, struct jail_ctx *c)
 		if ((r = jail_mount_restrict(trees[i], !j->binds[i].writable)) < 0)
 			return jail_fail(c, -r, "restrict bind %s", j->binds[i].src);
 	}
+	if ((rootfs = jail_rootfs_detach()) < 0)
+		return jail_fail(c, -rootfs, "detach the host's mounts from rootfs");
 	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]) && !stage; i++)
 		if (stat(stages[i], &st) == 0 && S_ISDIR(st.st_mode))
 			stage = stages[i];
@@ -487,12 +557,29 @@ static int jail_setup_root(const struct jail *j, struct jail_ctx *c)
 		if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
 			return jail_fail(c, errno, "mount /proc");
 	}
-	/* pivot_root(".", ".") stacks the old root on the new one; detaching
-	 * the top of "." then drops the old root (pivot_root(2) NOTES). */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return jail_fail(c, errno, "pivot_root");
-	if (umount2(".", MNT_DETACH) < 0)
-		return jail_fail(c, errno, "detach old root");
+	if (rootfs) {
+		/* rootfs cannot be pivoted or unmounted: switch_root(8)'s way
+		 * instead. The new root is moved over / and becomes this
+		 * process's root and cwd; rootfs stays below it, reachable only
+		 * by a ".." past the process root (the path walk stops there),
+		 * a chroot out of it (CAP_SYS_CHROOT, dropped below), an
+		 * unmount of the new root (CAP_SYS_ADMIN, dropped) or an fd
+		 * opened before (none: the bind trees are closed, every fd
+		 * not on the keep-list is closed before the caller runs). The
+		 * mount namespace is private, so nothing propagates back. */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return jail_fail(c, errno, "move the new root over rootfs");
+		if (chroot(".") < 0)
+			return jail_fail(c, errno, "chroot into the new root");
+	} else {
+		/* pivot_root(".", ".") stacks the old root on the new one;
+		 * detaching the top of "." then drops the old root
+		 * (pivot_root(2) NOTES). */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return jail_fail(c, errno, "pivot_root");
+		if (umount2(".", MNT_DETACH) < 0)
+			return jail_fail(c, errno, "detach old root");
+	}
 	if (chdir("/") < 0)
 		return jail_fail(c, errno, "chdir /");
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
@@ -633,6 +720,13 @@ static int jail_setup(const struct jail *j, struct jail_ctx *c)
 	 * clears it (kernel/cred.c commit_creds). */
 	if (c->pdeathsig && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return jail_fail(c, errno, "set parent-death signal");
+	/* A parent that died before the line above sends no signal: the
+	 * child has been reparented already (prctl(2), PR_SET_PDEATHSIG). In
+	 * a pid namespace the parent (the reaper) is invisible; it traces
+	 * this process with PTRACE_O_EXITKILL from before the setup, which
+	 * covers its death at any moment. */
+	if (c->pdeathsig && c->ppid && getppid() != c->ppid)
+		return jail_fail(c, ESRCH, "parent died during setup");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return jail_fail(c, errno, "no_new_privs");
 	if (jail_close_fds(j, c) < 0)
@@ -794,36 +888,79 @@ static void jail_mirror_exit(int st)
 
 /* Child of jail_fork(): unshare into the namespaces and set up. Returns 0
  * in the jailed process; never returns in a pid-namespace reaper. */
-/* The reaper of jail_fork() with a pid namespace: waits for the jailed
- * process, tracing it when violations are reported (it is our child, so
- * the caller cannot), sends the violation up viol_fd and dies the way the
- * jailed process did. go_fd releases the jailed process once it is seized. */
+/* The reaper's own filter: what jail_wait(), jail_mirror_exit() and the
+ * libc under them call (musl and glibc), nothing else; kill-process for
+ * the rest. Hand-written: it must not depend on a policy file. */
+#define JAIL_ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+/* (sigaltstack: the sanitizer runtime of the unit tests.) */
+static const struct sock_filter jail_reaper_filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003eu /* AUDIT_ARCH_X86_64 */, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	JAIL_ALLOW(SYS_wait4), JAIL_ALLOW(SYS_waitid), JAIL_ALLOW(SYS_ptrace), JAIL_ALLOW(SYS_write),
+	JAIL_ALLOW(SYS_close), JAIL_ALLOW(SYS_exit), JAIL_ALLOW(SYS_exit_group), JAIL_ALLOW(SYS_rt_sigaction),
+	JAIL_ALLOW(SYS_rt_sigprocmask), JAIL_ALLOW(SYS_rt_sigreturn), JAIL_ALLOW(SYS_restart_syscall),
+	JAIL_ALLOW(SYS_setrlimit), JAIL_ALLOW(SYS_prlimit64), JAIL_ALLOW(SYS_getpid), JAIL_ALLOW(SYS_gettid),
+	JAIL_ALLOW(SYS_tkill), JAIL_ALLOW(SYS_tgkill), JAIL_ALLOW(SYS_sigaltstack),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+};
+
+/* The reaper keeps nothing it does not need: every capability (bounding
+ * set included, where it may drop it), no_new_privs, its own filter. */
+static int jail_reaper_lockdown(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	struct sock_fprog prog = { sizeof(jail_reaper_filter) / sizeof(jail_reaper_filter[0]),
+				   (struct sock_filter *)jail_reaper_filter };
+	uint64_t eff = 0;
+
+	if (jail_capget_effective(&eff) < 0)
+		return -1;
+	for (int cap = 0; cap < 64 && (eff & (1ull << CAP_SETPCAP)); cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -1 : 0;
+}
+
+/* The reaper of jail_fork() with a pid namespace: traces the jailed
+ * process (its child, so the caller cannot) with PTRACE_O_EXITKILL, so the
+ * jailed process dies with it at any moment, sends the jailed pid and
+ * later the violation up viol_fd, and dies the way the jailed process
+ * did. go_fd releases the jailed process once it is seized. Before it
+ * waits it drops every capability and installs jail_reaper_filter: no
+ * unfiltered privileged process stays behind per jail. */
 static void jail_reaper(struct jail *j, pid_t pid, int go_fd, int viol_fd)
 {
 	int st = 0;
 
-	if (viol_fd >= 0 && ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) < 0)
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) < 0)
 		_exit(JAIL_SETUP_FAILED); /* the jailed process sees EOF on go_fd and fails */
-	if (go_fd >= 0) {
-		ssize_t n = write(go_fd, "g", 1);
-		(void)n;
-	}
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != viol_fd)
+	if (write(viol_fd, &pid, sizeof(pid)) != (ssize_t)sizeof(pid) || write(go_fd, "g", 1) != 1)
+		_exit(JAIL_SETUP_FAILED);
+	/* Keep only viol_fd, as fd 3. */
+	if (viol_fd != 3 && dup2(viol_fd, 3) < 0)
+		_exit(JAIL_SETUP_FAILED);
+	if (syscall(SYS_close_range, 4, ~0u, 0) < 0)
+		for (int fd = 4; fd < 1024; fd++)
 			close(fd);
+	if (jail_reaper_lockdown() < 0)
+		_exit(JAIL_SETUP_FAILED);
 	j->violation = -1;
+	j->viol_fd = -1;
 	if (jail_wait(j, pid, &st) < 0)
 		_exit(JAIL_SETUP_FAILED);
-	if (viol_fd >= 0) {
-		ssize_t n = write(viol_fd, &j->violation, sizeof(j->violation));
-		(void)n;
-	}
+	ssize_t n = write(3, &j->violation, sizeof(j->violation));
+	(void)n;
 	jail_mirror_exit(st);
 }
 
 /* Child of jail_fork(): unshare into the namespaces and set up. Returns 0
  * in the jailed process; never returns in a pid-namespace reaper. */
-static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd, int viol_fd)
+static int jail_fork_child(struct jail *j, pid_t parent, int rep_fd, int ready_fd, int sync_fd, int viol_fd)
 {
 	struct jail_ctx c = { .report_fd = rep_fd };
 
@@ -841,6 +978,16 @@ static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd
 	close(ready_fd);
 	if (jail_wait_sync(sync_fd, &c) < 0)
 		goto fail;
+	/* Die with the caller, the reaper included; a caller that died
+	 * before the prctl is seen by getppid() (we are in its pid ns). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		jail_fail(&c, errno, "set parent-death signal");
+		goto fail;
+	}
+	if (getppid() != parent) {
+		jail_fail(&c, ESRCH, "parent died during setup");
+		goto fail;
+	}
 	if (unshare(j->flags & ~CLONE_NEWUSER) < 0) {
 		jail_fail(&c, errno, "unshare namespaces");
 		goto fail;
@@ -848,8 +995,8 @@ static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd
 	if (j->flags & CLONE_NEWPID) {
 		/* unshare(CLONE_NEWPID) only moves our children: fork the
 		 * jailed process as pid 1 and stay behind as its reaper. */
-		int go[2] = { -1, -1 };
-		if (viol_fd >= 0 && pipe2(go, O_CLOEXEC) < 0) {
+		int go[2];
+		if (pipe2(go, O_CLOEXEC) < 0) {
 			jail_fail(&c, errno, "pipe");
 			goto fail;
 		}
@@ -860,17 +1007,16 @@ static int jail_fork_child(struct jail *j, int rep_fd, int ready_fd, int sync_fd
 		}
 		if (pid > 0) {
 			close(rep_fd);
-			if (go[0] >= 0)
-				close(go[0]);
+			close(go[0]);
 			jail_reaper(j, pid, go[1], viol_fd);
 		}
-		if (viol_fd >= 0) {
-			close(viol_fd);
-			close(go[1]);
-			if (jail_wait_sync(go[0], &c) < 0)
-				goto fail;
-		}
+		close(viol_fd);
+		close(go[1]);
+		if (jail_wait_sync(go[0], &c) < 0)
+			goto fail;
 		c.in_pidns = 1;
+	} else {
+		c.ppid = parent;
 	}
 	c.pdeathsig = 1;
 	if (jail_setup(j, &c) < 0)
@@ -885,11 +1031,12 @@ fail:
 pid_t jail_fork(struct jail *j)
 {
 	int rep[2], sync[2], ready[2], viol[2] = { -1, -1 };
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	j->error[0] = 0;
 	j->violation = -1;
 	j->exec_failed = 0;
+	j->jailed_pid = -1;
 	if (j->viol_fd >= 0) {
 		close(j->viol_fd);
 		j->viol_fd = -1;
@@ -897,7 +1044,7 @@ pid_t jail_fork(struct jail *j)
 	if (pipe2(rep, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 ||
-	    (j->trace && (j->flags & CLONE_NEWPID) && pipe2(viol, O_CLOEXEC) < 0)) {
+	    ((j->flags & CLONE_NEWPID) && pipe2(viol, O_CLOEXEC) < 0)) {
 		int e = -errno;
 		close(rep[0]);
 		close(rep[1]);
@@ -910,7 +1057,7 @@ pid_t jail_fork(struct jail *j)
 		close(ready[0]);
 		if (viol[0] >= 0)
 			close(viol[0]);
-		return jail_fork_child(j, rep[1], ready[1], sync[0], viol[1]);
+		return jail_fork_child(j, parent, rep[1], ready[1], sync[0], viol[1]);
 	}
 	close(rep[1]);
 	close(sync[0]);
@@ -943,8 +1090,20 @@ pid_t jail_fork(struct jail *j)
 		return r < 0 ? r : -EIO;
 	}
 	/* With a pid namespace the caller's child is the reaper, which traces
-	 * the jailed process itself and reports over viol_fd (jail_wait). */
-	return jail_parent(j, pid, rep[0], sync[1], !!(j->flags & CLONE_NEWUSER), !(j->flags & CLONE_NEWPID));
+	 * the jailed process itself and reports over viol_fd: first the
+	 * jailed pid, at the end the violation (jail_wait). */
+	pid = jail_parent(j, pid, rep[0], sync[1], !!(j->flags & CLONE_NEWUSER), !(j->flags & CLONE_NEWPID));
+	if (pid > 0) {
+		j->jailed_pid = pid;
+		if (j->viol_fd >= 0 && read(j->viol_fd, &j->jailed_pid, sizeof(j->jailed_pid)) != (ssize_t)sizeof(pid_t))
+			j->jailed_pid = -1;
+	}
+	return pid;
+}
+
+pid_t jail_jailed_pid(const struct jail *j)
+{
+	return j->jailed_pid;
 }
 
 /* jail_enter()'s uid/gid maps: once this process is in the new user

@@ -80,6 +80,8 @@ int jail_seccomp_filter(struct jail *j, const struct sock_filter *prog, size_t l
 /* Parse and compile a policy file (seccomp-bpf/). On -EINVAL, msg (if not
  * NULL) gets the compiler's "file:line:col: message". */
 int jail_seccomp_policy(struct jail *j, const char *path, char *msg, size_t msglen);
+/* The same compile on its own: *prog is malloc'd (*len instructions). */
+int jail_policy_compile(const char *path, struct sock_filter **prog, size_t *len, char *msg, size_t msglen);
 /* Trace the child (PTRACE_SEIZE, exit events only) so jail_wait() can name
  * the syscall that got it killed by seccomp. Tracer exit kills the child.
  * With a pid namespace, jail_fork()'s child is a reaper that traces the
@@ -92,8 +94,18 @@ int jail_report_violations(struct jail *j);
 pid_t jail_run(struct jail *j, char *const argv[]);
 /* Fork into the jail without exec: returns 0 in the jailed child (seccomp
  * installed, only keep-list fds open), the pid in the parent, or -errno. The
- * policy must allow close(2): the child closes the report pipe last. */
+ * policy must allow close(2): the child closes the report pipe last. The
+ * child dies with the calling thread (PR_SET_PDEATHSIG; a parent that
+ * died during the setup is caught too), so call it from a thread that
+ * lives as long as the process. With a pid namespace the returned pid is
+ * a reaper's: it traces the jailed process (PTRACE_O_EXITKILL: they die
+ * together), holds no capability and runs under its own seccomp filter. */
 pid_t jail_fork(struct jail *j);
+/* After jail_fork() succeeded: the jailed process's pid as the caller
+ * sees it, which with a pid namespace is not the returned pid (that is
+ * the reaper's); -1 when unknown. For logs and for signalling the device
+ * process itself. */
+pid_t jail_jailed_pid(const struct jail *j);
 /* Jail the calling process (no pid namespace: that needs a fork). Never
  * returns on failure: prints "jail: step: error" and aborts, because a
  * half-dropped privilege cannot be undone. */

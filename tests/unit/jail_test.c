@@ -6,6 +6,7 @@
 #include "jail/jail.h"
 #include "tests/unit/t.h"
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -330,6 +331,110 @@ static void test_seccomp_violation_pidns(void)
 	jail_destroy(j);
 }
 
+/* Field "Name:\t<n>" of /proc/PID/status as a number (hex for Cap*), -1
+ * when missing. */
+static long long proc_status(pid_t pid, const char *name, int base)
+{
+	char path[64], line[256];
+	long long v = -1;
+	size_t n = strlen(name);
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ':')
+			v = strtoll(line + n + 1, NULL, base);
+	fclose(f);
+	return v;
+}
+
+/* With a pid namespace, jail_fork() returns the reaper; the reaper holds
+ * no capability, has no_new_privs and a seccomp filter, and the jailed
+ * pid it reports is another process, pid 1 inside, whose SIGKILL comes
+ * back through the reaper. */
+static void test_fork_reaper_locked(void)
+{
+	struct jail *j = full_jail();
+	int p[2], st = -1;
+	char b;
+
+	CHECK(j && pipe(p) == 0);
+	CHECK_EQ(jail_keep_fd(j, p[0]), 0);
+	pid_t pid = jail_fork(j);
+	if (pid == 0) {
+		ssize_t n = read(p[0], &b, 1); /* until the test kills us */
+		_exit(n == 1 ? 5 : 6);
+	}
+	close(p[0]);
+	CHECK(pid > 0);
+	pid_t jailed = jail_jailed_pid(j);
+	CHECK(jailed > 0 && jailed != pid);
+	/* The reaper locks itself down right after releasing the child. */
+	for (int i = 0; i < 200 && proc_status(pid, "Seccomp", 10) != 2; i++)
+		usleep(5000);
+	CHECK_EQ(proc_status(pid, "Seccomp", 10), 2);
+	CHECK_EQ(proc_status(pid, "NoNewPrivs", 10), 1);
+	CHECK_EQ(proc_status(pid, "CapEff", 16), 0);
+	CHECK_EQ(proc_status(pid, "CapPrm", 16), 0);
+	CHECK_EQ(proc_status(pid, "CapBnd", 16), 0);
+	CHECK_EQ(proc_status(jailed, "Seccomp", 10), 0); /* no filter asked for */
+	CHECK_EQ(proc_status(jailed, "CapEff", 16), 0);
+	if (jailed > 1)
+		kill(jailed, SIGKILL);
+	if (pid > 0)
+		CHECK_EQ(jail_wait(j, pid, &st), pid);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	close(p[1]);
+	jail_destroy(j);
+}
+
+/* No jailed process outlives its caller, even one killed by SIGKILL: a
+ * middle process forks a jail and is killed; the reaper and the jailed
+ * process (reparented to this test, a child subreaper) must die of
+ * SIGKILL too. */
+static void test_fork_dies_with_caller(void)
+{
+	int p[2], st = -1;
+	pid_t got[2] = { -1, -1 };
+
+	CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	CHECK_EQ(pipe(p), 0);
+	pid_t mid = fork();
+	if (mid == 0) {
+		struct jail *j = full_jail();
+		close(p[0]);
+		pid_t pid = jail_fork(j);
+		if (pid == 0) {
+			for (;;)
+				pause();
+		}
+		pid_t ids[2] = { pid, jail_jailed_pid(j) };
+		if (write(p[1], ids, sizeof(ids)) != (ssize_t)sizeof(ids))
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	CHECK(mid > 0);
+	CHECK_EQ(read(p[0], got, sizeof(got)), (long)sizeof(got));
+	close(p[0]);
+	CHECK(got[0] > 1 && got[1] > 1);
+	if (mid > 1)
+		kill(mid, SIGKILL);
+	CHECK_EQ(waitpid(mid, &st, 0), mid);
+	for (int i = 0; i < 2; i++) {
+		CHECK(got[i] > 1);
+		if (got[i] > 1 && !t_pid_gone_within(got[i], 1000)) {
+			printf("  pid %d survived\n", (int)got[i]);
+			t_case_failed = 1;
+			kill(got[i], SIGKILL);
+		}
+	}
+	CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+
 /* jail_enter() jails the calling process (here a forked child); on a
  * request it cannot honour it aborts instead of returning half-jailed. */
 static void test_enter(void)
@@ -389,6 +494,8 @@ int main(void)
 	}
 	RUN(test_fork_keep_list);
 	RUN(test_fork_exit_status);
+	RUN(test_fork_reaper_locked);
+	RUN(test_fork_dies_with_caller);
 	RUN(test_setup_errors);
 	RUN(test_run);
 	RUN(test_seccomp_violation);

@@ -1,5 +1,9 @@
 #include "tests/unit/t.h"
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int t_case_failed;
 const char *t_suite = "unit";
@@ -18,4 +22,16 @@ void t_run(const char *name, void (*fn)(void))
 int t_done(void)
 {
 	return t_failures ? 1 : 0;
+}
+
+int t_pid_gone_within(pid_t pid, int ms)
+{
+	for (int t = 0; t <= ms; t += 5) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG | __WALL);
+		if (r == pid || (r < 0 && kill(pid, 0) < 0 && errno == ESRCH))
+			return 1;
+		usleep(5000);
+	}
+	return 0;
 }

@@ -19,6 +19,11 @@ extern const char *t_suite;
 /* Run one case: fn takes no arguments. */
 #define RUN(fn) t_run(#fn, fn)
 void t_run(const char *name, void (*fn)(void));
+/* 1 once pid is gone within ms: reaped by this process (a child, or one
+ * reparented to it as a child subreaper) or no longer existing; a zombie
+ * someone else has not reaped yet still counts as there. */
+#include <sys/types.h>
+int t_pid_gone_within(pid_t pid, int ms);
 /* Returns the process exit code: 0 when every case passed. */
 int t_done(void);
 #endif
