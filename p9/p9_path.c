@@ -43,9 +43,12 @@ static int p9_path_openat2(int dirfd, const char *rel, int flags, mode_t mode)
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;
+	/* openat2(2): EAGAIN when a concurrent rename made the kernel unsure
+	 * the walk stayed beneath dirfd; retry a few times, then give up. */
+	int tries = 0;
 	do
 		fd = syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
+	while (fd < 0 && errno == EAGAIN && ++tries < 8);
 	return fd < 0 ? -errno : (int)fd;
 }
 

@@ -43,8 +43,8 @@ int p9_grant_fd(struct p9_server *s, int dirfd, const char *name, int ro)
 	int fd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		r = errno ? -errno : -ENOTDIR;
+	r = fstat(fd, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (r < 0) {
 		close(fd);
 		return r;
 	}
