@@ -23,6 +23,7 @@
 #include "vmm/control.h"
 #include "vmm/device.h"
 #include "vmm/evloop.h"
+#include "vmm/exitstat.h"
 #include "vmm/gm.h"
 #include "vmm/log.h"
 
@@ -39,6 +40,7 @@ struct vcpu {
 	pthread_t thread;
 	int started;
 	atomic_int dump_req;         /* SIGUSR2: log the registers at the next exit */
+	struct exitstat stat;        /* written by this vCPU's thread only */
 };
 
 struct vm {
@@ -198,25 +200,41 @@ static void vm_ctl_stop(void *opaque)
 	vm_request_exit(opaque, VM_EXIT_SIGNAL, 0);
 }
 
+/* Every vCPU's exit counters, merged (safe while the vCPUs run). */
+static void vm_exit_sum(const struct vm *vm, struct exitstat_sum *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		exitstat_merge(sum, &vm->vcpus[i].stat);
+	exitstat_sort(sum);
+}
+
 static int vm_ctl_status(void *opaque, char *buf, size_t len)
 {
 	struct vm *vm = opaque;
+	struct exitstat_sum sum;
 	struct timespec ts;
 	uint64_t now;
-	int n;
+	int n, m;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	n = snprintf(buf, len,
 		     "{\"state\":\"%s\",\"pid\":%d,\"vcpus\":%u,\"mem_mib\":%llu,\"cid\":%u,"
-		     "\"uptime_ms\":%llu,\"disks\":%u,\"vsock\":%s}",
+		     "\"uptime_ms\":%llu,\"disks\":%u,\"vsock\":%s,\"exits\":",
 		     atomic_load(&vm->exit_reason) == VM_EXIT_NONE ? "running" : "stopping", (int)getpid(),
 		     vm->cfg->vcpus, (unsigned long long)vm->cfg->mem_mib, vm->cfg->cid,
 		     (unsigned long long)((now - vm->start_ns) / 1000000), vm->cfg->ndisks,
 		     vm->vsock_connect ? "true" : "false");
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
-	return n;
+	vm_exit_sum(vm, &sum);
+	m = exitstat_json(&sum, 16, buf + n, len - (size_t)n - 1);
+	if (m < 0)
+		return m;
+	buf[n + m] = '}';
+	buf[n + m + 1] = '\0';
+	return n + m + 1;
 }
 
 /* Loop-thread side of a guest connect request. */
@@ -346,8 +364,17 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	uint64_t t_enter = 0, t_exit = 0;
+	int rc = 0;
+
 	while (!atomic_load(&vm->stopping)) {
-		int rc = ioctl(v->fd, KVM_RUN, 0);
+		/* The previous exit is accounted on re-entry: its handling is done. */
+		uint64_t now = exitstat_now();
+		if (t_exit)
+			exitstat_note(&v->stat, rc < 0 ? NULL : v->run, t_exit - t_enter, now - t_exit);
+		t_enter = now;
+		rc = ioctl(v->fd, KVM_RUN, 0);
+		t_exit = exitstat_now();
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -405,6 +432,8 @@ static void *vcpu_thread(void *arg)
 		}
 	}
 out:
+	if (t_exit)
+		exitstat_note(&v->stat, rc < 0 ? NULL : v->run, t_exit - t_enter, exitstat_now() - t_exit);
 	return NULL;
 }
 
@@ -769,6 +798,12 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		}
 	}
 	code = vm_exit_code(vm);
+	if (log_level >= LOG_DEBUG) {
+		struct exitstat_sum sum;
+		vm_stop_vcpus(vm);
+		vm_exit_sum(vm, &sum);
+		exitstat_log(&sum, 24);
+	}
 	if (atomic_load(&vm->exit_reason) == VM_EXIT_STATUS)
 		log_info("guest exit status %d", code);
 out:

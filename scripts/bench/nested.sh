@@ -1,31 +1,66 @@
 #!/bin/sh
 # Nested boot benchmark: in one boot of the nested L1 machine (see
-# docs/E2E.md), boot the same appliance bzImage + initramfs under our vmm and
-# under `qemu-system-x86_64 -M microvm` (QEMU and its shared libraries copied
-# into the L1 image), RUNS times each, alternating, and print the times from
-# exec to
+# docs/E2E.md), boot the same appliance bzImage + initramfs (whose /init
+# prints a marker, writes the boot-time port and reboots at once) under our
+# vmm, kvmtool's lkvm-static and `qemu-system-x86_64 -M microvm`, RUNS rounds,
+# the peers interleaved in a rotating order, and print per VMM the median and
+# range of the times from exec to
 #   init   the guest's /init printed its marker on the serial console,
 #   port   the guest's write of 123 to the boot-time port 0x3f0 became
 #          visible (vmm: its "boot-time:" stderr line; QEMU: an isa-debugcon
-#          at 0x3f0 feeding a FIFO),
+#          at 0x3f0 feeding a FIFO; kvmtool has no such device: "-"),
 #   self   vmm's own "boot-time: N ms since exec",
 #   exit   the VMM process exited after the guest reset itself,
-# all measured by the same parent (tests/e2e/l1/bootbench.c). Both get a
-# quiet kernel command line, 256 MiB and 1 vCPU. On a host with vmx/svm the
-# same runs happen directly on the host.
+# all measured by the same parent (tests/e2e/l1/bootbench.c). All get a quiet
+# kernel command line, 256 MiB, 1 vCPU and no NIC. After the timed rounds,
+# one more boot per VMM counts L1's KVM exits for it (kvm tracepoints with
+# hist triggers in L1's tracefs: SVM exit codes, port I/O, MSRs, MMIO,
+# userspace exits), and vmm -v prints its own exit accounting.
 #
-#   scripts/bench/nested.sh [RUNS]       (default 5)
+#   scripts/bench/nested.sh [RUNS]       (default 9)
+# Environment:
+#   BENCH_VMMS   which VMMs (default "vmm kvmtool qemu-microvm")
+#   KVMTOOL      path to a static lkvm-static built OUTSIDE this tree from a
+#                kvmtool snapshot; without it the kvmtool peer is reported
+#                MISSING and the script exits 3 after the other results
+#   BENCH_EXTRA  "name=path[:arg,arg...] ..." more vmm binaries (e.g. builds
+#                of other commits, or vmm with other options) run like vmm
+#                with those extra arguments, for A/B in the same L1; name is
+#                [A-Za-z0-9_]
+#   BENCH_DIAG   1: one more boot per vmm build at the end without `quiet`
+#                and with initcall_debug, its console printed as DIAG lines
+#                (the guest's own timestamps: where the boot time goes)
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 O=${O:-build}
 case "$O" in /*) ;; *) O=$SRC/$O ;; esac
 . "$SRC/tests/e2e/lib/l1.sh"
-RUNS=${1:-5}
+RUNS=${1:-9}
 case "$RUNS" in ''|*[!0-9]*|0) echo "usage: nested.sh [RUNS]" >&2; exit 2 ;; esac
 
 command -v qemu-system-x86_64 >/dev/null || e2e_die "qemu-system-x86_64 missing (scripts/setup-deps.sh)"
-BENCH_VMMS=${BENCH_VMMS:-vmm qemu-microvm}
+BENCH_VMMS=${BENCH_VMMS:-vmm kvmtool qemu-microvm}
+BENCH_EXTRA=${BENCH_EXTRA:-}
 case " $BENCH_VMMS " in *" vmm "*) [ -x "$O/vmm" ] || e2e_die "$O/vmm not built (make)" ;; esac
+missing=
+case " $BENCH_VMMS " in *" kvmtool "*)
+	if [ -z "${KVMTOOL:-}" ] || [ ! -x "$KVMTOOL" ] || ! file -L "$KVMTOOL" | grep -q 'statically linked'; then
+		echo "bench/nested: PEER MISSING: kvmtool (KVMTOOL='${KVMTOOL:-}' is not a static lkvm-static;" \
+			"build one outside the tree: make lkvm-static in a kvmtool checkout)" >&2
+		missing="$missing kvmtool"
+		BENCH_VMMS=$(echo " $BENCH_VMMS " | sed 's/ kvmtool / /')
+	fi ;;
+esac
+xargs_env=
+for x in $BENCH_EXTRA; do
+	name=${x%%=*} path=${x#*=} args=
+	case $path in *:*) args=$(echo "${path#*:}" | tr , ' '); path=${path%%:*} ;; esac
+	case $name in ''|*[!A-Za-z0-9_]*) e2e_die "BENCH_EXTRA: bad name in '$x'" ;; esac
+	[ -x "$path" ] || e2e_die "BENCH_EXTRA: $path is not an executable"
+	BENCH_VMMS="$BENCH_VMMS $name"
+	xargs_env="${xargs_env}XARGS_$name=\"$args\"
+"
+done
 e2e_find_cloud
 e2e_tools
 e2e_kernel
@@ -47,7 +82,9 @@ chmod 755 "$assets/bench/root/init"
 "$SRC/scripts/mkinitramfs.sh" "$assets/bench/root" "$assets/bench/initramfs.cpio.gz" || exit 1
 rm -rf "$assets/bench/root"
 
-# Runs inside L1 (or on the host): one "BENCHRES <vmm> k=v..." line per run.
+# Runs inside L1 (or on the host): one "BENCHRES <vmm> k=v..." line per run,
+# then "EXITS <vmm> <event> <key> <count>" lines from the counting boots and
+# "VMMEXITS <vmm> ..." lines from vmm -v.
 main=$E2E_RUN/main.sh
 cat >"$main" <<'EOF'
 K=$KERNEL_BZIMAGE
@@ -55,22 +92,89 @@ I=$ASSETS/bench/initramfs.cpio.gz
 P="console=ttyS0 panic=-1 quiet"
 fifo=$WORK/debugcon
 rm -f "$fifo"; mkfifo "$fifo"
-i=0
-while [ $i -lt "$RUNS" ]; do
-	i=$((i + 1))
-	case " $BENCH_VMMS " in *" vmm "*)
-	echo "BENCHRES vmm $(bootbench -t 120 -- "$VMM" -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k")" ;; esac
-	case " $BENCH_VMMS " in *" qemu-microvm "*)
-	echo "BENCHRES qemu-microvm $(bootbench -t 120 -d "$fifo" -- qemu-system-x86_64 -M microvm \
+export HOME=$WORK  # kvmtool keeps its sockets under ~/.lkvm
+# boot NAME: one boot of VMM NAME under bootbench.
+boot() {
+	case $1 in
+	vmm) bootbench -t 120 -- "$VMM" -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" ;;
+	kvmtool) bootbench -t 120 -- "$PEERS/lkvm-static" run -k "$K" -i "$I" -m 256 -c 1 \
+		-n mode=none --console serial -p "$P reboot=k" ;;
+	qemu-microvm) bootbench -t 120 -d "$fifo" -- qemu-system-x86_64 -M microvm \
 		-accel kvm -cpu host -m 256 -smp 1 -nodefaults -no-user-config -display none \
 		-serial stdio -monitor none -no-reboot \
 		-chardev file,id=dbg,path="$fifo" -device isa-debugcon,iobase=0x3f0,chardev=dbg \
-		-kernel "$K" -initrd "$I" -append "$P reboot=t")" ;; esac
+		-kernel "$K" -initrd "$I" -append "$P reboot=t" ;;
+	*) eval "xa=\${XARGS_$1:-}"
+	   bootbench -t 120 -- "$PEERS/$1" $xa -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" ;;
+	esac
+}
+set -- $BENCH_VMMS
+n=$#
+i=0
+while [ $i -lt "$RUNS" ]; do
+	# Rotate the order each round so no VMM always follows the same one.
+	j=0
+	while [ $j -lt $n ]; do
+		k=$(( (i + j) % n + 1 ))
+		eval "m=\${$k}"
+		echo "BENCHRES $m $(boot "$m")"
+		j=$((j + 1))
+	done
+	i=$((i + 1))
+done
+# Exit counts: L1's kvm tracepoints, one boot per VMM; hist triggers count
+# in L1's kernel, nothing is streamed.
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
+hists="kvm_exit:exit_reason kvm_userspace_exit:reason kvm_pio:port,rw kvm_msr:ecx,write kvm_mmio:type,gpa"
+for m in $BENCH_VMMS; do
+	if [ ! -d $T/events/kvm ]; then echo "EXITS $m none no-kvm-tracepoints 0"; break; fi
+	for h in $hists; do echo "hist:keys=${h#*:}:size=2048" >$T/events/kvm/${h%%:*}/trigger; done
+	case $m in
+	qemu-microvm|kvmtool) boot "$m" >/dev/null ;;
+	vmm) "$VMM" -v -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
+		grep 'exits:' | sed "s/^/VMMEXITS $m /" ;;
+	*) eval "xa=\${XARGS_$m:-}"
+	   "$PEERS/$m" $xa -v -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
+		grep 'exits:' | sed "s/^/VMMEXITS $m /" ;;
+	esac
+	for h in $hists; do
+		ev=${h%%:*}
+		# "{ port: 1016, rw: 1 } hitcount: 45" -> "EXITS vmm kvm_pio 1016,1 45"
+		sed -n 's/^{\(.*\)} *hitcount: *\([0-9]*\).*/\1 \2/p' $T/events/kvm/$ev/hist |
+			awk -v m="$m" -v ev="$ev" '{ c = $NF; k = ""
+				for (f = 1; f < NF; f++) if ($f !~ /:$/) { sub(/,$/, "", $f); k = k (k == "" ? "" : ",") $f }
+				print "EXITS " m " " ev " " k " " c }'
+		echo "!hist:keys=${h#*:}:size=2048" >$T/events/kvm/$ev/trigger
+	done
+done
+[ "${BENCH_DIAG:-0}" = 1 ] || exit 0
+for m in $BENCH_VMMS; do
+	case $m in qemu-microvm|kvmtool) continue ;; vmm) b=$VMM xa= ;; *) b=$PEERS/$m; eval "xa=\${XARGS_$m:-}" ;; esac
+	"$b" $xa -k "$K" -i "$I" -m 256 -c 1 -p "console=ttyS0 panic=-1 reboot=k initcall_debug loglevel=8" 2>&1 |
+		sed "s/^/DIAG $m /"
 done
 EOF
 
 summary() {
 	awk '
+	function med(m, key,   c, i, j, t, a) {
+		c = n[m, key]
+		for (i = 1; i <= c; i++) a[i] = v[m, key, i] + 0
+		for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		lo[m, key] = a[1]; hi[m, key] = a[c]
+		return (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+	}
+	# SVM exit codes (AMD APM vol. 2, appendix C) the boots show.
+	function svm(c) {
+		if (c == 96) return "INTR"; if (c == 100) return "VINTR"; if (c == 114) return "CPUID"
+		if (c == 120) return "HLT"; if (c == 123) return "IOIO"; if (c == 124) return "MSR"
+		if (c == 127) return "SHUTDOWN"; if (c == 129) return "VMMCALL"; if (c == 1024) return "NPF"
+		if (c == 119) return "PAUSE"; if (c == 110) return "RDTSC"; if (c == 111) return "RDPMC"
+		if (c >= 64 && c < 96) return "EXCP" (c - 64); if (c < 16) return "CR" c "_READ"
+		if (c < 32) return "CR" (c - 16) "_WRITE"; if (c >= 144 && c < 160) return "CR" (c - 144) "_WTRAP"
+		return "code" c
+	}
 	$1 == "BENCHRES" {
 		for (i = 3; i <= NF; i++) {
 			split($i, kv, "=")
@@ -80,35 +184,91 @@ summary() {
 		if (!($2 in vm)) order[++nvm] = $2
 		vm[$2] = 1
 	}
+	$1 == "EXITS" {
+		if (!($2 in ex)) eorder[++nex] = $2
+		ex[$2] = 1
+		if ($3 == "kvm_exit") { tot[$2] += $5; r = svm($4 + 0); rs[$2, r] += $5; if (!(r in rn)) rlist[++nr] = r; rn[r] = 1 }
+		if ($3 == "kvm_userspace_exit") ue[$2] += $5
+		if ($3 == "kvm_pio") { split($4, pr, ","); pio[$2] += $5; pp[$2, sprintf("0x%x%s", pr[1], pr[2] ? "w" : "r")] += $5 }
+		if ($3 == "kvm_msr") { split($4, mr, ","); msr[$2] += $5; mm[$2, sprintf("0x%x%s", mr[1], mr[2] ? "w" : "r")] += $5 }
+		if ($3 == "kvm_mmio") mmio[$2] += $5
+		if ($3 == "none") noex = 1
+	}
 	END {
 		split("init_ms port_ms self_ms exit_ms", keys, " ")
-		printf "%-14s %10s %10s %10s %10s  (median of runs, ms since exec)\n", "", "init", "port", "self", "exit"
+		printf "%-14s %20s %20s %20s %20s  (median [min-max] of runs, ms since exec)\n", "", "init", "port", "self", "exit"
 		for (o = 1; o <= nvm; o++) {
 			m = order[o]
 			printf "%-14s", m
 			for (k = 1; k <= 4; k++) {
-				c = n[m, keys[k]]
-				if (c == 0) { printf " %10s", "-"; continue }
-				for (i = 1; i <= c; i++) a[i] = v[m, keys[k], i] + 0
-				for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-				med[m, k] = (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
-				printf " %10d", med[m, k]
+				if (n[m, keys[k]] == 0) { printf " %20s", "-"; continue }
+				md[m, k] = med(m, keys[k])
+				printf " %20s", sprintf("%d [%d-%d]", md[m, k], lo[m, keys[k]], hi[m, keys[k]])
 			}
-			printf "%s\n", bad[m] ? "  (" bad[m] " runs failed)" : ""
+			printf "  n=%d%s\n", n[m, "exit_ms"], bad[m] ? "  (" bad[m] " runs failed)" : ""
 		}
-		if (med["vmm", 1] > 0 && med["qemu-microvm", 1] > 0)
-			printf "vmm / qemu-microvm: init %.2fx, exit %.2fx\n", med["vmm", 1] / med["qemu-microvm", 1], med["vmm", 4] / med["qemu-microvm", 4]
+		# vmm (and every extra vmm build) against the faster peer.
+		best = ""
+		if (md["kvmtool", 4] > 0) best = "kvmtool"
+		if (md["qemu-microvm", 4] > 0 && (best == "" || md["qemu-microvm", 4] < md[best, 4])) best = "qemu-microvm"
+		for (o = 1; o <= nvm && best != ""; o++) {
+			m = order[o]
+			if (m == "kvmtool" || m == "qemu-microvm" || md[m, 4] <= 0) continue
+			printf "%s / %s (faster peer): init %.2fx, exit %.2fx\n", m, best,
+				(md[best, 1] > 0 ? md[m, 1] / md[best, 1] : 0), md[m, 4] / md[best, 4]
+		}
+		if (noex) print "exit counts: L1 has no kvm tracepoints"
+		if (nex == 0) exit
+		printf "\nL1 KVM exits for one boot (kvm_exit tracepoint; SVM exit codes):\n%-14s %8s %8s %8s %8s %8s", "", "total", "to-user", "pio", "msr", "mmio"
+		for (r = 1; r <= nr; r++) printf " %8s", rlist[r]
+		printf "\n"
+		for (o = 1; o <= nex; o++) {
+			m = eorder[o]
+			printf "%-14s %8d %8d %8d %8d %8d", m, tot[m], ue[m], pio[m], msr[m], mmio[m]
+			for (r = 1; r <= nr; r++) printf " %8d", rs[m, rlist[r]]
+			printf "\n"
+		}
+		printf "\nport I/O exits by port (r/w), per VMM:\n"
+		for (o = 1; o <= nex; o++) {
+			m = eorder[o]; line = ""
+			for (key in pp) { split(key, kk, SUBSEP); if (kk[1] == m) line = line " " kk[2] "=" pp[key] }
+			printf "%-14s%s\n", m, line
+		}
+		printf "\nMSR exits by MSR (r/w), per VMM:\n"
+		for (o = 1; o <= nex; o++) {
+			m = eorder[o]; line = ""
+			for (key in mm) { split(key, kk, SUBSEP); if (kk[1] == m) line = line " " kk[2] "=" mm[key] }
+			printf "%-14s%s\n", m, line
+		}
 	}'
+}
+
+# summary_and_exit OUTFILE: the tables, then 3 if a peer was missing.
+summary_and_exit() {
+	summary <"$1"
+	grep '^VMMEXITS' "$1" | sed 's/^VMMEXITS /  /'
+	if [ -n "$missing" ]; then
+		echo "bench/nested: PEER MISSING:$missing (results above are without it)" >&2
+		exit 3
+	fi
+}
+
+# peers DIR: kvmtool and the extra vmm builds, at the names main.sh uses.
+peers() {
+	mkdir -p "$1"
+	case " $BENCH_VMMS " in *" kvmtool "*) cp "$KVMTOOL" "$1/lkvm-static" ;; esac
+	for x in $BENCH_EXTRA; do x=${x%%:*}; cp "${x#*=}" "$1/${x%%=*}"; done
 }
 
 if e2e_have_hwvirt; then
 	echo "bench/nested: vmx/svm present: running directly on this host" >&2
 	work=$E2E_RUN/work
 	mkdir -p "$work"
+	peers "$E2E_RUN/peers"
 	(cd "$work" && PATH="$O/e2e:$PATH" VMM=$O/vmm KERNEL_BZIMAGE=$O/kernel/bzImage ASSETS=$assets \
-		WORK=$work RUNS=$RUNS BENCH_VMMS=$BENCH_VMMS sh "$main") 2>&1 | tee "$work/out" |
+		PEERS=$E2E_RUN/peers WORK=$work RUNS=$RUNS BENCH_VMMS=$BENCH_VMMS BENCH_DIAG=${BENCH_DIAG:-0} sh -c "$xargs_env . $main") 2>&1 | tee "$work/out" |
 		grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
-	summary <"$work/out"
+	summary_and_exit "$work/out"
 	! grep -q '^bootbench: .*failed' "$work/out"
 	exit
 fi
@@ -117,7 +277,8 @@ img=$E2E_RUN/l1
 l1_image "$img" || exit 1
 cp -r "$assets" "$img/e2e/assets"
 cp "$main" "$img/e2e/main.sh"
-printf 'RUNS=%s\nBENCH_VMMS="%s"\n' "$RUNS" "$BENCH_VMMS" >>"$img/e2e/env"
+peers "$img/e2e/peers"
+printf 'RUNS=%s\nBENCH_VMMS="%s"\nPEERS=/e2e/peers\nBENCH_DIAG=%s\n%s' "$RUNS" "$BENCH_VMMS" "${BENCH_DIAG:-0}" "$xargs_env" >>"$img/e2e/env"
 echo stream >"$img/e2e/mode"
 # QEMU at its own paths: the binary, every shared library ldd names, the
 # loader, the firmware microvm loads (qboot, linuxboot option ROM).
@@ -133,18 +294,22 @@ for fw in bios-microvm.bin qboot.rom linuxboot_dma.bin linuxboot.bin pvh.bin; do
 	[ -e "/usr/share/qemu/$fw" ] && cp -L "/usr/share/qemu/$fw" "$img/usr/share/qemu/"
 done
 nonce=$(cat "$img/e2e/nonce")
-echo "bench/nested: booting the nested L1 machine; $RUNS runs of each VMM (appliance bzImage, 256 MiB, 1 vCPU)" >&2
+set -- $BENCH_VMMS
+echo "bench/nested: booting the nested L1 machine; $RUNS rounds of: $BENCH_VMMS (appliance bzImage, 256 MiB, 1 vCPU); load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out=$E2E_RUN/console.log
 # Runs are shown as they finish; the whole console is in $out.
-{ l1_boot "$img" $((600 + RUNS * 200)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
+{ l1_boot "$img" $((900 + RUNS * $# * 150)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
 	tee "$out" | grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
 rc=$(cat "$E2E_RUN/rc")
+[ -z "${BENCH_CONSOLE:-}" ] || cp "$out" "$BENCH_CONSOLE"
 grep -q BENCHRES "$out" || { echo "bench/nested: no results (qemu status $rc); L1 console tail:" >&2; tail -n 40 "$out" >&2; exit 1; }
 sed -n "s/.*@E2E:$nonce: BOOTED \(.*\)/L1 reached its \/init after \1 s of L1 uptime/p" "$out"
-summary <"$out"
-grep -q "@E2E:$nonce: DONE" "$out" || { echo "bench/nested: L1 did not finish (qemu status $rc); console in $out" >&2; E2E_KEEP=1; trap - EXIT; exit 1; }
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+grep -q "@E2E:$nonce: DONE" "$out" || { summary <"$out"; echo "bench/nested: L1 did not finish (qemu status $rc); console in $out" >&2; E2E_KEEP=1; trap - EXIT; exit 1; }
 if grep -q '^bootbench: ' "$out"; then
+	summary <"$out"
 	echo "bench/nested: failed runs:" >&2
 	sed -n '/^bootbench: .*failed/,/^BENCHRES/p' "$out" | grep -v '^BENCHRES' | tail -n 60 >&2
 	exit 1
 fi
+summary_and_exit "$out"
