@@ -30,6 +30,9 @@ void init_config_defaults(struct init_config *cfg)
 	cfg->rpc = -1;
 	/* PROTO_MAITRED_PORT (proto/maitred.h), vm_tools' maitred port. */
 	cfg->rpc_port = 8888;
+	cfg->agents = -1;
+	strcpy(cfg->vm_syslog, "/sbin/vm_syslog");
+	cfg->syslog_buffer = 1u << 20;
 }
 
 static void cmd_warn(const struct init_warn *w, int *count, const char *fmt, ...)
@@ -98,6 +101,49 @@ static int cmd_parse_port(const char *v)
 	if (errno || *end || n > 0xffff)
 		return -EINVAL;
 	return (int)n;
+}
+
+/* A vsock port: 1..4294967294 (VMADDR_PORT_ANY, 0xffffffff, is not one). */
+static int cmd_parse_vport(const char *v, uint32_t *out)
+{
+	char *end = NULL;
+	unsigned long long n = 0;
+
+	if (v && isdigit((unsigned char)v[0])) {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+	}
+	if (!end || *end || errno || n == 0 || n >= 0xffffffffull)
+		return -EINVAL;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* A size in bytes with an optional K/M/G suffix (binary), in [min, max]. */
+static int cmd_parse_size(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long n = 0;
+	unsigned shift = 0;
+
+	if (v && isdigit((unsigned char)v[0])) {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+	}
+	if (!end || errno)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || n > (max >> shift) || (n << shift) < min)
+		return -EINVAL;
+	*out = (uint64_t)n << shift;
+	return 0;
 }
 
 int init_ip_parse(const char *val, struct init_ip *ip, const char **why)
@@ -390,6 +436,7 @@ static const struct cmd_str_key cmd_str_keys[] = {
 	STRKEY("init.workdir", workdir, true, "/"),
 	STRKEY("init.services", services_dir, true, "/etc/init/services"),
 	STRKEY("init.crash_collector", crash_collector, true, "/sbin/crash_collector"),
+	STRKEY("init.vm_syslog", vm_syslog, true, "/sbin/vm_syslog"),
 	STRKEY("root", root, false, "none"),
 	STRKEY("rootfstype", rootfstype, false, "detect"),
 	STRKEY("rootflags", rootflags, false, "none"),
@@ -496,20 +543,31 @@ static void cmd_apply(struct init_config *cfg, const char *key, const char *val,
 			cfg->rpc = -1;
 		}
 	} else if (!strcmp(key, "init.rpc_port")) {
-		char *end = NULL;
-		unsigned long long n = 0;
-
-		if (val && isdigit((unsigned char)val[0])) {
-			errno = 0;
-			n = strtoull(val, &end, 10);
-		}
-		/* vsock ports are u32; VMADDR_PORT_ANY (0xffffffff) is not one. */
-		if (!end || *end || errno || n == 0 || n >= 0xffffffffull) {
+		if (cmd_parse_vport(val, &cfg->rpc_port)) {
 			cmd_warn(w, nw, "init.rpc_port=%s: expected a vsock port 1..4294967294, using default 8888",
 				 val ? val : "");
 			cfg->rpc_port = 8888;
-		} else {
-			cfg->rpc_port = (uint32_t)n;
+		}
+	} else if (!strcmp(key, "appvm.syslog")) {
+		if (cmd_parse_vport(val, &cfg->syslog_port)) {
+			cmd_warn(w, nw, "appvm.syslog=%s: expected a vsock port 1..4294967294, no log endpoint",
+				 val ? val : "");
+			cfg->syslog_port = 0;
+		}
+	} else if (!strcmp(key, "init.agents")) {
+		if (val && (!strcmp(val, "auto") || !strcmp(val, "0")))
+			cfg->agents = val[0] == '0' ? 0 : -1;
+		else {
+			cmd_warn(w, nw, "init.agents=%s: expected auto or 0, using default auto", val ? val : "");
+			cfg->agents = -1;
+		}
+	} else if (!strcmp(key, "init.syslog_buffer")) {
+		/* Below 64 KiB a single burst overflows; 256 MiB is most of a
+		 * small guest's memory. */
+		if (cmd_parse_size(val, 64u << 10, 256u << 20, &cfg->syslog_buffer)) {
+			cmd_warn(w, nw, "init.syslog_buffer=%s: expected 64K..256M (bytes, K, M), using default 1M",
+				 val ? val : "");
+			cfg->syslog_buffer = 1u << 20;
 		}
 	} else if (!strncmp(key, "init.", 5)) {
 		cmd_warn(w, nw, "unknown key %s ignored", key);
@@ -644,4 +702,10 @@ void init_config_print(const struct init_config *cfg, int fd)
 		cmd_print(fd, "appvm.boot_port", "none");
 	cmd_print(fd, "init.rpc", cfg->rpc < 0 ? "auto" : cfg->rpc ? "1" : "0");
 	dprintf(fd, "init.rpc_port=%u\n", (unsigned)cfg->rpc_port);
+	cmd_print(fd, "init.agents", cfg->agents < 0 ? "auto" : "0");
+	dprintf(fd, "init.syslog_buffer=%llu\n", (unsigned long long)cfg->syslog_buffer);
+	if (cfg->syslog_port)
+		dprintf(fd, "appvm.syslog=%u\n", (unsigned)cfg->syslog_port);
+	else
+		cmd_print(fd, "appvm.syslog", "none");
 }

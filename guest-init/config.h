@@ -72,6 +72,13 @@ struct init_config {
 	 * init.rpc_port= its vsock port. */
 	int rpc;
 	uint32_t rpc_port;
+	/* Guest agents (guest-init/agents.h, docs/AGENTS.md): init.agents= -1
+	 * auto (start each agent whose host endpoint vmm announced), 0 off;
+	 * appvm.syslog= the log endpoint's vsock port (0: not announced). */
+	int agents;
+	uint32_t syslog_port;
+	char vm_syslog[INIT_PATH_MAX];
+	uint64_t syslog_buffer;	/* bytes vm_syslog keeps while the host is away */
 };
 
 /* Receives one human-readable warning naming the key, the problem and the

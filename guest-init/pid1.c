@@ -8,6 +8,7 @@
 #include "guest-init/root.h"
 #include "guest-init/spawn.h"
 #include "guest-init/svc.h"
+#include "guest-init/agents.h"
 #include "guest-init/sys.h"
 
 #include <errno.h>
@@ -565,6 +566,7 @@ _Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks)
 		pid1_fatal(p, "event loop: %s", strerror(-r));
 
 	init_svc_load_dir(p->cfg.services_dir, &p->svcs, &pid1_warner);
+	init_agents_add(&p->cfg, &p->svcs);
 	for (int i = 0; i < p->svcs.n; i++)
 		init_svc_start(&p->svcs.svc[i], PID1_CONSOLE, init_loop_now_ms());
 	if (hooks && hooks->start) {

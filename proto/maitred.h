@@ -11,8 +11,8 @@
 
 enum proto_service {
 	PROTO_SVC_MAITRED = 1,
-	PROTO_SVC_LOG = 2,   /* reserved */
-	PROTO_SVC_CRASH = 3, /* reserved */
+	PROTO_SVC_LOG = 2,   /* proto/agents.h */
+	PROTO_SVC_CRASH = 3, /* proto/agents.h */
 };
 #define PROTO_METHOD_ID(svc, n) (((uint32_t)(svc) << 16) | (uint32_t)(n))
 

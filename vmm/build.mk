@@ -1,6 +1,6 @@
 # vmm: the host VMM. Library sources are everything but main.c, so unit tests
 # and fuzz targets can link any module.
-VMM_SRCS := $(wildcard vmm/*.c vmm/devices/*.c vmm/arch/x86_64/*.c)
+VMM_SRCS := $(wildcard vmm/*.c vmm/devices/*.c vmm/services/*.c vmm/arch/x86_64/*.c)
 VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 
 # The control socket speaks proto/'s framed RPC (nanopb, static).

@@ -31,6 +31,12 @@ static const char cli_usage_text[] =
 	"                        \"CONNECT <port>\\n\"; guest connections to host port P\n"
 	"                        go to PATH_P (Firecracker's hybrid vsock)\n"
 	"  -s, --socket PATH     control socket for vmm stop/status/exec/... PATH\n"
+	"      --name NAME       the VM's name in log records and crash files\n"
+	"                        (default vm-<pid>; [A-Za-z0-9._-], at most 64)\n"
+	"      --syslog MODE     the guest's log records (vm_syslog): stderr,\n"
+	"                        file:PATH or syslog[:SOCKET] (RFC 5424 to /dev/log)\n"
+	"      --crash-dir DIR   store the guest's crashes as DIR/<name>-<time>-<exe>\n"
+	"                        .dmp (minidump) and .json\n"
 	"  -v, --verbose         more log output (repeat for debug)\n"
 	"  -q, --quiet           only errors\n"
 	"  -h, --help            this help\n"
@@ -262,6 +268,37 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			if (!*val)
 				return cli_err(err, errlen, "%s: empty path", a);
 			cfg->socket_path = val;
+		} else if (!strcmp(a, "--syslog")) {
+			NEED_VAL();
+			if (!strcmp(val, "stderr")) {
+				cfg->syslog = SYSLOG_STDERR;
+			} else if (!strcmp(val, "syslog")) {
+				cfg->syslog = SYSLOG_HOST;
+			} else if (!strncmp(val, "syslog:", 7) && val[7] == '/' && strlen(val + 7) < 108) {
+				cfg->syslog = SYSLOG_HOST;
+				cfg->syslog_path = val + 7;
+			} else if (!strncmp(val, "file:", 5) && val[5] && strlen(val + 5) < 256) {
+				cfg->syslog = SYSLOG_FILE;
+				cfg->syslog_path = val + 5;
+			} else {
+				return cli_err(err, errlen,
+					       "--syslog '%s': expected stderr, file:PATH or syslog[:/SOCKET]", val);
+			}
+		} else if (!strcmp(a, "--crash-dir")) {
+			NEED_VAL();
+			if (!*val)
+				return cli_err(err, errlen, "--crash-dir: empty path");
+			cfg->crash_dir = val;
+		} else if (!strcmp(a, "--name")) {
+			size_t l;
+			NEED_VAL();
+			l = strlen(val);
+			/* It becomes part of file names and log lines. */
+			if (!l || l > 64 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != l ||
+			    val[0] == '.' || val[0] == '-')
+				return cli_err(err, errlen, "--name '%s': expected 1-64 of [A-Za-z0-9._-], not starting with . or -",
+					       val);
+			cfg->name = val;
 		} else if (!strcmp(a, "--rng")) {
 			NO_VAL();
 			cfg->rng = true;

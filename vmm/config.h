@@ -10,6 +10,8 @@
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* --serial file:PATH[,max=SIZE]: the default SIZE. */
 #define VMM_SERIAL_MAX_DEFAULT (16ULL << 20)
+/* --syslog: where the guest's log records go (vmm/services/logsvc.h). */
+enum syslog_mode { SYSLOG_NONE, SYSLOG_STDERR, SYSLOG_FILE, SYSLOG_HOST };
 
 struct vmm_disk {
 	const char *path;
@@ -32,6 +34,10 @@ struct vmm_config {
 	uint32_t cid;             /* guest vsock CID, default 3 */
 	const char *vsock_path;   /* --vsock PATH */
 	const char *socket_path;  /* -s/--socket control socket */
+	enum syslog_mode syslog;  /* --syslog; SYSLOG_NONE: no log endpoint */
+	const char *syslog_path;  /* SYSLOG_FILE: the file; SYSLOG_HOST: the socket (NULL: /dev/log) */
+	const char *crash_dir;    /* --crash-dir; NULL: no crash endpoint */
+	const char *name;         /* --name; NULL: vm-<pid> */
 	int verbose;
 };
 #endif

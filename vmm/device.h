@@ -56,6 +56,11 @@ struct dev_env {
 	 * connect(dev, port) returns a connected stream fd (a socketpair end
 	 * the caller owns) or -errno; -ECONNREFUSED when the guest refuses. */
 	int (*vsock_register)(struct vm *vm, int (*connect)(void *dev, uint32_t port), void *dev);
+	/* vmm's own vsock endpoints (log, crash; docs/AGENTS.md): a private
+	 * 0700 directory holding a listening unix socket per host port, named
+	 * by the port number; NULL when vmm serves none. The vsock device
+	 * forwards a guest connection to host port P to DIR/P when it exists. */
+	const char *svc_dir;
 	/* Monotonic nanoseconds at exec of vmm (boot-time port). */
 	uint64_t start_ns;
 };

@@ -26,10 +26,14 @@
 #include "vmm/exitstat.h"
 #include "vmm/gm.h"
 #include "vmm/log.h"
+#include "vmm/services/hostsvc.h"
+#include "proto/agents.h"
 
 #define VM_CMDLINE_MAX 4096
 #define VM_MAX_DEVICES 32
 #define VM_KICK_SIGNAL SIGUSR1
+#define VM_STR_(x) #x
+#define VM_STR(x) VM_STR_(x)
 
 struct vcpu {
 	struct vm *vm;
@@ -77,6 +81,8 @@ struct vm {
 	int call_pending, call_result;
 	uint32_t call_port;
 	struct ctl *ctl;
+	struct hostsvc *hostsvc;     /* the agents' endpoints (--syslog, --crash-dir) */
+	char name[72];               /* --name, or vm-<pid> */
 	uint64_t start_ns;
 };
 
@@ -559,6 +565,8 @@ static void vm_teardown(struct vm *vm)
 	vm_stop_vcpus(vm);
 	for (unsigned i = vm->ndev; i > 0; i--)
 		vm->dev_ops[i - 1]->destroy(vm->dev_state[i - 1]);
+	/* After the vsock device: what the guest sent has been written. */
+	hostsvc_close(vm->hostsvc);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (v->run)
@@ -712,14 +720,32 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	if (vm_memory(vm))
 		goto out;
 
+	/* The agents' endpoints before the devices: the vsock device learns
+	 * their directory, the guest their ports (docs/AGENTS.md). */
+	if (cfg->name)
+		snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
+	else
+		snprintf(vm->name, sizeof(vm->name), "vm-%d", (int)getpid());
+	rc = hostsvc_open(&vm->hostsvc, cfg, vm->name);
+	if (rc) {
+		code = (rc == -ENOENT || rc == -EACCES || rc == -ENOTDIR || rc == -ENAMETOOLONG) ? VMM_EXIT_USAGE :
+												 VMM_EXIT_FAILURE;
+		goto out;
+	}
+
 	vm->env = (struct dev_env){
 		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = &vm->pio, .mmio = &vm->mmio,
 		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd_new = vm_ioeventfd_new,
 		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
 		.cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
 		.vsock_register = vm_vsock_register, .start_ns = start_ns,
+		.svc_dir = hostsvc_dir(vm->hostsvc),
 	};
 	vm_cmdline_add(vm, arch_default_cmdline());
+	if (cfg->syslog != SYSLOG_NONE)
+		vm_cmdline_add(vm, "appvm.syslog=" VM_STR(PROTO_LOG_PORT));
+	if (cfg->crash_dir)
+		vm_cmdline_add(vm, "appvm.crash=" VM_STR(PROTO_CRASH_PORT));
 	for (unsigned i = 0; device_table[i]; i++) {
 		void *st = NULL;
 		if (vm->ndev >= VM_MAX_DEVICES) {

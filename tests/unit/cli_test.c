@@ -143,6 +143,36 @@ static void errors_stay_one_line(void)
 	CHECK(strstr(err, "--bo?gus?") != NULL);
 }
 
+/* The agents' endpoints: --syslog modes, --name, --crash-dir. */
+static void agent_endpoints(void)
+{
+	CHECK_EQ(parse("vmm -k k"), CLI_RUN);
+	CHECK_EQ(c.cfg.syslog, SYSLOG_NONE);
+	CHECK(c.cfg.name == NULL && c.cfg.crash_dir == NULL);
+	CHECK_EQ(parse("vmm -k k --syslog stderr --name web-1.a --crash-dir /var/crash"), CLI_RUN);
+	CHECK_EQ(c.cfg.syslog, SYSLOG_STDERR);
+	CHECK(!strcmp(c.cfg.name, "web-1.a"));
+	CHECK(!strcmp(c.cfg.crash_dir, "/var/crash"));
+	CHECK_EQ(parse("vmm -k k --syslog file:/tmp/g.log"), CLI_RUN);
+	CHECK_EQ(c.cfg.syslog, SYSLOG_FILE);
+	CHECK(!strcmp(c.cfg.syslog_path, "/tmp/g.log"));
+	CHECK_EQ(parse("vmm -k k --syslog=syslog"), CLI_RUN);
+	CHECK_EQ(c.cfg.syslog, SYSLOG_HOST);
+	CHECK(c.cfg.syslog_path == NULL);
+	CHECK_EQ(parse("vmm -k k --syslog syslog:/run/log.sock"), CLI_RUN);
+	CHECK(!strcmp(c.cfg.syslog_path, "/run/log.sock"));
+	CHECK_EQ(parse("vmm -k k --syslog journal"), -EINVAL);
+	CHECK(strstr(err, "--syslog 'journal': expected stderr, file:PATH or syslog") != NULL);
+	CHECK_EQ(parse("vmm -k k --syslog file:"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --syslog syslog:rel"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --name a/b"), -EINVAL);
+	CHECK(strstr(err, "--name 'a/b'") != NULL);
+	CHECK_EQ(parse("vmm -k k --name .hidden"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --name 12345678901234567890123456789012345678901234567890123456789012345"), -EINVAL);
+	CHECK_EQ(parse("vmm -k k --crash-dir="), -EINVAL);
+	CHECK(strstr(err, "--crash-dir: empty path") != NULL);
+}
+
 static void help_and_version(void)
 {
 	CHECK_EQ(parse("vmm --help"), CLI_HELP);
@@ -174,6 +204,7 @@ int main(void)
 	RUN(serial_file_max);
 	RUN(vsock_and_socket);
 	RUN(errors_stay_one_line);
+	RUN(agent_endpoints);
 	RUN(help_and_version);
 	RUN(params_too_long);
 	return t_done();

@@ -390,6 +390,41 @@ static void test_split_words(void)
 	CHECK_EQ(init_split_words("abcdefgh", buf, 8, argv, 8), -E2BIG);
 }
 
+/* The agent keys (guest-init/agents.h): vmm's appvm.syslog= announcement,
+ * init.agents, init.vm_syslog and init.syslog_buffer with its bounds. */
+static void test_agent_keys(void)
+{
+	struct init_config c;
+	struct warns w;
+
+	CHECK_EQ(parse("quiet", &c, &w), 0);
+	CHECK_EQ(c.agents, -1);
+	CHECK_EQ(c.syslog_port, 0);
+	CHECK_EQ(c.syslog_buffer, 1 << 20);
+	CHECK(!strcmp(c.vm_syslog, "/sbin/vm_syslog"));
+	CHECK_EQ(parse("appvm.syslog=9002 init.agents=0 init.vm_syslog=/bin/vs init.syslog_buffer=64K", &c, &w), 0);
+	CHECK_EQ(c.syslog_port, 9002);
+	CHECK_EQ(c.agents, 0);
+	CHECK(!strcmp(c.vm_syslog, "/bin/vs"));
+	CHECK_EQ(c.syslog_buffer, 65536);
+	CHECK_EQ(parse("init.syslog_buffer=2M init.agents=auto", &c, &w), 0);
+	CHECK_EQ(c.syslog_buffer, 2 << 20);
+	CHECK_EQ(c.agents, -1);
+	CHECK_EQ(parse("appvm.syslog=0 init.agents=1 init.syslog_buffer=63K init.vm_syslog=rel", &c, &w), 4);
+	CHECK_EQ(c.syslog_port, 0);
+	CHECK_EQ(c.agents, -1);
+	CHECK_EQ(c.syslog_buffer, 1 << 20);
+	CHECK(!strcmp(c.vm_syslog, "/sbin/vm_syslog"));
+	CHECK(strstr(w.all, "appvm.syslog=0: expected a vsock port"));
+	CHECK(strstr(w.all, "init.agents=1: expected auto or 0"));
+	CHECK(strstr(w.all, "init.syslog_buffer=63K: expected 64K..256M"));
+	CHECK_EQ(parse("init.syslog_buffer=257M appvm.syslog=4294967295", &c, &w), 2);
+	CHECK_EQ(c.syslog_buffer, 1 << 20);
+	CHECK_EQ(parse("init.syslog_buffer=256M init.syslog_buffer=99999999999999999999G", &c, &w), 1);
+	CHECK_EQ(c.syslog_buffer, 1 << 20);
+	CHECK_EQ(parse("init.syslog_buffer=1MB", &c, &w), 1);
+}
+
 static void test_each_bare_flags(void)
 {
 	struct init_config c;
@@ -424,5 +459,6 @@ int main(void)
 	RUN(test_modules_key);
 	RUN(test_split_words);
 	RUN(test_each_bare_flags);
+	RUN(test_agent_keys);
 	return t_done();
 }

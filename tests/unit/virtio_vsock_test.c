@@ -513,6 +513,71 @@ static void guest_connect_missing_port(void)
 	stop();
 }
 
+/* vmm's own endpoints: SVC_DIR/<port> is tried before PATH_<port>, and
+ * works without --vsock. */
+static void guest_connect_svc_dir(void)
+{
+	char sp[160], lp[160], buf[4];
+	int ls, lu, s;
+
+	start();
+	post_rx(8);
+	snprintf(sp, sizeof(sp), "%s/9002", dir);
+	snprintf(lp, sizeof(lp), "%s_9002", path);
+	ls = listener(sp);
+	lu = listener(lp);
+	CHECK(ls >= 0 && lu >= 0);
+	/* Non-blocking listeners: an accept finds out whether a connection
+	 * is there without hanging the test. */
+	fcntl(ls, F_SETFL, O_NONBLOCK);
+	fcntl(lu, F_SETFL, O_NONBLOCK);
+	CHECK_EQ(vsock_set_svc_dir(d, dir), 0);
+	send_op(VSOCK_OP_REQUEST, 1500, 9002, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RESPONSE);
+	s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(s >= 0);
+	CHECK(accept4(lu, NULL, NULL, SOCK_NONBLOCK) < 0);  /* not the user's */
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 1500, 9002, 4);
+		send_pkt(&h, "logs", 4, false);
+	}
+	CHECK_EQ(read_n(s, buf, 4), 4);
+	CHECK(memcmp(buf, "logs", 4) == 0);
+	close(s);
+	/* Port 9003 has no endpoint in the directory: PATH_9003 still works. */
+	close(ls);
+	unlink(sp);
+	send_op(VSOCK_OP_REQUEST, 1501, 9002, 0, 1u << 20, 0);
+	vsock_poll(d);
+	CHECK_EQ(drain() >= 1, 1);
+	s = accept4(lu, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(s >= 0);
+	close(s);
+	close(lu);
+	unlink(lp);
+	stop();
+	/* Without --vsock, the directory alone. */
+	start_path(NULL);
+	post_rx(8);
+	ls = listener(sp);
+	CHECK_EQ(vsock_set_svc_dir(d, dir), 0);
+	send_op(VSOCK_OP_REQUEST, 1502, 9002, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RESPONSE);
+	send_op(VSOCK_OP_REQUEST, 1503, 9004, 0, 1u << 20, 0);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
+	CHECK_EQ(vsock_set_svc_dir(d, NULL), 0);
+	send_op(VSOCK_OP_REQUEST, 1504, 9002, 0, 1u << 20, 0);
+	vsock_poll(d);
+	CHECK_EQ(drain() >= 1, 1);
+	CHECK_EQ(pk[0].h.op == VSOCK_OP_RST || pk[1].h.op == VSOCK_OP_RST, 1);
+	close(ls);
+	unlink(sp);
+	stop();
+}
+
 /* host -> guest: the device sends no more than the guest's credit, and
  * resumes exactly when a credit update makes room. */
 static void credit_host_to_guest(void)
@@ -1431,6 +1496,7 @@ int main(void)
 	RUN(handshake_split_and_early_data);
 	RUN(guest_initiated);
 	RUN(guest_connect_missing_port);
+	RUN(guest_connect_svc_dir);
 	RUN(credit_host_to_guest);
 	RUN(credit_guest_to_host);
 	RUN(credit_exact);

@@ -117,6 +117,7 @@ struct vsock_dev {
 	const struct gm *gm;
 	uint32_t cid;
 	char *path;
+	char *svc_dir;                   /* vmm's own endpoints (vsock_set_svc_dir) */
 	int listen_fd, ep, timer_fd;
 	int again_fd;                    /* eventfd in ep: budget spent, come back */
 	unsigned tx_left, rx_left;       /* chains left in this kick's budgets */
@@ -639,21 +640,32 @@ static void vsock_tx_request(struct vsock_dev *d, const struct vsock_hdr *h)
 	struct vsock_conn *c;
 	int fd, n;
 
-	if (!d->path || d->nactive >= VSOCK_MAX_CONNS)
+	if (d->nactive >= VSOCK_MAX_CONNS)
 		goto refuse;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", d->path, h->dst_port);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		goto refuse;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* vmm's own endpoint for this port first (SVC_DIR/<port>), else the
+	 * user's PATH_<port>. */
+	fd = -1;
+	for (int i = 0; i < 2 && fd < 0; i++) {
+		const char *base = i ? d->path : d->svc_dir;
+
+		if (!base)
+			continue;
+		n = snprintf(sa.sun_path, sizeof(sa.sun_path), i ? "%s_%u" : "%s/%u", base, h->dst_port);
+		if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+			continue;
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto refuse;
+		/* A unix stream connect completes at once or fails (EAGAIN: the
+		 * listener's backlog is full; treated as a refusal too). */
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			log_debug("virtio-vsock: guest port %u -> %s: %s", h->src_port, sa.sun_path, strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+	}
 	if (fd < 0)
 		goto refuse;
-	/* A unix stream connect completes at once or fails (EAGAIN: the
-	 * listener's backlog is full; treated as a refusal too). */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		log_debug("virtio-vsock: guest port %u -> %s: %s", h->src_port, sa.sun_path, strerror(errno));
-		close(fd);
-		goto refuse;
-	}
 	c = vsock_conn_new(d, fd, VSOCK_ESTABLISHED);
 	if (!c) {
 		close(fd);
@@ -1228,10 +1240,22 @@ fail:
 	return e;
 }
 
+int vsock_set_svc_dir(struct vsock_dev *d, const char *dir)
+{
+	char *p = dir ? strdup(dir) : NULL;
+
+	if (dir && !p)
+		return -ENOMEM;
+	free(d->svc_dir);
+	d->svc_dir = p;
+	return 0;
+}
+
 void vsock_close(struct vsock_dev *d)
 {
 	if (!d)
 		return;
+	free(d->svc_dir);
 	vsock_drop_all(d);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
@@ -1331,6 +1355,8 @@ static int vsock_create(const struct dev_env *env, void **state)
 		free(s);
 		return e;
 	}
+	if (env->svc_dir && (e = vsock_set_svc_dir(s->d, env->svc_dir)) < 0)
+		goto fail;
 	e = env->watch(env->vm, s->d->ep, vsock_on_events, s->d);
 	if (e < 0) {
 		log_err("virtio-vsock: watching host sockets: %s", strerror(-e));

@@ -8,6 +8,7 @@
  *    connection is closed.
  *  - guest-initiated to host port P: forwarded to the unix socket "PATH_P";
  *    when it does not exist (or there is no PATH) the guest gets OP_RST.
+ *    vmm's own endpoints (vsock_set_svc_dir) come first: "SVC_DIR/P".
  *  - in-process: vsock_connect() gives the VMM core a socketpair end wired
  *    to a guest port (the control socket reaches the guest RPC service so).
  *
@@ -87,6 +88,10 @@ struct vsock_dev;
  * live process listens on is an error). Returns 0 or -errno (with an error
  * line naming the path). */
 int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const char *path);
+/* Guest connections to host port P go to the unix socket DIR/P when it
+ * exists (vmm's own endpoints: the log and crash services, docs/AGENTS.md),
+ * before PATH_P. dir is copied; NULL turns it off. 0 or -ENOMEM. */
+int vsock_set_svc_dir(struct vsock_dev *d, const char *dir);
 /* Close every connection and fd; unlink the listening socket. NULL ok. */
 void vsock_close(struct vsock_dev *d);
 struct virtio_signal *vsock_signal(struct vsock_dev *d);
