@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/unit/t.h"
@@ -1162,6 +1164,78 @@ static void listen_path_checks(void)
 	unlink(p);
 }
 
+/* `CONNECT 5000` on --vsock as uid (a forked child): 0 when the device
+ * closed the connection without answering, 1 when it kept it, 4 when
+ * connect() was refused by the file mode. The parent polls the device. */
+static int connect_as(uid_t uid)
+{
+	pid_t pid;
+	int st = -1;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct pollfd pf;
+		char c;
+		int fd;
+
+		alarm(10);
+		if (uid && setresuid(uid, uid, uid) < 0)
+			_exit(3);
+		fd = client(path);
+		if (fd < 0)
+			_exit(fd == -EACCES ? 4 : 5);
+		if (write(fd, "CONNECT 5000\n", 13) != 13)
+			_exit(6);
+		pf = (struct pollfd){ .fd = fd, .events = POLLIN };
+		/* Closed (EOF, or reset: our line was unread) at once, or still
+		 * open after 1 s. */
+		_exit(poll(&pf, 1, 1000) == 1 && read(fd, &c, 1) <= 0 ? 0 : 1);
+	}
+	for (int i = 0; i < 300; i++) {
+		vsock_poll(d);
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Whoever reaches --vsock and sends CONNECT 8888 is, to the guest, the
+ * host: root command execution. So the listener is created 0600 whatever
+ * the umask, and a peer that is neither our uid nor root is closed
+ * unheard even when the file's mode lets it connect (SO_PEERCRED). */
+static void listener_private_and_peer_checked(void)
+{
+	struct stat st;
+	mode_t old = umask(0);
+	bool requested = false;
+
+	start();
+	umask(old);
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	if (geteuid() == 0) {
+		CHECK_EQ(connect_as(65534), 4);
+		CHECK_EQ(chmod(path, 0666), 0);
+		CHECK_EQ(connect_as(65534), 0);
+		post_rx(4);
+		for (unsigned i = 0, n = drain(); i < n; i++)
+			requested |= pk[i].h.op == VSOCK_OP_REQUEST;
+		CHECK(!requested);
+		CHECK_EQ(vsock_conn_count(d), 0);
+	}
+	/* Our own uid is served: the guest gets the REQUEST. */
+	CHECK_EQ(connect_as(0), 1);
+	post_rx(4);
+	for (unsigned i = 0, n = drain(); i < n; i++)
+		requested |= pk[i].h.op == VSOCK_OP_REQUEST && pk[i].h.dst_port == 5000;
+	CHECK(requested);
+	stop();
+}
+
 /* ---- randomized model of a Linux guest (net/vmw_vsock/virtio_transport*) */
 
 /* One guest stream socket: the receive side as Linux keeps it (fwd_cnt
@@ -1488,6 +1562,7 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	chmod(dir, 0755);  /* other uids may reach the socket files in it */
 	snprintf(path, sizeof(path), "%s/v.sock", dir);
 	RUN(header_layout);
 	RUN(config_and_features);
@@ -1510,6 +1585,7 @@ int main(void)
 	RUN(many_connections);
 	RUN(connect_timeout);
 	RUN(listen_path_checks);
+	RUN(listener_private_and_peer_checked);
 	RUN(bidirectional_stress);
 	rmdir(dir);
 	return t_done();
