@@ -71,9 +71,9 @@ static uint16_t q_used_idx(const struct fq *f)
 	return v;
 }
 
-/* Size of the tx queue (the rest are QSIZE); only q_avail's users keep
- * QSIZE. */
-static uint16_t txsize = QSIZE;
+/* Sizes of the rx and tx queues (the event queue is QSIZE); the helpers
+ * below (q_avail, post_rx, drain) assume QSIZE. */
+static uint16_t rxsize = QSIZE, txsize = QSIZE;
 
 static void start_path(const char *p)
 {
@@ -84,7 +84,7 @@ static void start_path(const char *p)
 	for (unsigned i = 0; i < 3; i++) {
 		q[i] = (struct fq){ .desc = 0x1000 + 0x3000 * i, .avail = 0x2000 + 0x3000 * i,
 				    .used = 0x3000 + 0x3000 * i };
-		c[i] = (struct virtq_config){ .size = i == VSOCK_TXQ ? txsize : QSIZE, .ready = true, .desc = q[i].desc,
+		c[i] = (struct virtq_config){ .size = i == VSOCK_TXQ ? txsize : i == VSOCK_RXQ ? rxsize : QSIZE, .ready = true, .desc = q[i].desc,
 					      .avail = q[i].avail, .used = q[i].used };
 	}
 	CHECK_EQ(vsock_open(&d, &gm, CID, p), 0);
@@ -1071,6 +1071,49 @@ static void tx_budget_requeues(void)
 	stop();
 }
 
+/* The rx side has the same budget: 200 RSTs owed and a 256-entry rx ring
+ * full of buffers go out VSOCK_BUDGET per notification, requeued, in
+ * order (before, one notification sent all 200). */
+static void rx_budget_requeues(void)
+{
+	struct virtio_signal *s;
+	uint16_t *avail_idx;
+	unsigned got = 0;
+
+	rxsize = BIGQ;
+	start();
+	rxsize = QSIZE;
+	s = vsock_signal(d);
+	for (unsigned i = 0; i < 200; i++)
+		send_op(VSOCK_OP_REQUEST, 20000 + i, 7002, 0, 0, 0);  /* nobody on PATH_7002 */
+	CHECK_EQ(q_used_idx(&q[0]), 0);
+	avail_idx = (uint16_t *)(void *)(mem + q[0].avail + 2);
+	for (uint16_t i = 0; i < BIGQ; i++) {
+		q_desc(&q[0], i, 0x700000 + 64u * i, 64, VIRTQ_DESC_F_WRITE, 0);
+		memcpy(mem + q[0].avail + 4 + 2u * i, &i, 2);
+	}
+	*avail_idx = BIGQ;
+	vsock_virtio_ops.queue_notify(d, VSOCK_RXQ);
+	CHECK_EQ(q_used_idx(&q[0]), VSOCK_BUDGET);
+	CHECK(s->requeue & (1u << VSOCK_RXQ));
+	for (unsigned calls = 0; calls < 10 && q_used_idx(&q[0]) < 200; calls++) {
+		uint16_t before = q_used_idx(&q[0]);
+		s->requeue = 0;
+		vsock_virtio_ops.queue_notify(d, VSOCK_RXQ);
+		CHECK((uint16_t)(q_used_idx(&q[0]) - before) <= VSOCK_BUDGET);
+	}
+	CHECK_EQ(q_used_idx(&q[0]), 200);
+	for (unsigned k = 0; k < 200; k++) {
+		uint32_t id;
+		struct vsock_hdr h;
+		memcpy(&id, mem + q[0].used + 4 + 8 * k, 4);
+		vsock_hdr_get(&h, mem + 0x700000 + 64u * id);
+		got += h.op == VSOCK_OP_RST && h.dst_port == 20000 + k;
+	}
+	CHECK_EQ(got, 200);
+	stop();
+}
+
 /* Many host connections at once, each with its own bytes. */
 static void many_connections(void)
 {
@@ -1582,6 +1625,7 @@ int main(void)
 	RUN(hostile_packets);
 	RUN(flood_throttled_not_dropped);
 	RUN(tx_budget_requeues);
+	RUN(rx_budget_requeues);
 	RUN(many_connections);
 	RUN(connect_timeout);
 	RUN(listen_path_checks);
