@@ -10,9 +10,11 @@
  * not take waits in a SERIAL_OUT_CAP ring flushed when the fd is writable
  * again (EPOLLOUT, through a private epoll set the event loop watches);
  * beyond that, output is dropped and counted (log, SIGUSR2 dump). Regular
- * files are written directly. Input that does not fit the UART's receive buffer is
- * held here and stdin is not read until the guest drains the UART, so
- * nothing typed is ever dropped while the guest is slow. */
+ * files are written directly.
+ *
+ * Input that does not fit the UART's receive buffer is held here and stdin
+ * is not read until the guest drains the UART, so nothing typed is ever
+ * dropped while the guest is slow. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
