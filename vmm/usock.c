@@ -33,7 +33,7 @@ bool usock_peer_ok(int fd, const char *what)
 	}
 	if (cr.uid == geteuid() || cr.uid == 0)
 		return true;
-	log_guest("%s: refused a client running as uid %u (pid %d): only uid %u and root may connect", what,
+	log_guest("%s: refused a client running as uid %u (pid %d): only vmm's own uid (%u) and root may connect", what,
 		  (unsigned)cr.uid, (int)cr.pid, (unsigned)geteuid());
 	return false;
 }
