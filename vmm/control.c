@@ -15,6 +15,7 @@
 #include "proto/vmctl.h"
 #include "proto/vsh.h"
 #include "vmm/log.h"
+#include "vmm/usock.h"
 
 /* A started frame must finish within this; idle time between frames is free. */
 #define CTL_IO_TIMEOUT_MS 10000
@@ -316,6 +317,10 @@ static void ctl_on_accept(void *opaque, int fd, uint32_t events)
 
 	if (cfd < 0)
 		return;
+	if (!usock_peer_ok(cfd, "control socket")) {
+		close(cfd);
+		return;
+	}
 	cc = calloc(1, sizeof(*cc));
 	if (!cc || ctl_track(c, cfd)) {
 		log_guest("control: too many connections, refusing one");
@@ -356,9 +361,10 @@ int ctl_open(struct ctl **out, const char *path, struct evloop *ev, const struct
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if ((rc = usock_bind_private(fd, &sa)) < 0) {
 		int probe;
 
+		errno = -rc;
 		if (errno != EADDRINUSE)
 			goto fail;
 		/* A stale socket from a VM that died is replaced; a live one is not. */
@@ -372,8 +378,10 @@ int ctl_open(struct ctl **out, const char *path, struct evloop *ev, const struct
 		if (probe >= 0)
 			close(probe);
 		unlink(path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		if ((rc = usock_bind_private(fd, &sa)) < 0) {
+			errno = -rc;
 			goto fail;
+		}
 	}
 	if (listen(fd, 64) < 0)
 		goto fail;

@@ -87,6 +87,42 @@ int ctlcmd_connect(const char *path)
 	return fd;
 }
 
+/* Text from the guest (or relayed by vmm) for the operator's terminal: a
+ * hostile guest must not drive it with escape sequences or hide text with
+ * carriage returns. Printable ASCII stays, a backslash doubles, \n \r \t
+ * read as such, every other byte (controls, ESC, DEL, C1, anything >= 0x80)
+ * as \xHH. Returns buf, which holds 4 * strlen(s) + 1 bytes or is cut. */
+static const char *ctlcmd_esc(const char *s, char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[5] = { (char)c, 0 };
+
+		if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			e[0] = '\\';
+			e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+			e[2] = 0;
+		} else if (c < 0x20 || c >= 0x7f) {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[c >> 4];
+			e[3] = hex[c & 15];
+		}
+		if (o + strlen(e) >= cap)
+			break;
+		memcpy(buf + o, e, strlen(e));
+		o += strlen(e);
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+/* Room for one escaped RPC status message. */
+#define CTLCMD_ESC_MSG (4 * sizeof(((struct rpc_status *)0)->msg) + 1)
+
 int ctlcmd_call_fd(int fd, const char *sock, const struct rpc_method_desc *m, const void *req, void *resp,
 		   int timeout_ms, struct rpc_status *st)
 {
@@ -110,7 +146,8 @@ int ctlcmd_call_fd(int fd, const char *sock, const struct rpc_method_desc *m, co
 		return CTLCMD_EXIT_FAILURE;
 	}
 	if (st->code == RPC_UNAVAILABLE) {
-		fprintf(stderr, "vmm: %s: %s\n", sock, st->msg);
+		char e[CTLCMD_ESC_MSG];
+		fprintf(stderr, "vmm: %s: %s\n", sock, ctlcmd_esc(st->msg, e, sizeof(e)));
 		return CTLCMD_EXIT_NOGUEST;
 	}
 	return 0;
@@ -145,6 +182,7 @@ static int ctlcmd_exec(const char *sock, int argc, char **argv, int timeout_ms)
 	static maitred_ExecRequest req;
 	static maitred_ExecResponse resp;
 	struct rpc_status st;
+	char e[CTLCMD_ESC_MSG];
 	int i = 0, rc, send_stdin = 0;
 
 	memset(&req, 0, sizeof(req));
@@ -207,11 +245,11 @@ static int ctlcmd_exec(const char *sock, int argc, char **argv, int timeout_ms)
 		return CTLCMD_EXIT_NOTFOUND;
 	}
 	if (st.code == RPC_PERMISSION_DENIED) {
-		fprintf(stderr, "vmm: exec: %s: %s\n", req.argv[0], st.msg);
+		fprintf(stderr, "vmm: exec: %s: %s\n", req.argv[0], ctlcmd_esc(st.msg, e, sizeof(e)));
 		return CTLCMD_EXIT_NOEXEC;
 	}
 	if (st.code != RPC_OK) {
-		fprintf(stderr, "vmm: exec: %s: %s\n", req.argv[0], st.msg);
+		fprintf(stderr, "vmm: exec: %s: %s\n", req.argv[0], ctlcmd_esc(st.msg, e, sizeof(e)));
 		return CTLCMD_EXIT_FAILURE;
 	}
 	fwrite(resp.stdout_data.bytes, 1, resp.stdout_data.size, stdout);
@@ -230,6 +268,7 @@ int ctlcmd_main(int argc, char **argv)
 {
 	const char *cmd = argv[1], *sock;
 	struct rpc_status st;
+	char e[CTLCMD_ESC_MSG];
 	int timeout_ms = 10000, rc, i;
 
 	if (argc < 3 || argv[2][0] == '-')
@@ -255,7 +294,7 @@ int ctlcmd_main(int argc, char **argv)
 		if (rc)
 			return rc;
 		if (st.code) {
-			fprintf(stderr, "vmm: %s: %s\n", cmd, st.msg);
+			fprintf(stderr, "vmm: %s: %s\n", cmd, ctlcmd_esc(st.msg, e, sizeof(e)));
 			return CTLCMD_EXIT_FAILURE;
 		}
 		if (status)
@@ -281,14 +320,18 @@ int ctlcmd_main(int argc, char **argv)
 		rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_GET_INFO], &(maitred_GetInfoRequest){ 0 },
 				 &r, timeout_ms, &st);
 		if (rc == 0 && st.code == RPC_OK) {
+			/* Every string here is the guest's: escaped. */
+			char e1[4 * sizeof(r.kernel_release) + 1], e2[4 * sizeof(r.kernel_version) + 1],
+			     e3[4 * sizeof(r.hostname) + 1], e4[4 * sizeof(r.init_version) + 1];
 			printf("kernel_release: %s\nkernel_version: %s\nhostname: %s\nuptime_ms: %llu\n"
 			       "load: %u.%03u %u.%03u %u.%03u\nmem_total_kib: %llu\nmem_free_kib: %llu\n"
 			       "mem_available_kib: %llu\nnprocs: %u\ninit_version: %s\n",
-			       r.kernel_release, r.kernel_version, r.hostname, (unsigned long long)r.uptime_ms,
+			       ctlcmd_esc(r.kernel_release, e1, sizeof(e1)), ctlcmd_esc(r.kernel_version, e2, sizeof(e2)),
+			       ctlcmd_esc(r.hostname, e3, sizeof(e3)), (unsigned long long)r.uptime_ms,
 			       r.load1_milli / 1000, r.load1_milli % 1000, r.load5_milli / 1000, r.load5_milli % 1000,
 			       r.load15_milli / 1000, r.load15_milli % 1000, (unsigned long long)r.mem_total_kib,
 			       (unsigned long long)r.mem_free_kib, (unsigned long long)r.mem_available_kib, r.nprocs,
-			       r.init_version);
+			       ctlcmd_esc(r.init_version, e4, sizeof(e4)));
 		}
 	} else if (!strcmp(cmd, "set-time")) {
 		maitred_SetTimeRequest req = { 0 };
@@ -341,7 +384,7 @@ int ctlcmd_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (st.code != RPC_OK) {
-		fprintf(stderr, "vmm: %s: %s (%s)\n", cmd, st.msg, rpc_code_name(st.code));
+		fprintf(stderr, "vmm: %s: %s (%s)\n", cmd, ctlcmd_esc(st.msg, e, sizeof(e)), rpc_code_name(st.code));
 		return CTLCMD_EXIT_FAILURE;
 	}
 	return 0;

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/unit/t.h"
@@ -69,9 +71,9 @@ static uint16_t q_used_idx(const struct fq *f)
 	return v;
 }
 
-/* Size of the tx queue (the rest are QSIZE); only q_avail's users keep
- * QSIZE. */
-static uint16_t txsize = QSIZE;
+/* Sizes of the rx and tx queues (the event queue is QSIZE); the helpers
+ * below (q_avail, post_rx, drain) assume QSIZE. */
+static uint16_t rxsize = QSIZE, txsize = QSIZE;
 
 static void start_path(const char *p)
 {
@@ -82,7 +84,7 @@ static void start_path(const char *p)
 	for (unsigned i = 0; i < 3; i++) {
 		q[i] = (struct fq){ .desc = 0x1000 + 0x3000 * i, .avail = 0x2000 + 0x3000 * i,
 				    .used = 0x3000 + 0x3000 * i };
-		c[i] = (struct virtq_config){ .size = i == VSOCK_TXQ ? txsize : QSIZE, .ready = true, .desc = q[i].desc,
+		c[i] = (struct virtq_config){ .size = i == VSOCK_TXQ ? txsize : i == VSOCK_RXQ ? rxsize : QSIZE, .ready = true, .desc = q[i].desc,
 					      .avail = q[i].avail, .used = q[i].used };
 	}
 	CHECK_EQ(vsock_open(&d, &gm, CID, p), 0);
@@ -1069,6 +1071,49 @@ static void tx_budget_requeues(void)
 	stop();
 }
 
+/* The rx side has the same budget: 200 RSTs owed and a 256-entry rx ring
+ * full of buffers go out VSOCK_BUDGET per notification, requeued, in
+ * order (before, one notification sent all 200). */
+static void rx_budget_requeues(void)
+{
+	struct virtio_signal *s;
+	uint16_t *avail_idx;
+	unsigned got = 0;
+
+	rxsize = BIGQ;
+	start();
+	rxsize = QSIZE;
+	s = vsock_signal(d);
+	for (unsigned i = 0; i < 200; i++)
+		send_op(VSOCK_OP_REQUEST, 20000 + i, 7002, 0, 0, 0);  /* nobody on PATH_7002 */
+	CHECK_EQ(q_used_idx(&q[0]), 0);
+	avail_idx = (uint16_t *)(void *)(mem + q[0].avail + 2);
+	for (uint16_t i = 0; i < BIGQ; i++) {
+		q_desc(&q[0], i, 0x700000 + 64u * i, 64, VIRTQ_DESC_F_WRITE, 0);
+		memcpy(mem + q[0].avail + 4 + 2u * i, &i, 2);
+	}
+	*avail_idx = BIGQ;
+	vsock_virtio_ops.queue_notify(d, VSOCK_RXQ);
+	CHECK_EQ(q_used_idx(&q[0]), VSOCK_BUDGET);
+	CHECK(s->requeue & (1u << VSOCK_RXQ));
+	for (unsigned calls = 0; calls < 10 && q_used_idx(&q[0]) < 200; calls++) {
+		uint16_t before = q_used_idx(&q[0]);
+		s->requeue = 0;
+		vsock_virtio_ops.queue_notify(d, VSOCK_RXQ);
+		CHECK((uint16_t)(q_used_idx(&q[0]) - before) <= VSOCK_BUDGET);
+	}
+	CHECK_EQ(q_used_idx(&q[0]), 200);
+	for (unsigned k = 0; k < 200; k++) {
+		uint32_t id;
+		struct vsock_hdr h;
+		memcpy(&id, mem + q[0].used + 4 + 8 * k, 4);
+		vsock_hdr_get(&h, mem + 0x700000 + 64u * id);
+		got += h.op == VSOCK_OP_RST && h.dst_port == 20000 + k;
+	}
+	CHECK_EQ(got, 200);
+	stop();
+}
+
 /* Many host connections at once, each with its own bytes. */
 static void many_connections(void)
 {
@@ -1160,6 +1205,78 @@ static void listen_path_checks(void)
 	CHECK_EQ(vsock_open(&d, &gm, CID, p), -EEXIST);
 	CHECK_EQ(access(p, F_OK), 0);
 	unlink(p);
+}
+
+/* `CONNECT 5000` on --vsock as uid (a forked child): 0 when the device
+ * closed the connection without answering, 1 when it kept it, 4 when
+ * connect() was refused by the file mode. The parent polls the device. */
+static int connect_as(uid_t uid)
+{
+	pid_t pid;
+	int st = -1;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct pollfd pf;
+		char c;
+		int fd;
+
+		alarm(10);
+		if (uid && setresuid(uid, uid, uid) < 0)
+			_exit(3);
+		fd = client(path);
+		if (fd < 0)
+			_exit(fd == -EACCES ? 4 : 5);
+		if (write(fd, "CONNECT 5000\n", 13) != 13)
+			_exit(6);
+		pf = (struct pollfd){ .fd = fd, .events = POLLIN };
+		/* Closed (EOF, or reset: our line was unread) at once, or still
+		 * open after 1 s. */
+		_exit(poll(&pf, 1, 1000) == 1 && read(fd, &c, 1) <= 0 ? 0 : 1);
+	}
+	for (int i = 0; i < 300; i++) {
+		vsock_poll(d);
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Whoever reaches --vsock and sends CONNECT 8888 is, to the guest, the
+ * host: root command execution. So the listener is created 0600 whatever
+ * the umask, and a peer that is neither our uid nor root is closed
+ * unheard even when the file's mode lets it connect (SO_PEERCRED). */
+static void listener_private_and_peer_checked(void)
+{
+	struct stat st;
+	mode_t old = umask(0);
+	bool requested = false;
+
+	start();
+	umask(old);
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	if (geteuid() == 0) {
+		CHECK_EQ(connect_as(65534), 4);
+		CHECK_EQ(chmod(path, 0666), 0);
+		CHECK_EQ(connect_as(65534), 0);
+		post_rx(4);
+		for (unsigned i = 0, n = drain(); i < n; i++)
+			requested |= pk[i].h.op == VSOCK_OP_REQUEST;
+		CHECK(!requested);
+		CHECK_EQ(vsock_conn_count(d), 0);
+	}
+	/* Our own uid is served: the guest gets the REQUEST. */
+	CHECK_EQ(connect_as(0), 1);
+	post_rx(4);
+	for (unsigned i = 0, n = drain(); i < n; i++)
+		requested |= pk[i].h.op == VSOCK_OP_REQUEST && pk[i].h.dst_port == 5000;
+	CHECK(requested);
+	stop();
 }
 
 /* ---- randomized model of a Linux guest (net/vmw_vsock/virtio_transport*) */
@@ -1488,6 +1605,7 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	chmod(dir, 0755);  /* other uids may reach the socket files in it */
 	snprintf(path, sizeof(path), "%s/v.sock", dir);
 	RUN(header_layout);
 	RUN(config_and_features);
@@ -1507,9 +1625,11 @@ int main(void)
 	RUN(hostile_packets);
 	RUN(flood_throttled_not_dropped);
 	RUN(tx_budget_requeues);
+	RUN(rx_budget_requeues);
 	RUN(many_connections);
 	RUN(connect_timeout);
 	RUN(listen_path_checks);
+	RUN(listener_private_and_peer_checked);
 	RUN(bidirectional_stress);
 	rmdir(dir);
 	return t_done();

@@ -41,6 +41,7 @@
 
 #include "vmm/device.h"
 #include "vmm/log.h"
+#include "vmm/usock.h"
 #include "vmm/virtio_mmio.h"
 #include "vmm/virtq.h"
 
@@ -896,6 +897,10 @@ static void vsock_accept(struct vsock_dev *d)
 
 		if (fd < 0)
 			return;
+		if (!usock_peer_ok(fd, d->path)) {
+			close(fd);
+			continue;
+		}
 		c = vsock_conn_new(d, fd, VSOCK_LINE);
 		if (!c) {
 			log_guest("virtio-vsock: %s: %u connections open, refusing one", d->path, d->nactive);
@@ -1166,8 +1171,12 @@ static int vsock_listen(const char *path)
 		if (fd < 0)
 			return -errno;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+	/* Mode 0600 and only our uid or root served (vsock_accept): to the
+	 * guest, a CONNECT from here comes from the host. */
+	e = usock_bind_private(fd, &sa);
+	if (e == 0 && listen(fd, 128) < 0)
 		e = -errno;
+	if (e < 0) {
 		log_err("--vsock %s: %s", path, strerror(-e));
 		close(fd);
 		return e;
