@@ -181,8 +181,10 @@ l1_bulk_disk() {
 }
 
 # l1_boot DIR TIMEOUT_SECONDS [BULK_IMG]: pack DIR (uncompressed: nothing to inflate
-# under TCG) and boot it; L1's serial console is this function's stdout and,
-# when stdin is a terminal, its input. Returns QEMU's status, 124 when the
+# under TCG) and boot it. L1's serial console is this function's stdout and,
+# when stdin is a terminal, its input. no_timer_check: on a loaded host
+# QEMU's emulated PIT can miss the ticks Linux's check_timer waits for, and
+# L1 panicked ("IO-APIC + timer doesn't work!") before its /init. Returns QEMU's status, 124 when the
 # host-side timeout killed a hung L1.
 l1_boot() {
 	_disk=
@@ -198,5 +200,5 @@ l1_boot() {
 		-accel tcg,thread=multi -smp "$E2E_L1_SMP" -cpu max,+svm -m "$E2E_L1_MEM" \
 		-display none -vga none -serial stdio -monitor none -no-reboot \
 		-kernel "$CLOUD_BZIMAGE_HOST" -initrd "$1.cpio" \
-		-append "console=ttyS0 panic=-1 quiet mitigations=off"
+		-append "console=ttyS0 panic=-1 quiet mitigations=off no_timer_check"
 }
