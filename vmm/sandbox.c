@@ -66,6 +66,19 @@ int sandbox_config_keep(struct sandbox_config *c, int fd)
 	return 0;
 }
 
+int sandbox_config_bind(struct sandbox_config *c, const char *src, const char *dst, int writable)
+{
+	if (!src || !dst || src[0] != '/' || dst[0] != '/')
+		return -EINVAL;
+	if (c->nbinds >= SANDBOX_MAX_BINDS)
+		return -ENOSPC;
+	c->binds[c->nbinds].src = src;
+	c->binds[c->nbinds].dst = dst;
+	c->binds[c->nbinds].writable = !!writable;
+	c->nbinds++;
+	return 0;
+}
+
 /* A policy name is a file name without its ".policy": [a-z0-9_]+, so a
  * name can never leave the policy directory. */
 static int sandbox_name_ok(const char *name)
@@ -140,6 +153,8 @@ static int sandbox_jail_configure(const struct sandbox_config *c, struct jail *j
 	r = r ? r : jail_namespace_net(j);
 	r = r ? r : jail_namespace_cgroup(j);
 	r = r ? r : jail_root_tmpfs(j);
+	for (int i = 0; i < c->nbinds && !r; i++)
+		r = jail_bind(j, c->binds[i].src, c->binds[i].dst, c->binds[i].writable);
 	r = r ? r : jail_rlimit(j, RLIMIT_NOFILE, c->nofile, c->nofile);
 	r = r ? r : jail_rlimit(j, RLIMIT_NPROC, c->nproc, c->nproc);
 	r = r ? r : jail_rlimit(j, RLIMIT_CORE, 0, 0);

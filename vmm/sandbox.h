@@ -38,6 +38,7 @@
 #include <sys/types.h>
 
 #define SANDBOX_MAX_FDS 32
+#define SANDBOX_MAX_BINDS 4
 /* "nobody"/"nogroup": the default ids of a device process. */
 #define SANDBOX_NOBODY 65534
 
@@ -49,6 +50,8 @@ struct sandbox_config {
 	const char *policy_dir;  /* NULL: the policies embedded at build time */
 	int keep[SANDBOX_MAX_FDS];
 	int nkeep;
+	struct { const char *src, *dst; int writable; } binds[SANDBOX_MAX_BINDS];
+	int nbinds;
 	int userns;              /* 1: user namespace mapping its root to uid/gid */
 	uid_t uid;
 	gid_t gid;
@@ -61,6 +64,11 @@ struct sandbox_config {
 void sandbox_config_init(struct sandbox_config *c, const char *name, const char *policy);
 /* Keep fd open in the device process. -EBADF, -ENOSPC past SANDBOX_MAX_FDS. */
 int sandbox_config_keep(struct sandbox_config *c, int fd);
+/* Bind src at dst in the device's empty root (read-only unless writable):
+ * only for what a device must reach by path, e.g. the directory of
+ * virtio-vsock's PATH_<port> sockets. Strings are not copied. -EINVAL for
+ * a relative path, -ENOSPC past SANDBOX_MAX_BINDS. */
+int sandbox_config_bind(struct sandbox_config *c, const char *src, const char *dst, int writable);
 
 struct sandbox_proc {
 	char name[32];

@@ -201,6 +201,11 @@ static void test_describe(void)
 	for (int i = 0; i < SANDBOX_MAX_FDS; i++)
 		CHECK_EQ(sandbox_config_keep(&c, 0), 0);
 	CHECK_EQ(sandbox_config_keep(&c, 0), -ENOSPC);
+	CHECK_EQ(sandbox_config_bind(&c, "tmp", "/tmp", 0), -EINVAL);
+	CHECK_EQ(sandbox_config_bind(&c, "/tmp", "tmp", 0), -EINVAL);
+	for (int i = 0; i < SANDBOX_MAX_BINDS; i++)
+		CHECK_EQ(sandbox_config_bind(&c, "/tmp", "/tmp", 0), 0);
+	CHECK_EQ(sandbox_config_bind(&c, "/tmp", "/tmp", 0), -ENOSPC);
 }
 
 /* ---- real device processes (root) ---- */
@@ -247,7 +252,8 @@ static int env_body(void *arg, int sock)
 	r.core = limit_of(RLIMIT_CORE);
 	r.root_entries = (syscall(SYS_newfstatat, AT_FDCWD, "/proc/1", &st, 0) == 0) +
 			 (syscall(SYS_newfstatat, AT_FDCWD, "/etc", &st, 0) == 0) * 10 +
-			 (syscall(SYS_newfstatat, AT_FDCWD, "/tmp", &st, 0) == 0) * 100;
+			 (syscall(SYS_newfstatat, AT_FDCWD, "/tmp", &st, 0) == 0) * 100 +
+			 (syscall(SYS_newfstatat, AT_FDCWD, "/sock/env.policy", &st, 0) == 0) * 1000;
 	r.root_readonly = syscall(SYS_mkdirat, AT_FDCWD, "/x", 0755) < 0 && errno == EROFS;
 	return syscall(SYS_write, sock, &r, sizeof(r)) == (long)sizeof(r) ? 0 : 3;
 }
@@ -257,7 +263,8 @@ static int write_env_policy(char *dir)
 {
 	char path[128], cwd[1024];
 
-	if (!mkdtemp(dir) || !getcwd(cwd, sizeof(cwd)))
+	/* 0755: the device (65534 outside) looks into it through a bind. */
+	if (!mkdtemp(dir) || chmod(dir, 0755) < 0 || !getcwd(cwd, sizeof(cwd)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/env.policy", dir);
 	FILE *f = fopen(path, "w");
@@ -282,6 +289,7 @@ static void test_spawn_env(void)
 	c.policy_dir = dir;
 	CHECK_EQ(sandbox_config_keep(&c, kept), 0);
 	CHECK_EQ(sandbox_config_keep(&c, 2), 0);
+	CHECK_EQ(sandbox_config_bind(&c, dir, "/sock", 0), 0);
 	struct env_arg a = { kept };
 	int rc = sandbox_spawn(&c, env_body, &a, &p, err, sizeof(err));
 	CHECK_EQ(rc, 0);
@@ -304,7 +312,7 @@ static void test_spawn_env(void)
 	CHECK_EQ(r.nofile, 0);
 	CHECK_EQ(r.nproc, 0);
 	CHECK_EQ(r.core, 0);
-	CHECK_EQ(r.root_entries, 1); /* /proc only: an empty tmpfs root */
+	CHECK_EQ(r.root_entries, 1001); /* /proc and the bind: an otherwise empty tmpfs root */
 	CHECK_EQ(r.root_readonly, 1);
 	close(kept);
 	close(other);
