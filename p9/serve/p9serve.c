@@ -1,7 +1,8 @@
 /* p9serve: the p9 library over a unix stream socket, for the Linux client's
  * trans=unix (net/9p/trans_fd.c) and for debugging. Not the product path:
  * the VM's server is the virtio-9p device. Each connection gets its own
- * p9 server (own fids, same grants); connections are served one at a time.
+ * p9 server (own fids, same grants) in its own forked process, so several
+ * mounts can be up at once.
  *
  *   p9serve -s SOCKET [-m MSIZE] [-u UID:GID] [-R NAME] NAME=DIR[:ro]...
  *
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 	if (!ps.req || !ps.rep)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN); /* connection processes reap themselves */
 	/* Modes arrive with the guest's umask applied already (docs/P9.md). */
 	umask(0);
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -170,7 +172,14 @@ int main(int argc, char **argv)
 			perror("p9serve: accept");
 			return 1;
 		}
-		p9serve_conn(&ps, fd);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(ls);
+			p9serve_conn(&ps, fd);
+			_exit(0);
+		}
+		if (pid < 0)
+			perror("p9serve: fork");
 		close(fd);
 	}
 }
