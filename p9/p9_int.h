@@ -96,8 +96,7 @@ int p9_op_write(struct p9_server *s, struct p9_rd *r, struct p9_wr *w);
 int p9_op_fsync(struct p9_server *s, struct p9_rd *r, struct p9_wr *w);
 int p9_op_lock(struct p9_server *s, struct p9_rd *r, struct p9_wr *w);
 int p9_op_getlock(struct p9_server *s, struct p9_rd *r, struct p9_wr *w);
-/* Closes a fid's open file and frees it (Tclunk, Tremove, Tversion). */
-void p9_fid_free(struct p9_server *s, struct p9_fid *f);
-/* Unlinks it from the table first. */
+/* Takes a fid out of the table, closes its open file, frees it (Tclunk,
+ * Tremove). */
 void p9_fid_drop(struct p9_server *s, struct p9_fid *f);
 #endif

@@ -135,6 +135,15 @@ struct p9_server *p9_server_new(const struct p9_config *cfg)
 	return s;
 }
 
+/* Closes a fid's open file and frees it (not in the table any more). */
+static void p9_fid_free(struct p9_server *s, struct p9_fid *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->path);
+	free(f);
+}
+
 static void p9_fid_free_all(struct p9_server *s)
 {
 	for (int b = 0; b < P9_FID_BUCKETS; b++) {
@@ -220,14 +229,6 @@ static void p9_fid_insert(struct p9_server *s, struct p9_fid *f)
 	f->next = s->fids[f->id % P9_FID_BUCKETS];
 	s->fids[f->id % P9_FID_BUCKETS] = f;
 	s->nfids++;
-}
-
-void p9_fid_free(struct p9_server *s, struct p9_fid *f)
-{
-	if (f->fd >= 0)
-		close(f->fd);
-	free(f->path);
-	free(f);
 }
 
 void p9_fid_drop(struct p9_server *s, struct p9_fid *f)

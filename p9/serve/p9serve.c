@@ -1,9 +1,13 @@
 /* p9serve: the p9 library over a unix stream socket, for the Linux client's
  * trans=unix (net/9p/trans_fd.c) and for debugging. Not the product path:
  * the VM's server is the virtio-9p device. Each connection gets its own
- * p9 server (own fids, same grants); connections are served one at a time.
+ * p9 server (own fids, same grants) in its own forked process, so several
+ * mounts can be up at once.
  *
- *   p9serve -s SOCKET [-m MSIZE] [-u UID:GID] [-R NAME] NAME=DIR[:ro]...
+ *   p9serve -s SOCKET [-m MSIZE] [-u UID:GID | -P] [-R NAME] NAME=DIR[:ro]...
+ *
+ * -u: P9_UID_MAPPED showing the server's files as UID:GID (default 0:0);
+ * -P: P9_UID_PASSTHROUGH (root only). docs/P9.md "Ownership".
  *
  * Exit status: 2 bad arguments (one line on stderr), 1 runtime failure. */
 #include "p9/p9.h"
@@ -30,7 +34,7 @@ struct p9serve {
 static void p9serve_usage(const char *why, const char *arg)
 {
 	fprintf(stderr, "p9serve: %s '%s' (usage: p9serve -s SOCKET [-m MSIZE] [-u UID:GID] "
-			"[-R NAME] NAME=DIR[:ro]...)\n", why, arg);
+			"[-R NAME] [-P] NAME=DIR[:ro]...)\n", why, arg);
 	exit(2);
 }
 
@@ -93,7 +97,7 @@ static void p9serve_parse(struct p9serve *ps, int argc, char **argv)
 	int c;
 	char *end;
 	ps->cfg.msize_max = 512 * 1024;
-	while ((c = getopt(argc, argv, "s:m:u:R:")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:u:R:P")) != -1) {
 		switch (c) {
 		case 's':
 			ps->sock = optarg;
@@ -109,6 +113,9 @@ static void p9serve_parse(struct p9serve *ps, int argc, char **argv)
 			break;
 		case 'R':
 			ps->cfg.root_share = optarg;
+			break;
+		case 'P':
+			ps->cfg.uid_policy = P9_UID_PASSTHROUGH;
 			break;
 		default:
 			p9serve_usage("unknown option near", argv[optind - 1]);
@@ -133,10 +140,15 @@ static void p9serve_parse(struct p9serve *ps, int argc, char **argv)
 		ps->cfg.n_shares++;
 	}
 	ps->cfg.shares = ps->shares;
-	/* Check the shares now, so a bad one is a usage error. */
+	/* Check the grants now, so that a bad one is a usage error naming it. */
+	for (size_t i = 0; i < ps->cfg.n_shares; i++) {
+		struct stat st;
+		if (stat(ps->shares[i].path, &st) < 0 || !S_ISDIR(st.st_mode))
+			p9serve_usage("not a directory:", ps->shares[i].path);
+	}
 	struct p9_server *s = p9_server_new(&ps->cfg);
 	if (!s)
-		p9serve_usage(strerror(errno), "shares");
+		p9serve_usage(strerror(errno), "(bad or duplicate NAME, or -P without root)");
 	p9_server_free(s);
 }
 
@@ -154,6 +166,7 @@ int main(int argc, char **argv)
 	if (!ps.req || !ps.rep)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN); /* connection processes reap themselves */
 	/* Modes arrive with the guest's umask applied already (docs/P9.md). */
 	umask(0);
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -170,7 +183,14 @@ int main(int argc, char **argv)
 			perror("p9serve: accept");
 			return 1;
 		}
-		p9serve_conn(&ps, fd);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(ls);
+			p9serve_conn(&ps, fd);
+			_exit(0);
+		}
+		if (pid < 0)
+			perror("p9serve: fork");
 		close(fd);
 	}
 }

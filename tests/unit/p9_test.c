@@ -341,6 +341,40 @@ static void test_version(void)
 	stop();
 }
 
+static void test_walk_semantics(void)
+{
+	char p[600];
+	start();
+	attach();
+	/* walk(5): a later name failing is a short Rwalk, newfid untouched */
+	CHECK_EQ(walk(2, 3, "dir", "missing", NULL), 1);
+	CHECK_EQ(p9_fid_count(srv), 2);
+	CHECK_EQ(walk(2, 3, "missing", NULL), -ENOENT);
+	CHECK_EQ(walk(2, 3, "hello", "x", NULL), 1); /* not a directory */
+	CHECK_EQ(walk(9, 3, NULL), -EBADF);
+	/* in place: fid 2 moves to dir */
+	CHECK_EQ(walk(2, 2, "dir", NULL), 0);
+	CHECK_EQ(rpc(TGETATTR, "dq", 2, (uint64_t)0x7ff), 0);
+	CHECK_EQ(rep[15], 0x80);
+	CHECK_EQ(walk(2, 2, "..", NULL), 0);
+	/* an open file stays usable after its name is gone */
+	CHECK_EQ(walk(2, 4, NULL), 0);
+	CHECK_EQ(rpc(TLCREATE, "dsddd", 4, "tmp", 02, 0600, 0), 0);
+	CHECK_EQ(rpc(TUNLINKAT, "dsd", 2, "tmp", 0), 0);
+	CHECK_EQ(rpc(TWRITE, "dqD", 4, (uint64_t)0, 3, "abc"), 0);
+	CHECK_EQ(rpc(TGETATTR, "dq", 4, (uint64_t)0x7ff), 0);
+	CHECK_EQ(get(40, 8), 0); /* nlink */
+	CHECK_EQ(get(56, 8), 3); /* size */
+	/* Tremove of an opened fid removes the name and clunks it */
+	CHECK_EQ(walk(2, 5, "hello", NULL), 0);
+	CHECK_EQ(lopen(5, 0), 0);
+	CHECK_EQ(rpc(TREMOVE, "d", 5), 0);
+	snprintf(p, sizeof(p), "%s/hello", share_dir);
+	CHECK_EQ(access(p, F_OK), -1);
+	CHECK_EQ(lopen(5, 0), EBADF);
+	stop();
+}
+
 static void test_read_write(void)
 {
 	char buf[4096], p[600];
@@ -908,6 +942,7 @@ int main(void)
 	t_suite = "p9";
 	umask(0);
 	RUN(test_version);
+	RUN(test_walk_semantics);
 	RUN(test_read_write);
 	RUN(test_readdir);
 	RUN(test_namespace_ops);
