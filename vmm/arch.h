@@ -24,8 +24,9 @@ struct arch_mmio_dev {
 	unsigned gsi;
 };
 
-/* VM-wide setup before vCPUs: TSS/identity map, irqchip, PIT. -errno. */
-int arch_vm_init(int vm_fd);
+/* VM-wide setup before vCPUs: TSS/identity map, irqchip, the timers cfg
+ * asks for. -errno, with a one-line reason logged. */
+int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg);
 /* Load kernel and initrd from cfg into gm. Needs no KVM: bad input is
  * refused before any VM exists. On bad input returns -ENOEXEC/-EINVAL/
  * -ENOMEM/-EPROTONOSUPPORT/-errno with a one-line reason in err (naming the

@@ -26,6 +26,8 @@ static const char cli_usage_text[] =
 	"                        crash or a second VM using it can corrupt it\n"
 	"  -d, --disk PATH[,ro]  another disk (vdb, vdc, ... after the root; may repeat)\n"
 	"      --rng, --no-rng   virtio-rng entropy device (default on)\n"
+	"      --pit             an i8254 timer (PIT) for guests that need one: kernels\n"
+	"                        without kvmclock or the TSC-deadline timer (default off)\n"
 	"      --cid N           guest vsock context id (default 3)\n"
 	"      --vsock PATH      host side of vsock as a unix socket: connect and send\n"
 	"                        \"CONNECT <port>\\n\"; guest connections to host port P\n"
@@ -305,6 +307,9 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		} else if (!strcmp(a, "--no-rng")) {
 			NO_VAL();
 			cfg->rng = false;
+		} else if (!strcmp(a, "--pit")) {
+			NO_VAL();
+			cfg->pit = true;
 		} else if (IS("-v", "--verbose")) {
 			NO_VAL();
 			cfg->verbose++;

@@ -31,6 +31,7 @@ struct vmm_config {
 	struct vmm_disk disks[VMM_MAX_DISKS];  /* root first, then -d in order */
 	unsigned ndisks;
 	bool rng;                 /* --rng (default) / --no-rng */
+	bool pit;                 /* --pit: in-kernel i8254 for guests without kvmclock */
 	uint32_t cid;             /* guest vsock CID, default 3 */
 	const char *vsock_path;   /* --vsock PATH */
 	const char *socket_path;  /* -s/--socket control socket */

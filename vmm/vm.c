@@ -606,7 +606,6 @@ static int vm_kvm_open(struct vm *vm)
 	/* Everything we depend on (api.rst §4 capabilities). */
 	static const struct { int cap; const char *name; } caps[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
@@ -712,7 +711,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		goto out;
 	}
 
-	if (vm_kvm_open(vm) || arch_vm_init(vm->vm_fd) < 0) {
+	if (vm_kvm_open(vm) || arch_vm_init(vm->kvm_fd, vm->vm_fd, cfg) < 0) {
 		if (vm->vm_fd >= 0)
 			log_err("KVM VM setup failed: %s", strerror(errno));
 		goto out;

@@ -31,6 +31,7 @@ static void defaults(void)
 	CHECK_EQ(c.cfg.vcpus, 1);
 	CHECK_EQ(c.cfg.serial, SERIAL_STDIO);
 	CHECK_EQ(c.cfg.rng, 1);
+	CHECK_EQ(c.cfg.pit, 0);
 	CHECK_EQ(c.cfg.cid, 3);
 	CHECK(c.cfg.initrd == NULL && c.cfg.params == NULL);
 	CHECK_EQ(c.cfg.ndisks, 0);
@@ -38,7 +39,7 @@ static void defaults(void)
 
 static void all_options(void)
 {
-	CHECK_EQ(parse("vmm run --kernel=k -i rd -p a=1 --params b=2 -m 3584 -c 2 --serial file:/tmp/x --no-rng -v"),
+	CHECK_EQ(parse("vmm run --kernel=k -i rd -p a=1 --params b=2 -m 3584 -c 2 --serial file:/tmp/x --no-rng --pit -v"),
 		 CLI_RUN);
 	CHECK(!strcmp(c.cfg.initrd, "rd"));
 	CHECK(!strcmp(c.cfg.params, "a=1 b=2"));
@@ -47,6 +48,7 @@ static void all_options(void)
 	CHECK_EQ(c.cfg.serial, SERIAL_FILE);
 	CHECK(!strcmp(c.cfg.serial_path, "/tmp/x"));
 	CHECK_EQ(c.cfg.rng, 0);
+	CHECK_EQ(c.cfg.pit, 1);
 	CHECK_EQ(c.cfg.verbose, 1);
 	CHECK_EQ(parse("vmm -k k --serial none"), CLI_RUN);
 	CHECK_EQ(c.cfg.serial, SERIAL_NONE);
@@ -93,6 +95,8 @@ static void errors_name_the_input(void)
 	CHECK(strstr(err, "frobnicate"));
 	CHECK_EQ(parse("vmm -k k stray"), -EINVAL);
 	CHECK_EQ(parse("vmm -k k --no-rng=1"), -EINVAL);
+	CHECK(strstr(err, "takes no value"));
+	CHECK_EQ(parse("vmm -k k --pit=0"), -EINVAL);
 	CHECK(strstr(err, "takes no value"));
 }
 

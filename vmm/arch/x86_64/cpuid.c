@@ -9,7 +9,7 @@ static unsigned cpuid_order(unsigned n)
 	return o;
 }
 
-void cpuid_patch(struct kvm_cpuid2 *c, unsigned cpu, unsigned ncpus)
+void cpuid_patch(struct kvm_cpuid2 *c, unsigned cpu, unsigned ncpus, int tsc_deadline)
 {
 	unsigned order = cpuid_order(ncpus);
 
@@ -26,6 +26,8 @@ void cpuid_patch(struct kvm_cpuid2 *c, unsigned cpu, unsigned ncpus)
 			else
 				e->edx &= ~(1U << 28);
 			e->ecx |= 1U << 31;  /* hypervisor present */
+			if (tsc_deadline)
+				e->ecx |= 1U << 24;
 			break;
 		case 4:
 			/* Intel deterministic cache leaf: EAX[31:26] cores - 1,

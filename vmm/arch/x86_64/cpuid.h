@@ -5,6 +5,8 @@
 #define VMM_X86_CPUID_H
 #include <linux/kvm.h>
 
-/* Rewrite entries in place for vCPU cpu of ncpus. */
-void cpuid_patch(struct kvm_cpuid2 *c, unsigned cpu, unsigned ncpus);
+/* Rewrite entries in place for vCPU cpu of ncpus; tsc_deadline: advertise
+ * the LAPIC's TSC-deadline mode (CPUID.1:ECX[24]), so Linux neither
+ * calibrates the LAPIC timer nor sets up the PIT. */
+void cpuid_patch(struct kvm_cpuid2 *c, unsigned cpu, unsigned ncpus, int tsc_deadline);
 #endif

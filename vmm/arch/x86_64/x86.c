@@ -17,6 +17,7 @@
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/arch/x86_64/loader.h"
 #include "vmm/arch/x86_64/mptable.h"
+#include "vmm/log.h"
 
 /* GDT entries: boot.rst requires __BOOT_CS = 0x10 and __BOOT_DS = 0x18. */
 #define GDT_CODE64 0x00af9b000000ffffULL  /* P, DPL0, code RX, L, G */
@@ -63,9 +64,36 @@ int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t
 	return 0;
 }
 
-int arch_vm_init(int vm_fd)
+/* The in-kernel i8254, only on request (--pit). A Linux guest with
+ * kvmclock knows its TSC frequency (kvmclock.c: kvm_get_tsc_khz sets
+ * X86_FEATURE_TSC_KNOWN_FREQ) and, with the TSC-deadline timer in CPUID
+ * (x86_cpuid), never programs the PIT: apic.c apic_needs_pit() is false, so
+ * time.c skips pit_timer_init and io_apic.c check_timer() returns without a
+ * global clock event. A PIT nobody uses still costs a kernel thread (the
+ * "kvm-pit" worker, seen in L1 soft lockups under nesting) and SRCU grace
+ * periods at VM creation and teardown (docs/BENCHMARKS.md). */
+static int x86_pit(int kvm_fd, int vm_fd)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_reinject_control rc = { .pit_reinject = 0 };
+
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PIT2) <= 0 ||
+	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_REINJECT_CONTROL) <= 0) {
+		log_err("--pit: /dev/kvm lacks KVM_CAP_PIT2 or KVM_CAP_REINJECT_CONTROL");
+		return -ENOTSUP;
+	}
+	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return -errno;
+	/* api.rst KVM_REINJECT_CONTROL: ticks the guest missed are dropped, not
+	 * queued and replayed (QEMU's lost_tick_policy=discard); replaying
+	 * them keeps the kvm-pit worker busy when the host is slow. */
+	if (ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc) < 0)
+		return -errno;
+	return 0;
+}
+
+int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg)
+{
 	uint64_t ident = X86_IDENTITY_ADDR;
 
 	/* api.rst: KVM_SET_TSS_ADDR is needed on Intel; three pages
@@ -76,8 +104,8 @@ int arch_vm_init(int vm_fd)
 		return -errno;
 	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return -errno;
-	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return -errno;
+	if (cfg->pit)
+		return x86_pit(kvm_fd, vm_fd);
 	return 0;
 }
 
@@ -220,7 +248,9 @@ static int x86_cpuid(int kvm_fd, int vcpu_fd, unsigned id, unsigned ncpus)
 			return rc;
 		nent *= 2;
 	}
-	cpuid_patch(c, id, ncpus);
+	/* api.rst KVM_GET_SUPPORTED_CPUID: the TSC-deadline timer is emulated
+	 * by the in-kernel LAPIC but not reported there; KVM_CAP says it. */
+	cpuid_patch(c, id, ncpus, ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	rc = ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	free(c);
 	return rc;
