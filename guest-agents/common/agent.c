@@ -258,8 +258,11 @@ int agent_root_is_rootfs(const char *mountinfo)
 		}
 		if (!p || strncmp(p, "/ ", 2))
 			continue;
-		dash = strstr(p, " - ");
-		r = dash && !strncmp(dash + 3, "rootfs ", 7);
+		/* The optional fields end at a lone "-" (no strstr: its
+		 * two-way search would grow every agent by a kilobyte). */
+		for (dash = p; *dash && strncmp(dash, " - ", 3); dash++)
+			;
+		r = *dash && !strncmp(dash + 3, "rootfs ", 7);
 	}
 	fclose(f);
 	return r;

@@ -338,8 +338,8 @@ static int collect(int s, int last, int *seen, unsigned long *lost_total, int *i
 		buf[n] = 0;
 		if ((p = strstr(buf, "line-"))) {
 			int i = atoi(p + 5);
-			if (i <= prev)
-				*in_order = 0;
+			if (i <= prev || seen[i])
+				*in_order = 0;  /* out of order, or twice */
 			prev = i;
 			seen[i] = 1;
 			if (i == last)
