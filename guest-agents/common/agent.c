@@ -249,11 +249,20 @@ int agent_root_is_rootfs(const char *mountinfo)
 	 * FSTYPE SOURCE SUPEROPTS". The last line whose mount point is "/" is
 	 * the one on top. */
 	while (fgets(buf, sizeof(buf), f)) {
-		char mp[8], *dash;
-		if (sscanf(buf, "%*s %*s %*s %*s %7s", mp) != 1 || strcmp(mp, "/"))
+		const char *p = buf, *dash;
+		/* Field 5 is the mount point (no sscanf: it would pull musl's
+		 * float scanner into every agent). */
+		for (int field = 0; field < 4 && p; field++) {
+			p = strchr(p, ' ');
+			p = p ? p + 1 : NULL;
+		}
+		if (!p || strncmp(p, "/ ", 2))
 			continue;
-		dash = strstr(buf, " - ");
-		r = dash && !strncmp(dash + 3, "rootfs ", 7);
+		/* The optional fields end at a lone "-" (no strstr: its
+		 * two-way search would grow every agent by a kilobyte). */
+		for (dash = p; *dash && strncmp(dash, " - ", 3); dash++)
+			;
+		r = *dash && !strncmp(dash + 3, "rootfs ", 7);
 	}
 	fclose(f);
 	return r;

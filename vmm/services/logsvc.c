@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #define LOGSVC_LINE_MAX 12288
 /* A stalled frame or a response the guest does not read. */
 #define LOGSVC_IO_TIMEOUT_MS 10000
+/* How long a full host syslog socket may hold a record up. */
+#define LOGSVC_SINK_WAIT_MS 1000
 
 struct logsvc {
 	pthread_mutex_t lock;
@@ -230,10 +233,20 @@ static void logsvc_check_rotation(struct logsvc *l)
 static int logsvc_emit(struct logsvc *l, const char *buf, size_t len)
 {
 	if (l->mode == SYSLOG_HOST) {
-		/* One datagram per record; the host syslog sees whole messages. */
-		if (send(l->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len)
-			return 0;
-		return -errno;
+		/* One datagram per record; the host syslog sees whole messages.
+		 * A syslog that stops reading must not hang this thread (nor
+		 * vmm's exit): wait a bounded time for room, then report it
+		 * unavailable and let the guest keep the records. */
+		for (int tries = 0; tries < 2; tries++) {
+			struct pollfd p = { .fd = l->fd, .events = POLLOUT };
+			if (send(l->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len)
+				return 0;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+			if (!tries)
+				poll(&p, 1, LOGSVC_SINK_WAIT_MS);
+		}
+		return -EAGAIN;
 	}
 	while (len) {
 		ssize_t w = write(l->fd, buf, len);
