@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ChromeOS vm_tools' vshd listens on vsock port 9001; so does ours. */
-#define VSH_PORT 9001u
+/* docs/AGENTS.md port plan (guest-agents/common/agent.h AGENT_PORT_VSH). */
+#define VSH_PORT 9005u
 #define VSH_HDR_SIZE 4u
 /* Largest payload: checked on the header alone, before buffering a body. */
 #define VSH_MAX_PAYLOAD 4096u
