@@ -23,17 +23,39 @@ static int agents_prepend(struct init_svcs *svcs, const struct init_svc *s)
 	return 1;
 }
 
+int init_agents_add_vshd(const struct init_config *cfg, struct init_svcs *svcs, const char *path)
+{
+	struct init_svc s;
+
+	if (cfg->agents == 0 || cfg->exit_port < 0 || strlen(path) >= sizeof(s.exec) || access(path, X_OK) < 0)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	strcpy(s.name, "vshd");
+	strcpy(s.exec, path);
+	s.respawn = true;
+	if (agents_prepend(svcs, &s) < 0) {
+		init_log(INIT_LOG_WARN, "agent vshd: %d services already, not started", INIT_SVC_MAX);
+		return -ENOSPC;
+	}
+	return 1;
+}
+
 int init_agents_add(const struct init_config *cfg, struct init_svcs *svcs)
 {
 	struct init_svc s;
-	int r;
+	int r, n;
 
-	if (cfg->agents == 0 || !cfg->syslog_port)
+	if (cfg->agents == 0)
 		return 0;
+	n = init_agents_add_vshd(cfg, svcs, INIT_AGENT_VSHD);
+	if (n < 0)
+		return n;
+	if (!cfg->syslog_port)
+		return n;
 	if (access(cfg->vm_syslog, X_OK) < 0) {
 		init_log(INIT_LOG_WARN, "agent vm_syslog: %s: %s; host log endpoint unused", cfg->vm_syslog,
 			 strerror(errno));
-		return 0;
+		return n;
 	}
 	memset(&s, 0, sizeof(s));
 	strcpy(s.name, "vm_syslog");
@@ -45,5 +67,5 @@ int init_agents_add(const struct init_config *cfg, struct init_svcs *svcs)
 		init_log(INIT_LOG_WARN, "agent vm_syslog: %d services already, not started", INIT_SVC_MAX);
 		return r;
 	}
-	return r;
+	return n + r;
 }

@@ -12,4 +12,9 @@ const struct rpc_method_desc proto_vmctl_methods[PROTO_VMCTL_N] = {
 		.req_fields = vmctl_StatusRequest_fields, .req_size = sizeof(vmctl_StatusRequest),
 		.resp_fields = vmctl_StatusResponse_fields, .resp_size = sizeof(vmctl_StatusResponse),
 	},
+	[PROTO_VMCTL_OPEN_SHELL] = {
+		.id = PROTO_METHOD_ID(PROTO_SVC_VMCTL, 3), .name = "vmctl.OpenShell",
+		.req_fields = vmctl_OpenShellRequest_fields, .req_size = sizeof(vmctl_OpenShellRequest),
+		.resp_fields = vmctl_OpenShellResponse_fields, .resp_size = sizeof(vmctl_OpenShellResponse),
+	},
 };

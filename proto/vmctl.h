@@ -11,6 +11,7 @@
 enum proto_vmctl_idx {
 	PROTO_VMCTL_STOP,
 	PROTO_VMCTL_STATUS,
+	PROTO_VMCTL_OPEN_SHELL,
 	PROTO_VMCTL_N
 };
 

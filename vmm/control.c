@@ -1,6 +1,7 @@
 #include "vmm/control.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "proto/maitred.h"
 #include "proto/rpc.h"
 #include "proto/vmctl.h"
+#include "proto/vsh.h"
 #include "vmm/log.h"
 
 /* A started frame must finish within this; idle time between frames is free. */
@@ -172,6 +174,84 @@ static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struc
 	return rc;
 }
 
+/* Copy bytes both ways between a and b until both directions have ended,
+ * passing each EOF on as a half-close. One buffer per direction, and a side
+ * is only read while its buffer is empty, so a peer that stops reading
+ * stalls only its own direction. */
+static void ctl_splice(int a, int b)
+{
+	struct { int from, to; uint8_t buf[16384]; size_t off, len; bool eof; } d[2] = {
+		{ .from = a, .to = b }, { .from = b, .to = a },
+	};
+
+	while (!d[0].eof || !d[1].eof) {
+		struct pollfd p[4];
+
+		for (int i = 0; i < 2; i++) {
+			p[2 * i] = (struct pollfd){ .fd = d[i].eof || d[i].len ? -1 : d[i].from, .events = POLLIN };
+			p[2 * i + 1] = (struct pollfd){ .fd = d[i].len ? d[i].to : -1, .events = POLLOUT };
+		}
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (p[2 * i].revents) {
+				n = recv(d[i].from, d[i].buf, sizeof(d[i].buf), MSG_DONTWAIT);
+				if (n > 0) {
+					d[i].off = 0;
+					d[i].len = (size_t)n;
+				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+					d[i].eof = true;
+					shutdown(d[i].to, SHUT_WR);
+				}
+			}
+			if (p[2 * i + 1].revents) {
+				n = send(d[i].to, d[i].buf + d[i].off, d[i].len - d[i].off, MSG_DONTWAIT | MSG_NOSIGNAL);
+				if (n < 0 && errno != EAGAIN && errno != EINTR)
+					return;  /* the receiving side is gone */
+				if (n > 0) {
+					d[i].off += (size_t)n;
+					if (d[i].off == d[i].len)
+						d[i].off = d[i].len = 0;
+				}
+			}
+		}
+	}
+}
+
+/* OpenShell: connect to the guest's vshd, say OK, then relay raw bytes (the
+ * vsh stream, proto/vsh.h) until the session ends. vmm does not parse them:
+ * both ends check every message themselves. Returns when this connection is
+ * done (it carries no more frames). */
+static void ctl_open_shell(struct ctl_conn *cc, const struct rpc_hdr *h)
+{
+	struct ctl *c = cc->ctl;
+	struct rpc_buf out = { 0 };
+	int g = c->hooks.guest_connect(c->hooks.vm, VSH_PORT), rc;
+
+	if (g < 0) {
+		ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE,
+				"guest vshd on vsock port 9005 not reachable: %s", strerror(-g));
+		return;
+	}
+	if (ctl_track(c, g)) {
+		close(g);
+		ctl_error_reply(cc->fd, h->stream, RPC_RESOURCE_EXHAUSTED, "%s", "too many connections");
+		return;
+	}
+	rc = rpc_frame_response(&out, h->stream, NULL, NULL, NULL);
+	if (rc == 0)
+		rc = rpc_write_full(cc->fd, out.data, out.len, rpc_deadline(CTL_IO_TIMEOUT_MS));
+	rpc_buf_free(&out);
+	if (rc == 0)
+		ctl_splice(cc->fd, g);
+	ctl_untrack_close(c, g);
+}
+
 static void *ctl_conn_thread(void *arg)
 {
 	struct ctl_conn *cc = arg;
@@ -191,7 +271,10 @@ static void *ctl_conn_thread(void *arg)
 		if (h.type != RPC_TYPE_REQUEST ||
 		    rpc_frame_parse_request(buf.data + RPC_HDR_SIZE, h.len, &method, &msg, &msg_len))
 			break;
-		if ((method >> 16) == PROTO_SVC_VMCTL) {
+		if (method == proto_vmctl_methods[PROTO_VMCTL_OPEN_SHELL].id) {
+			ctl_open_shell(cc, &h);
+			break;
+		} else if ((method >> 16) == PROTO_SVC_VMCTL) {
 			out.len = 0;
 			if (rpc_server_dispatch(&srv, &h, buf.data + RPC_HDR_SIZE, &out) < 0)
 				break;

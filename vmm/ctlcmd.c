@@ -13,6 +13,7 @@
 #include "proto/maitred.h"
 #include "proto/rpc.h"
 #include "proto/vmctl.h"
+#include "vmm/vshcmd.h"
 
 static const char ctlcmd_usage_text[] =
 	"usage: vmm stop SOCK                      end the VM now (guest not notified)\n"
@@ -25,12 +26,15 @@ static const char ctlcmd_usage_text[] =
 	"       vmm set-time SOCK [EPOCH_SECONDS]  set the guest clock (default: host's)\n"
 	"       vmm mount SOCK [-o OPTS] [-r] [-p] SOURCE TARGET FSTYPE\n"
 	"                                          mount in the guest (-r ro, -p mkdir)\n"
+	"       vmm sh SOCK [-- CMD [ARG]...]      shell (or CMD) in the guest through vshd: a\n"
+	"                                          terminal when stdin is one, else pipes\n"
 	"Common: -T SEC  how long to wait for the guest service (default 10)\n"
 	"Exit: 0 ok; 1 request failed; 2 usage; 3 no such socket; 4 VM not running;\n"
 	"      5 guest service not answering; exec: the command's status, 126/127 not\n"
-	"      executable / not found, 128+N killed by signal N\n";
+	"      executable / not found, 128+N killed by signal N; sh: the remote status\n"
+	"      (128+N killed by signal N), 255 connection lost before the status\n";
 
-static int ctlcmd_usage(const char *fmt, const char *arg)
+int ctlcmd_usage(const char *fmt, const char *arg)
 {
 	if (fmt) {
 		fprintf(stderr, "vmm: ");
@@ -43,7 +47,7 @@ static int ctlcmd_usage(const char *fmt, const char *arg)
 
 int ctlcmd_is(const char *name)
 {
-	static const char *const cmds[] = { "stop", "status", "exec", "shutdown", "info", "set-time", "mount" };
+	static const char *const cmds[] = { "stop", "status", "exec", "shutdown", "info", "set-time", "mount", "sh" };
 
 	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(name, cmds[i]))
@@ -51,7 +55,7 @@ int ctlcmd_is(const char *name)
 	return 0;
 }
 
-static int ctlcmd_connect(const char *path)
+int ctlcmd_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
@@ -83,20 +87,15 @@ static int ctlcmd_connect(const char *path)
 	return fd;
 }
 
-/* One call; maps transport failures and statuses to exit codes. 0 when the
- * call succeeded (st->code OK); otherwise the exit code, message printed. */
-static int ctlcmd_call(const char *sock, const struct rpc_method_desc *m, const void *req, void *resp,
-		       int timeout_ms, struct rpc_status *st)
+int ctlcmd_call_fd(int fd, const char *sock, const struct rpc_method_desc *m, const void *req, void *resp,
+		   int timeout_ms, struct rpc_status *st)
 {
 	struct rpc_client cl;
-	int fd = ctlcmd_connect(sock), rc;
+	int rc;
 
-	if (fd < 0)
-		return -fd;
 	rpc_client_init(&cl, fd, timeout_ms);
 	rc = rpc_client_call(&cl, m, req, resp, st);
 	rpc_client_release(&cl);
-	close(fd);
 	if (rc == -ETIMEDOUT) {
 		fprintf(stderr, "vmm: %s: no answer within %d s (guest still booting, or its service is not running)\n",
 			sock, timeout_ms / 1000);
@@ -117,7 +116,20 @@ static int ctlcmd_call(const char *sock, const struct rpc_method_desc *m, const 
 	return 0;
 }
 
-static int ctlcmd_parse_secs(const char *s, int *ms)
+/* One call on a connection of its own. */
+static int ctlcmd_call(const char *sock, const struct rpc_method_desc *m, const void *req, void *resp,
+		       int timeout_ms, struct rpc_status *st)
+{
+	int fd = ctlcmd_connect(sock), rc;
+
+	if (fd < 0)
+		return -fd;
+	rc = ctlcmd_call_fd(fd, sock, m, req, resp, timeout_ms, st);
+	close(fd);
+	return rc;
+}
+
+int ctlcmd_parse_secs(const char *s, int *ms)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
@@ -252,6 +264,8 @@ int ctlcmd_main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "exec"))
 		return ctlcmd_exec(sock, argc, argv, timeout_ms);
+	if (!strcmp(cmd, "sh"))
+		return vshcmd_main(sock, argc, argv, timeout_ms);
 	if (!strcmp(cmd, "shutdown")) {
 		maitred_ShutdownRequest req = { 0 };
 		maitred_ShutdownResponse resp;

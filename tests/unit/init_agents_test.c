@@ -81,12 +81,37 @@ static void test_off_missing_full(void)
 	CHECK_EQ(s.n, INIT_SVC_MAX);
 }
 
+/* vshd: only under vmm, only when the image has it, off with init.agents=0. */
+static void test_vshd(void)
+{
+	struct init_config c;
+	struct init_svcs s = { 0 };
+
+	init_config_defaults(&c);
+	add_svc(&s, "app");
+	CHECK_EQ(init_agents_add_vshd(&c, &s, prog), 0);  /* not under vmm */
+	c.exit_port = 0x510;
+	CHECK_EQ(init_agents_add_vshd(&c, &s, "/nonexistent/vshd"), 0);
+	c.agents = 0;
+	CHECK_EQ(init_agents_add_vshd(&c, &s, prog), 0);
+	CHECK_EQ(s.n, 1);
+	c.agents = -1;
+	CHECK_EQ(init_agents_add_vshd(&c, &s, prog), 1);
+	CHECK_EQ(s.n, 2);
+	CHECK(!strcmp(s.svc[0].name, "vshd"));
+	CHECK(!strcmp(s.svc[0].exec, prog));
+	CHECK(s.svc[0].respawn);
+	CHECK(!s.svc[0].user[0]);  /* root: it is the root shell service */
+	CHECK(!strcmp(s.svc[1].name, "app"));
+}
+
 int main(void)
 {
 	t_suite = "init_agents";
 	make_prog();
 	RUN(test_announced_only);
 	RUN(test_off_missing_full);
+	RUN(test_vshd);
 	unlink(prog);
 	return t_done();
 }
