@@ -180,7 +180,8 @@ static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struc
  * stalls only its own direction. */
 static void ctl_splice(int a, int b)
 {
-	struct { int from, to; uint8_t buf[16384]; size_t off, len; bool eof; } d[2] = {
+	/* 2 x 8 KiB: control threads run on 64 KiB stacks. */
+	struct { int from, to; uint8_t buf[8192]; size_t off, len; bool eof; } d[2] = {
 		{ .from = a, .to = b }, { .from = b, .to = a },
 	};
 
