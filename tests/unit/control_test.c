@@ -6,74 +6,15 @@
  * Also: an unreachable guest (UNAVAILABLE), and ctl_close ending a live
  * session. No KVM. */
 #include "tests/unit/t.h"
-#include "guest-agents/vsh/vshd_session.h"
+#include "tests/unit/ctl_fake.h"
 #include "proto/rpc.h"
 #include "proto/vmctl.h"
 #include "proto/vsh.h"
 #include "vmm/control.h"
 
-#include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-struct fake_vm {
-	int fail;           /* guest_connect's error, 0: connect */
-	uint32_t port;      /* the last port asked for */
-	pid_t session;      /* the vshd session process */
-	atomic_int stop;
-	struct evloop ev;
-};
-
-static const struct vshd_opts opts = { .shell = "/bin/sh", .open_timeout_ms = 5000, .drain_timeout_ms = 5000 };
-
-static int fake_connect(void *vm, uint32_t port)
-{
-	struct fake_vm *f = vm;
-	int sv[2];
-
-	f->port = port;
-	if (f->fail)
-		return f->fail;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	f->session = fork();
-	if (f->session == 0) {
-		sigset_t chld;
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		sigprocmask(SIG_BLOCK, &chld, NULL);
-		close(sv[0]);
-		_exit(-vshd_session_run(sv[1], &opts));
-	}
-	close(sv[1]);
-	return sv[0];
-}
-
-static void fake_stop(void *vm)
-{
-}
-
-static int fake_status(void *vm, char *buf, size_t len)
-{
-	return snprintf(buf, len, "{}");
-}
-
-static void *loop_thread(void *arg)
-{
-	struct fake_vm *f = arg;
-
-	while (!atomic_load(&f->stop))
-		ev_run_once(&f->ev, 50);
-	return NULL;
-}
 
 static int client_connect(const char *path)
 {
@@ -147,19 +88,13 @@ static int read_session(int fd, char *out, char *err, size_t n, int *status)
 static void open_shell_relays(void)
 {
 	static struct fake_vm f;
-	struct ctl_hooks hooks = { .vm = &f, .stop = fake_stop, .status_json = fake_status, .guest_connect = fake_connect };
-	char path[64], out[256], err[256], *argv[] = { "sh", "-c", "cat; echo e >&2; exit 5", NULL };
+	char out[256], err[256], *argv[] = { "sh", "-c", "cat; echo e >&2; exit 5", NULL };
+	const char *path = f.path;
 	uint8_t open[VSH_MAX_PAYLOAD];
 	struct rpc_status st;
-	struct ctl *c = NULL;
-	pthread_t t;
 	int fd, status, n;
 
-	memset(&f, 0, sizeof(f));
-	snprintf(path, sizeof(path), "/tmp/control_test.%d.sock", (int)getpid());
-	CHECK_EQ(ev_init(&f.ev), 0);
-	CHECK_EQ(ctl_open(&c, path, &f.ev, &hooks), 0);
-	CHECK_EQ(pthread_create(&t, NULL, loop_thread, &f), 0);
+	CHECK_EQ(fake_start(&f), 0);
 
 	/* A session end to end. */
 	fd = client_connect(path);
@@ -196,14 +131,11 @@ static void open_shell_relays(void)
 	n = vsh_open_encode(open, sizeof(open), 0, 0, 0, "", 2, sleeper);
 	send_msg(fd, VSH_OPEN, open, (size_t)n);
 	usleep(200000);
-	atomic_store(&f.stop, 1);
-	pthread_join(t, NULL);
-	ctl_close(c);
+	fake_end(&f);
 	CHECK_EQ(read_session(fd, out, err, sizeof(out), &status), 1);
 	CHECK_EQ(status, -1);
 	close(fd);
 	CHECK(waitpid(f.session, NULL, 0) == f.session);
-	ev_destroy(&f.ev);
 }
 
 int main(void)
