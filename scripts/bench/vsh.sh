@@ -37,7 +37,10 @@ until "$VMM" sh "$S" -- true </dev/null >/dev/null 2>&1; do
 	[ $i -lt 300 ] || { echo "BENCHFAIL vshd did not answer"; tail -20 "$WORK/vm.console"; exit 1; }
 	sleep 0.5
 done
-echo "BENCHRES vsh $(ptydrive -t 60 'expect:vsh-e2e# ' "rtt:$N" 'send:exit 0\r' 'exit:0' -- "$VMM" sh "$S")"
+echo "vshd answered after $i tries"
+r=$(ptydrive -t 60 'expect:vsh-e2e# ' "rtt:$N" 'send:exit 0\r' 'exit:0' -- "$VMM" sh "$S") ||
+	{ echo "BENCHFAIL vmm sh: $r"; tail -30 "$WORK/vm.console"; }
+echo "BENCHRES vsh $r"
 echo "BENCHRES local $(ptydrive -t 60 'expect:local# ' "rtt:$N" 'send:exit 0\r' 'exit:0' -- env PS1='local# ' sh)"
 "$VMM" stop "$S" >/dev/null 2>&1
 wait $vmm
