@@ -1222,7 +1222,7 @@ static int connect_as(uid_t uid)
 		char c;
 		int fd;
 
-		alarm(10);
+		alarm(60);
 		if (uid && setresuid(uid, uid, uid) < 0)
 			_exit(3);
 		fd = client(path);
@@ -1232,10 +1232,12 @@ static int connect_as(uid_t uid)
 			_exit(6);
 		pf = (struct pollfd){ .fd = fd, .events = POLLIN };
 		/* Closed (EOF, or reset: our line was unread) at once, or still
-		 * open after 1 s. */
+		 * open after 1 s (below VSOCK_CONNECT_TIMEOUT_MS, which would
+		 * close a served connection the guest never answers). */
 		_exit(poll(&pf, 1, 1000) == 1 && read(fd, &c, 1) <= 0 ? 0 : 1);
 	}
-	for (int i = 0; i < 300; i++) {
+	/* Bounded by the child's alarm; a loaded machine may need long. */
+	for (int i = 0; i < 6000; i++) {
 		vsock_poll(d);
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
