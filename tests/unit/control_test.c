@@ -4,7 +4,10 @@
  * socketpair handed out by a fake guest_connect hook, so the whole path but
  * the vsock device runs: client -> unix socket -> relay -> vshd -> /bin/sh.
  * Also: an unreachable guest (UNAVAILABLE), and ctl_close ending a live
- * session. No KVM. */
+ * session. And who may use the socket at all: it is root command execution
+ * in the guest (Maitred Exec is relayed), so it is created 0600 whatever
+ * the umask, and a peer that is neither our uid nor root is refused even
+ * when the file's mode lets it connect (SO_PEERCRED). No KVM. */
 #include "tests/unit/t.h"
 #include "tests/unit/ctl_fake.h"
 #include "proto/rpc.h"
@@ -13,6 +16,8 @@
 #include "vmm/control.h"
 
 #include <poll.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -138,10 +143,107 @@ static void open_shell_relays(void)
 	CHECK(waitpid(f.session, NULL, 0) == f.session);
 }
 
+/* ---- who may use the socket at all ---- */
+
+static char priv_dir[64], priv_path[128];
+static unsigned status_calls;
+
+static int f_status(void *vm, char *buf, size_t len)
+{
+	status_calls++;
+	return snprintf(buf, len, "{\"state\":\"running\"}");
+}
+static void f_stop(void *vm) {}
+static int f_guest(void *vm, uint32_t port) { return -ECONNREFUSED; }
+
+/* `vmm status` as uid (a forked child): 0 answered, 1 refused. */
+static int status_as(uid_t uid)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		vmctl_StatusResponse resp;
+		struct rpc_status rs;
+		struct rpc_client cl;
+		int fd;
+
+		alarm(60);
+		if (uid && setresuid(uid, uid, uid) < 0)
+			_exit(3);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", priv_path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(errno == EACCES ? 4 : 5);
+		rpc_client_init(&cl, fd, 5000);
+		int rc = rpc_client_call(&cl, &proto_vmctl_methods[PROTO_VMCTL_STATUS],
+					 &(vmctl_StatusRequest){ 0 }, &resp, &rs);
+		_exit(rc == 0 && rs.code == RPC_OK && strstr(resp.json, "running") ? 0 : 1);
+	}
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Serve the event loop while a child talks to the socket. */
+static int serve_status_as(struct evloop *ev, uid_t uid)
+{
+	pid_t pid;
+	int st = -1;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(status_as(uid));
+	/* Bounded by the child's alarm; a loaded machine may need long. */
+	for (int i = 0; i < 6500; i++) {
+		ev_run_once(ev, 10);
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+static void socket_private_and_peer_checked(void)
+{
+	struct ctl_hooks hooks = { .stop = f_stop, .status_json = f_status, .guest_connect = f_guest };
+	struct evloop ev;
+	struct ctl *c;
+	struct stat st;
+	mode_t old = umask(0);
+
+	CHECK_EQ(ev_init(&ev), 0);
+	CHECK_EQ(ctl_open(&c, priv_path, &ev, &hooks), 0);
+	umask(old);
+	CHECK_EQ(stat(priv_path, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	/* Our own uid: served. */
+	CHECK_EQ(serve_status_as(&ev, 0), 0);
+	CHECK_EQ(status_calls, 1);
+	if (geteuid() == 0) {
+		/* nobody: the mode keeps it out... */
+		CHECK_EQ(serve_status_as(&ev, 65534), 4);
+		/* ...and with the mode opened up, SO_PEERCRED still does. */
+		CHECK_EQ(chmod(priv_path, 0666), 0);
+		CHECK_EQ(serve_status_as(&ev, 65534), 1);
+		CHECK_EQ(status_calls, 1);
+	}
+	ctl_close(c);
+	ev_destroy(&ev);
+}
+
 int main(void)
 {
 	t_suite = "control";
 	signal(SIGPIPE, SIG_IGN);
 	RUN(open_shell_relays);
+	snprintf(priv_dir, sizeof(priv_dir), "/tmp/control_test.XXXXXX");
+	if (!mkdtemp(priv_dir))
+		return 1;
+	chmod(priv_dir, 0755);  /* other uids may reach the socket file in it */
+	snprintf(priv_path, sizeof(priv_path), "%s/ctl.sock", priv_dir);
+	RUN(socket_private_and_peer_checked);
+	rmdir(priv_dir);
 	return t_done();
 }

@@ -265,7 +265,7 @@ static int console_child(int rfd)
 	ssize_t n, got = 0;
 	int bad = 0;
 
-	alarm(20);  /* a blocking write would hang here: SIGALRM fails the test */
+	alarm(60);  /* a blocking write would hang here: SIGALRM fails the test */
 	memset(&pio, 0, sizeof(pio));
 	nwatched = 0;
 	dcfg = (struct vmm_config){ .serial = SERIAL_STDIO };
