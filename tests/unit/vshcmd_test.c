@@ -132,6 +132,30 @@ static void pty_session(void)
 	close(s);
 }
 
+/* SIGHUP to vmm sh reaches the guest's login shell, which ends with it. */
+static void pty_sighup(void)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	char o[4096] = "";
+	size_t no = 0;
+	int m, s;
+	pid_t pid;
+
+	CHECK_EQ(openpty(&m, &s, NULL, NULL, &ws), 0);
+	pid = run_sh(s, s, s, true, NULL, 0);
+	/* Typed before raw mode the line is echoed locally too: only the
+	 * guest's output says "ready". */
+	CHECK_EQ(write(m, "echo re\"\"ady\r", 13), 13);
+	CHECK(read_until(m, o, sizeof(o), &no, "ready", 10000));
+	kill(pid, SIGHUP);
+	CHECK_EQ(wait_status(pid, 10000), 128 + SIGHUP);
+	/* The guest's shell ended: vmm sh did not have to give up on it. */
+	read_until(m, o, sizeof(o), &no, "giving up", 300);
+	CHECK(strstr(o, "giving up") == NULL);
+	close(m);
+	close(s);
+}
+
 static void sigterm_forwarded(void)
 {
 	int out[2], null = open("/dev/null", O_RDWR), st;
@@ -188,6 +212,7 @@ int main(void)
 	}
 	RUN(pipes);
 	RUN(pty_session);
+	RUN(pty_sighup);
 	RUN(sigterm_forwarded);
 	RUN(sigterm_grace);
 	fake_end(&f);
