@@ -6,6 +6,8 @@
  * after a forwarded SIGTERM that nothing acts on. No KVM. */
 #include "tests/unit/t.h"
 #include "tests/unit/ctl_fake.h"
+#include "proto/vsh.h"
+#include "vmm/ctlcmd.h"
 #include "vmm/vshcmd.h"
 
 #include <fcntl.h>
@@ -202,6 +204,28 @@ static void sigterm_grace(void)
 	close(null);
 }
 
+/* Bad input: one line and exit 2 before any connection; a missing socket
+ * is 3. (Output goes to /dev/null.) */
+static void usage_errors(void)
+{
+	char *extra[] = { "extra", NULL }, *dash[] = { "--", NULL }, *empty[] = { "--", "", NULL };
+	char *many[VSH_MAX_ARGS + 3];
+	int null = open("/dev/null", O_WRONLY), saved = dup(2);
+
+	dup2(null, 2);
+	many[0] = "--";
+	for (unsigned i = 1; i < VSH_MAX_ARGS + 2; i++)
+		many[i] = "x";
+	CHECK_EQ(vshcmd_main(f.path, 1, extra, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main(f.path, 1, dash, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main(f.path, 2, empty, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main(f.path, VSH_MAX_ARGS + 2, many, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main("/nonexistent/ctl.sock", 0, NULL, 1000), CTLCMD_EXIT_NOSOCK);
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+}
+
 int main(void)
 {
 	t_suite = "vshcmd";
@@ -210,6 +234,7 @@ int main(void)
 		printf("FAIL vshcmd/setup: control socket\n");
 		return 1;
 	}
+	RUN(usage_errors);
 	RUN(pipes);
 	RUN(pty_session);
 	RUN(pty_sighup);
