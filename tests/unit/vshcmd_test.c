@@ -6,6 +6,8 @@
  * after a forwarded SIGTERM that nothing acts on. No KVM. */
 #include "tests/unit/t.h"
 #include "tests/unit/ctl_fake.h"
+#include "proto/vsh.h"
+#include "vmm/ctlcmd.h"
 #include "vmm/vshcmd.h"
 
 #include <fcntl.h>
@@ -132,6 +134,30 @@ static void pty_session(void)
 	close(s);
 }
 
+/* SIGHUP to vmm sh reaches the guest's login shell, which ends with it. */
+static void pty_sighup(void)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	char o[4096] = "";
+	size_t no = 0;
+	int m, s;
+	pid_t pid;
+
+	CHECK_EQ(openpty(&m, &s, NULL, NULL, &ws), 0);
+	pid = run_sh(s, s, s, true, NULL, 0);
+	/* Typed before raw mode the line is echoed locally too: only the
+	 * guest's output says "ready". */
+	CHECK_EQ(write(m, "echo re\"\"ady\r", 13), 13);
+	CHECK(read_until(m, o, sizeof(o), &no, "ready", 10000));
+	kill(pid, SIGHUP);
+	CHECK_EQ(wait_status(pid, 10000), 128 + SIGHUP);
+	/* The guest's shell ended: vmm sh did not have to give up on it. */
+	read_until(m, o, sizeof(o), &no, "giving up", 300);
+	CHECK(strstr(o, "giving up") == NULL);
+	close(m);
+	close(s);
+}
+
 static void sigterm_forwarded(void)
 {
 	int out[2], null = open("/dev/null", O_RDWR), st;
@@ -178,6 +204,28 @@ static void sigterm_grace(void)
 	close(null);
 }
 
+/* Bad input: one line and exit 2 before any connection; a missing socket
+ * is 3. (Output goes to /dev/null.) */
+static void usage_errors(void)
+{
+	char *extra[] = { "extra", NULL }, *dash[] = { "--", NULL }, *empty[] = { "--", "", NULL };
+	char *many[VSH_MAX_ARGS + 3];
+	int null = open("/dev/null", O_WRONLY), saved = dup(2);
+
+	dup2(null, 2);
+	many[0] = "--";
+	for (unsigned i = 1; i < VSH_MAX_ARGS + 2; i++)
+		many[i] = "x";
+	CHECK_EQ(vshcmd_main(f.path, 1, extra, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main(f.path, 1, dash, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main(f.path, 2, empty, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main(f.path, VSH_MAX_ARGS + 2, many, 1000), CTLCMD_EXIT_USAGE);
+	CHECK_EQ(vshcmd_main("/nonexistent/ctl.sock", 0, NULL, 1000), CTLCMD_EXIT_NOSOCK);
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+}
+
 int main(void)
 {
 	t_suite = "vshcmd";
@@ -186,8 +234,10 @@ int main(void)
 		printf("FAIL vshcmd/setup: control socket\n");
 		return 1;
 	}
+	RUN(usage_errors);
 	RUN(pipes);
 	RUN(pty_session);
+	RUN(pty_sighup);
 	RUN(sigterm_forwarded);
 	RUN(sigterm_grace);
 	fake_end(&f);

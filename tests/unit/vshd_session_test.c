@@ -191,6 +191,22 @@ static void pty_resize_and_ctrl_c(void)
 	CHECK_EQ(host_end(), 0);
 }
 
+/* ^\ as a byte: SIGQUIT for the foreground group. */
+static void pty_ctrl_backslash(void)
+{
+	char *argv[] = { "sh", "-c", "echo ready; sleep 100; echo after-sleep", NULL };
+
+	host_start();
+	host_open(VSH_OPEN_PTY, 24, 80, 3, argv);
+	CHECK(host_until("ready", 5000));
+	usleep(200000);
+	host_send(VSH_STDIN, "\x1c", 1);
+	CHECK(host_until(NULL, 5000));
+	CHECK_EQ(h.status, 128 + SIGQUIT);
+	CHECK(strstr(h.out, "after-sleep") == NULL);
+	CHECK_EQ(host_end(), 0);
+}
+
 static void signal_forwarded(void)
 {
 	char *argv[] = { "sleep", "100", NULL };
@@ -295,6 +311,7 @@ int main(void)
 	RUN(output_drained_before_exit);
 	RUN(pty_size_term_and_exit);
 	RUN(pty_resize_and_ctrl_c);
+	RUN(pty_ctrl_backslash);
 	RUN(signal_forwarded);
 	RUN(not_found_127);
 	RUN(login_shell);
