@@ -54,8 +54,9 @@ native_kvm_enter() {
 }
 
 # native_build SUITE CASE MAKEFILE FILE...: build test binaries on the host
-# with make (FILEs are make targets); inside L1 they were built on the host and copied in, so only
-# check that the targets exist. PASS SUITE/CASE or FAIL and return 1.
+# with make (the FILEs are its targets); inside L1 they were built on the
+# host and copied in, so only check that they exist. PASS SUITE/CASE, or
+# FAIL it and return 1.
 native_build() {
 	_s=$1 _c=$2 _mk=$3
 	shift 3
