@@ -36,11 +36,13 @@ until "$VMM" info "$S" -T 10 >/dev/null 2>&1; do
 	[ $i -lt 300 ] || fail "guest did not answer within ~150 s"
 	sleep 0.5
 done
+echo "guest up"
 
 # crash KIND WANT_STATUS: run crashme KIND in the guest, wait for its files.
 crash() {
 	n0=$(ls "$D"/*-crashme.dmp "$D"/*-crashme.*.dmp 2>/dev/null | wc -l)
-	"$VMM" exec "$S" -T 60 -- /bin/crashme "$1" >"$WORK/x.out" 2>"$WORK/x.err"
+	echo "running crashme $1"
+	"$VMM" exec "$S" -t 120 -- /bin/crashme "$1" >"$WORK/x.out" 2>"$WORK/x.err"
 	rc=$?
 	[ $rc = "$2" ] || fail "crashme $1: exit $rc, want $2 ($(cat "$WORK/x.err"))"
 	i=0
@@ -90,7 +92,7 @@ grep -q 'Crash reason:  SIGABRT' "$WORK/sw.out" || fail "stackwalk (abort): $(gr
 # An agent crashing: vm_syslog runs as its own uid after agent_jail, so the
 # kernel does not dump it (suid_dumpable 0): no report, nothing to loop on;
 # init starts it again.
-"$VMM" exec "$S" -T 30 -- sh -c 'kill -SEGV $(pidof vm_syslog)' >/dev/null 2>&1
+"$VMM" exec "$S" -t 30 -- sh -c 'kill -SEGV $(pidof vm_syslog)' >/dev/null 2>&1
 i=0
 until grep -q 'service vm_syslog: started /sbin/vm_syslog' "$WORK/a.console" &&
 	[ "$(grep -c 'service vm_syslog: started' "$WORK/a.console")" -ge 2 ]; do
@@ -105,7 +107,7 @@ ls "$D"/*vm_syslog* >/dev/null 2>&1 && fail "a report for the jailed agent: $(ls
 # Rate limit: segv and abort made 2 crashme reports; 3 more crashes within
 # the minute -> only 1 more stored (3 per exe per 60 s).
 for k in 1 2 3; do
-	"$VMM" exec "$S" -T 60 -- /bin/crashme segv >/dev/null 2>&1
+	"$VMM" exec "$S" -t 120 -- /bin/crashme segv >/dev/null 2>&1
 done
 sleep 5
 n=$(ls "$D"/*crashme*.dmp | wc -l)
