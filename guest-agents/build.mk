@@ -36,3 +36,13 @@ endef
 $(eval $(call component,agentcommon,$(AGENT_COMMON_SRCS)))
 
 include $(sort $(wildcard guest-agents/*/build.mk))
+
+# Benchmark of the vm_syslog -> log endpoint pipeline (scripts/bench/agents.sh),
+# built like the release binaries; not part of `make bins`. The vmm objects
+# it needs (vmm/services, vmm/log.c) are named here: vmm/build.mk is read later.
+$(O)/bench/syslog_bench: $(call rel_objs,bench/agents/syslog_bench.c \
+	$(filter-out guest-agents/vm_syslog/main.c,$(wildcard guest-agents/vm_syslog/*.c)) \
+	$(wildcard vmm/services/*.c) vmm/log.c) $(AGENT_LINK_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS)

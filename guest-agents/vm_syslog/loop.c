@@ -283,6 +283,17 @@ static void vsl_recv(struct vsl *v)
 	}
 }
 
+/* Back-pressure: while the host takes records (connected, not backing
+ * off) and half the buffer is used, /dev/log is not read, so its senders
+ * block in send() instead of records being dropped. While the host is away
+ * the socket is read and the buffer drops its oldest records instead: a
+ * logging program must never hang on an absent host. /dev/kmsg is always
+ * read (the kernel's ring cannot wait either). */
+static bool vsl_hold(const struct vsl *v, uint64_t now)
+{
+	return v->conn >= 0 && v->retry_at <= now && !v->term && v->q.used > v->q.cap / 2;
+}
+
 static bool vsl_batch_due(const struct vsl *v, uint64_t now)
 {
 	return v->q.count && (v->term || v->q.count >= v->o->flush_records || v->q.used >= v->o->flush_bytes ||
@@ -419,7 +430,7 @@ int vsl_run(const struct vsl_opts *o)
 			break;
 		vsl_step(v, now);
 		p[n++] = (struct pollfd){ .fd = v->sfd, .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = v->devlog, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = v->devlog, .events = vsl_hold(v, now) ? 0 : POLLIN };
 		p[n++] = (struct pollfd){ .fd = v->kmsg, .events = POLLIN };
 		if (v->conn >= 0) {
 			ic = n;

@@ -384,9 +384,49 @@ static void test_minidump_golden(void)
 	free(c);
 }
 
+/* A real core: tests/e2e/guest/crashme.c (static musl, with a build-id)
+ * dumped by Linux 6.1 after "crashme segv" (also a fuzz seed). */
+static void test_real_core(void)
+{
+	static uint8_t buf[1 << 20];
+	int fd = open("tests/fuzz/corpus/core/crashme_segv", O_RDONLY), rc;
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	struct crash *c;
+
+	if (fd >= 0)
+		close(fd);
+	CHECK(n > 0);
+	if (n <= 0)
+		return;
+	c = parse_mem(buf, (size_t)n, &rc);
+	CHECK_EQ(rc, 0);
+	CHECK(!c->error[0]);
+	CHECK_EQ(c->signal, 11);
+	CHECK_EQ(c->si_code, 1);
+	CHECK_EQ(c->fault_addr, 0x10);
+	CHECK_EQ(c->nthreads, 1);
+	CHECK_EQ(c->threads[0].tid, 16179);
+	CHECK_EQ(c->threads[0].regs[CR_RIP], 0x4010bc);
+	CHECK(!strcmp(c->exe, "/tmp/crashme"));
+	CHECK(!strcmp(c->cmdline, "/tmp/crashme segv"));
+	CHECK_EQ(c->nmodules, 2);
+	CHECK(!strcmp(c->modules[0].path, "/tmp/crashme"));
+	CHECK_EQ(c->modules[0].base, 0x400000);
+	CHECK_EQ(c->modules[0].build_id_len, 20);
+	CHECK_EQ(c->modules[0].build_id[0], 0x2b);
+	CHECK_EQ(c->modules[0].build_id[19], 0x84);
+	CHECK(!strcmp(c->modules[1].path, "linux-gate.so"));
+	CHECK_EQ(c->modules[1].build_id_len, 20);
+	CHECK(c->threads[0].stack_got > 4096);
+	CHECK_EQ(c->bytes_read, (uint64_t)n);
+	crash_free(c);
+	free(c);
+}
+
 int main(void)
 {
 	t_suite = "crash_collector";
+	RUN(test_real_core);
 	RUN(test_parse_memory);
 	RUN(test_parse_pipe);
 	RUN(test_hostile);

@@ -40,8 +40,9 @@ e2e_tools() {
 		[ -f "$c" ] || continue
 		b=$O/e2e/$(basename "$c" .c)
 		[ -x "$b" ] && [ "$b" -nt "$c" ] && continue
-		# Build aside and rename: concurrent runs share $O/e2e.
-		${MUSL_CC:-musl-gcc} -std=gnu11 -Wall -Wextra -Werror -Os -static -isystem "$O/uapi" \
+		# Build aside and rename: concurrent runs share $O/e2e. With a GNU
+		# build-id: crash reports name modules by it (agent_crash).
+		${MUSL_CC:-musl-gcc} -std=gnu11 -Wall -Wextra -Werror -Os -static -Wl,--build-id -isystem "$O/uapi" \
 			-o "$b.tmp.$$" "$c" && mv -f "$b.tmp.$$" "$b" || { rm -f "$b.tmp.$$"; e2e_die "building $c failed"; }
 	done
 }

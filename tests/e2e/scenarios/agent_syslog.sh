@@ -37,7 +37,7 @@ until_grep() {
 		sleep 0.1
 	done
 }
-x() { "$VMM" exec "$S" -T 60 "$@" >"$WORK/x.out" 2>"$WORK/x.err" || fail "exec $*: $(cat "$WORK/x.err")"; }
+x() { "$VMM" exec "$S" -t 120 "$@" >"$WORK/x.out" 2>"$WORK/x.err" || fail "exec $*: $(cat "$WORK/x.err")"; }
 
 # ---- A: file sink -------------------------------------------------------
 L=$WORK/host.log
@@ -61,9 +61,9 @@ grep -q 'after rotation' "$L.1" && fail "the record after rotation went to the o
 "$VMM" shutdown "$S" >/dev/null 2>&1
 wait "$vmm"
 RC=$?
-vmm=
 [ $RC = 0 ] || fail "vmm A exited $RC"
-ls "${TMPDIR:-/tmp}"/vmm-*-* >/dev/null 2>&1 && fail "vmm left its runtime directory behind"
+ls -d "${TMPDIR:-/tmp}/vmm-$vmm-"* >/dev/null 2>&1 && fail "vmm left its runtime directory behind"
+vmm=
 
 # ---- B: host syslog restarted, overflow -----------------------------------
 H=$WORK/syslogd.out
