@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already present.
 set -eu
 PKGS="make gcc musl-tools linux-libc-dev clang llvm lld libclang-rt-14-dev \
-libfdt-dev nanopb libnanopb-dev protobuf-compiler python3-protobuf \
+libfdt-dev liblzma-dev nanopb libnanopb-dev protobuf-compiler python3-protobuf \
 linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils zstd cpio kmod \
 qemu-system-x86 busybox-static linux-image-cloud-amd64 \
 squashfs-tools e2fsprogs file libseccomp-dev binutils acpica-tools"

@@ -8,7 +8,7 @@ VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 # the policy compiler for --seccomp-policy-dir).
 $(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS) $(LZMA_LIB)
 
 BINS += $(O)/vmm
 $(eval $(call component,vmm,$(VMM_LIB_SRCS)))
@@ -35,3 +35,17 @@ $(O)/bench/sandbox-bench: $(call rel_objs,tests/native/sandbox_bench.c vmm/sandb
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^
+
+# A bzImage's xz payload is unpacked on the host (vmm/arch/x86_64/payload.c)
+# with Debian's static liblzma (liblzma-dev). musl-gcc does not search
+# /usr/include: its two headers are exposed through links, as for nanopb.
+LZMA_LIB := /usr/lib/x86_64-linux-gnu/liblzma.a
+LZMA_INC := $(O)/lzma-include
+REL_CFLAGS += -isystem $(LZMA_INC)
+SAN_EXTRA_LDLIBS += -llzma
+$(LZMA_INC)/.stamp:
+	$(call msg,LZMA,$(LZMA_INC))
+	$(Q)mkdir -p $(LZMA_INC)
+	$(Q)ln -sfn /usr/include/lzma.h $(LZMA_INC)/lzma.h && ln -sfn /usr/include/lzma $(LZMA_INC)/lzma
+	$(Q)touch $@
+$(O)/obj/vmm/arch/x86_64/payload.o: $(LZMA_INC)/.stamp

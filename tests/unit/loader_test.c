@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <lzma.h>
 
 #include "tests/unit/t.h"
 #include "vmm/arch/x86_64/layout.h"
@@ -201,6 +202,64 @@ static void bzimage_crafted(void)
 	CHECK(!memcmp(&k.hdr.header, "HdrS", 4));
 }
 
+/* A bzImage whose payload is an xz-packed ELF vmlinux, packed as the kernel
+ * build does (xz with CRC32, then the unpacked size, le32). */
+static size_t make_bz_xz(uint8_t *buf, size_t cap, int relocatable, int corrupt)
+{
+	static uint8_t elf[8192];
+	struct setup_header *h = (struct setup_header *)(buf + 0x1f1);
+	size_t elen = make_elf(elf, 0x1000000, 0x1000000, "VMLINUX-SEGMENT", 15, 0x3000);
+	size_t n = make_bz(buf, cap, 0x020f, XLF_KERNEL_64, 0x10000, 16384), pos = 0;
+	uint8_t *pl = buf + 5 * 512 + 0x200;
+
+	if (lzma_easy_buffer_encode(1, LZMA_CHECK_CRC32, NULL, elf, elen, pl, &pos, 8000) != LZMA_OK)
+		abort();
+	for (int i = 0; i < 4; i++)
+		pl[pos++] = (uint8_t)(elen >> (8 * i));
+	if (corrupt)
+		pl[pos / 2] ^= 0x10;
+	h->payload_offset = 0x200;
+	h->payload_length = (uint32_t)pos;
+	h->relocatable_kernel = (uint8_t)relocatable;
+	return n;
+}
+
+static void bzimage_xz_payload_unpacked(void)
+{
+	static uint8_t buf[1 << 16];
+	struct loader_kernel k;
+	size_t n = make_bz_xz(buf, sizeof(buf), 0, 0);
+
+	memset(mem + 0x1000000, 0xee, 0x4000);
+	CHECK_EQ(load_buf(buf, n, &k), 0);
+	/* Entered at the vmlinux's entry, its segment in place, bss zeroed;
+	 * the zero page still gets the bzImage's header. */
+	CHECK_EQ(k.entry, 0x1000000);
+	CHECK(!memcmp(mem + 0x1000000, "VMLINUX-SEGMENT", 15));
+	CHECK_EQ(mem[0x1000000 + 0x2fff], 0);
+	CHECK_EQ(mem[0x1000000 + 0x3000], 0xee);
+	CHECK_EQ(k.end, 0x1003000);
+	CHECK_EQ(k.bzimage, 1);
+	CHECK_EQ(k.cmdline_max, 2047);
+	CHECK(!memcmp(&k.hdr.header, "HdrS", 4));
+
+	/* A relocatable kernel keeps its own decompressor (and KASLR). */
+	n = make_bz_xz(buf, sizeof(buf), 1, 0);
+	CHECK_EQ(load_buf(buf, n, &k), 0);
+	CHECK_EQ(k.entry, 0x100200);
+
+	/* A corrupt payload is bad input, named as such. */
+	n = make_bz_xz(buf, sizeof(buf), 0, 1);
+	CHECK_EQ(load_buf(buf, n, &k), -ENOEXEC);
+	CHECK(strstr(err, "img: compressed kernel payload: corrupt") == err);
+
+	/* payload fields pointing past the image: not unpacked, not read. */
+	n = make_bz_xz(buf, sizeof(buf), 0, 0);
+	((struct setup_header *)(buf + 0x1f1))->payload_length = 0xfffff000;
+	CHECK_EQ(load_buf(buf, n, &k), 0);
+	CHECK_EQ(k.entry, 0x100200);
+}
+
 static void bzimage_old_protocol_and_flags(void)
 {
 	static uint8_t buf[1 << 16];
@@ -290,11 +349,19 @@ static void real_appliance_kernels(void)
 	CHECK_EQ(load_path(p, &k, 0), 0);
 	CHECK_EQ(k.bzimage, 0);
 	CHECK_EQ(k.entry, 0x1000000);  /* phys_startup_64 */
-	snprintf(p, sizeof(p), "%s/bzImage", kdir());
-	CHECK_EQ(load_path(p, &k, 0), 0);
-	CHECK_EQ(k.bzimage, 1);
-	CHECK(k.hdr.version >= 0x020f);
-	CHECK(k.hdr.init_size > 0);
+	/* The bzImage's xz payload unpacked by vmm is that same vmlinux. */
+	{
+		static uint8_t text[1 << 20];
+		memcpy(text, mem + 0x1000000, sizeof(text));
+		memset(mem + 0x1000000, 0, sizeof(text));
+		snprintf(p, sizeof(p), "%s/bzImage", kdir());
+		CHECK_EQ(load_path(p, &k, 0), 0);
+		CHECK_EQ(k.bzimage, 1);
+		CHECK(k.hdr.version >= 0x020f);
+		CHECK(k.hdr.init_size > 0);
+		CHECK_EQ(k.entry, 0x1000000);
+		CHECK(!memcmp(text, mem + 0x1000000, sizeof(text)));
+	}
 }
 
 static void real_cloud_kernel(void)
@@ -347,6 +414,7 @@ int main(void)
 	RUN(elf_too_big_for_ram);
 	RUN(wrong_magic);
 	RUN(bzimage_crafted);
+	RUN(bzimage_xz_payload_unpacked);
 	RUN(bzimage_old_protocol_and_flags);
 	RUN(bzimage_truncated_and_oversize);
 	RUN(initrd_placement);

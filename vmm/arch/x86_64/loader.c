@@ -5,10 +5,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/payload.h"
+
+/* Largest unpacked kernel payload vmm takes (an ELF vmlinux is ~10-70 MiB). */
+#define LOADER_PAYLOAD_MAX (512ULL << 20)
 
 static int loader_fail(char *err, size_t errlen, int rc, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -52,6 +57,24 @@ static int loader_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Where an ELF vmlinux is read from: its file, or memory (a bzImage's
+ * payload unpacked by vmm). */
+struct loader_src {
+	int fd;
+	const uint8_t *mem;
+	uint64_t size;
+};
+
+static int loader_read(const struct loader_src *s, void *buf, size_t len, uint64_t off)
+{
+	if (!s->mem)
+		return loader_pread_full(s->fd, buf, len, off);
+	if (off > s->size || len > s->size - off)
+		return -EIO;
+	memcpy(buf, s->mem + off, len);
+	return 0;
+}
+
 /* Copy len file bytes at off into guest memory at gpa (already checked). */
 static int loader_copy(const struct gm *gm, int fd, uint64_t off, uint64_t gpa, uint64_t len)
 {
@@ -62,9 +85,10 @@ static int loader_copy(const struct gm *gm, int fd, uint64_t off, uint64_t gpa, 
 	return loader_pread_full(fd, dst, len, off);
 }
 
-static int loader_elf(const struct gm *gm, int fd, const char *path, uint64_t fsize,
+static int loader_elf(const struct gm *gm, const struct loader_src *src, const char *path,
 		      struct loader_kernel *k, char *err, size_t errlen)
 {
+	uint64_t fsize = src->size;
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[64];
 	int rc, nload = 0, entry_ok = 0;
@@ -72,7 +96,7 @@ static int loader_elf(const struct gm *gm, int fd, const char *path, uint64_t fs
 	if (fsize < sizeof(eh))
 		return loader_fail(err, errlen, -ENOEXEC, path, "truncated ELF header (%llu bytes)",
 				   (unsigned long long)fsize);
-	rc = loader_pread_full(fd, &eh, sizeof(eh), 0);
+	rc = loader_read(src, &eh, sizeof(eh), 0);
 	if (rc)
 		return loader_fail(err, errlen, rc, path, "read failed: %s", strerror(-rc));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
@@ -86,7 +110,7 @@ static int loader_elf(const struct gm *gm, int fd, const char *path, uint64_t fs
 				   eh.e_phnum, eh.e_phentsize);
 	if (eh.e_phoff > fsize || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > fsize - eh.e_phoff)
 		return loader_fail(err, errlen, -ENOEXEC, path, "truncated: program headers past end of file");
-	rc = loader_pread_full(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff);
+	rc = loader_read(src, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff);
 	if (rc)
 		return loader_fail(err, errlen, rc, path, "read failed: %s", strerror(-rc));
 
@@ -110,7 +134,7 @@ static int loader_elf(const struct gm *gm, int fd, const char *path, uint64_t fs
 		if (p->p_paddr < X86_HIMEM_START)
 			return loader_fail(err, errlen, -ENOEXEC, path, "segment %u at 0x%llx overlaps the boot area below 1 MiB",
 					   i, (unsigned long long)p->p_paddr);
-		rc = loader_pread_full(fd, dst, p->p_filesz, p->p_offset);
+		rc = loader_read(src, dst, p->p_filesz, p->p_offset);
 		if (rc)
 			return loader_fail(err, errlen, rc, path, "reading segment %u: %s", i, strerror(-rc));
 		memset(dst + p->p_filesz, 0, p->p_memsz - p->p_filesz);
@@ -131,6 +155,49 @@ static int loader_elf(const struct gm *gm, int fd, const char *path, uint64_t fs
 	k->cmdline_max = X86_CMDLINE_MAX - 1;
 	/* No header to ask: the protocol's default for old kernels. */
 	k->initrd_max = 0x37ffffff;
+	return 0;
+}
+
+/* Unpack the bzImage's payload (already in guest memory at pm) on the host
+ * and load the vmlinux inside it at its link address; k keeps the bzImage's
+ * header for the zero page. -ENOTSUP when the payload is not one vmm
+ * unpacks (the kernel's own decompressor then runs in the guest). */
+static int loader_unpacked(const struct gm *gm, const uint8_t *pm, uint64_t pm_size, const char *path,
+			   struct loader_kernel *k, char *err, size_t errlen)
+{
+	const struct setup_header *h = &k->hdr;
+	struct loader_kernel e;
+	uint8_t *buf;
+	size_t size;
+	int rc;
+
+	/* A relocatable kernel picks its own (KASLR) address in its
+	 * decompressor: keep that. boot.rst: payload fields from 2.08. */
+	if (h->relocatable_kernel || h->version < 0x0208 || !h->payload_length ||
+	    h->payload_offset > pm_size || h->payload_length > pm_size - h->payload_offset)
+		return -ENOTSUP;
+	size = payload_size(pm + h->payload_offset, h->payload_length);
+	if (!size)
+		return -ENOTSUP;
+	if (size > LOADER_PAYLOAD_MAX)
+		return loader_fail(err, errlen, -ENOEXEC, path, "compressed kernel claims %zu MiB unpacked (max %llu)",
+				   size >> 20, LOADER_PAYLOAD_MAX >> 20);
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return loader_fail(err, errlen, -errno, path, "%zu MiB for unpacking the kernel: %s", size >> 20,
+				   strerror(errno));
+	rc = payload_unpack(pm + h->payload_offset, h->payload_length, buf, size);
+	if (rc)
+		rc = loader_fail(err, errlen, rc == -ENOMEM ? rc : -ENOEXEC, path, "compressed kernel payload: %s",
+				 rc == -EINVAL ? "corrupt" : strerror(-rc));
+	else
+		rc = loader_elf(gm, &(struct loader_src){ .fd = -1, .mem = buf, .size = size }, path, &e, err, errlen);
+	munmap(buf, size);
+	if (rc)
+		return rc;
+	k->entry = e.entry;
+	if (e.end > k->end)
+		k->end = e.end;
 	return 0;
 }
 
@@ -192,7 +259,8 @@ static int loader_bzimage(const struct gm *gm, int fd, const char *path, uint64_
 	if (k->cmdline_max > X86_CMDLINE_MAX - 1)
 		k->cmdline_max = X86_CMDLINE_MAX - 1;
 	k->initrd_max = h->initrd_addr_max ? h->initrd_addr_max : 0x37ffffff;
-	return 0;
+	rc = loader_unpacked(gm, gm_translate(gm, X86_BZIMAGE_ADDR, pm_size), pm_size, path, k, err, errlen);
+	return rc == -ENOTSUP ? 0 : rc;
 }
 
 int loader_kernel(const struct gm *gm, int fd, const char *path, struct loader_kernel *k,
@@ -214,7 +282,8 @@ int loader_kernel(const struct gm *gm, int fd, const char *path, struct loader_k
 	if (rc)
 		return loader_fail(err, errlen, rc, path, "read failed: %s", strerror(-rc));
 	if (!memcmp(magic, ELFMAG, SELFMAG))
-		return loader_elf(gm, fd, path, (uint64_t)st.st_size, k, err, errlen);
+		return loader_elf(gm, &(struct loader_src){ .fd = fd, .size = (uint64_t)st.st_size }, path, k, err,
+				  errlen);
 	/* bzImage: boot_flag 0xAA55 at 0x1fe, "HdrS" at 0x202. */
 	if (st.st_size >= 0x206 && loader_pread_full(fd, sig, 2, 0x1fe) == 0 &&
 	    sig[0] == 0x55 && sig[1] == 0xaa &&
