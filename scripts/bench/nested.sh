@@ -123,13 +123,30 @@ while [ $i -lt "$RUNS" ]; do
 	i=$((i + 1))
 done
 # Exit counts: L1's kvm tracepoints, one boot per VMM; hist triggers count
-# in L1's kernel, nothing is streamed.
+# in L1's kernel, nothing is streamed. The triggers are set once and never
+# touched again (removing one, i.e. tracepoint text patching, once left L1 in
+# a soft lockup for good: docs/BENCHMARKS.md); a VMM's counts are the
+# difference of the tables read before and after its boot.
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
 hists="kvm_exit:exit_reason kvm_userspace_exit:reason kvm_pio:port,rw kvm_msr:ecx,write kvm_mmio:type,gpa"
+if [ -d $T/events/kvm ]; then
+	for h in $hists; do echo "hist:keys=${h#*:}:size=2048" >$T/events/kvm/${h%%:*}/trigger; done
+fi
 for m in $BENCH_VMMS; do
 	if [ ! -d $T/events/kvm ]; then echo "EXITS $m none no-kvm-tracepoints 0"; break; fi
-	for h in $hists; do echo "hist:keys=${h#*:}:size=2048" >$T/events/kvm/${h%%:*}/trigger; done
+	# hist_read M: "EXITS M <event> <key> <count>" for every table entry;
+	# "{ port: 1016, rw: 1 } hitcount: 45" -> "EXITS vmm kvm_pio 1016,1 45".
+	hist_read() {
+		for h in $hists; do
+			ev=${h%%:*}
+			sed -n 's/^{\(.*\)} *hitcount: *\([0-9]*\).*/\1 \2/p' $T/events/kvm/$ev/hist |
+				awk -v m="$1" -v ev="$ev" '{ c = $NF; k = ""
+					for (f = 1; f < NF; f++) if ($f !~ /:$/) { sub(/,$/, "", $f); k = k (k == "" ? "" : ",") $f }
+					print "EXITS " m " " ev " " k " " c }'
+		done
+	}
+	hist_read "$m" >"$WORK/hist.before"
 	case $m in
 	qemu-microvm|kvmtool) boot "$m" >/dev/null ;;
 	vmm) "$VMM" -v -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
@@ -138,15 +155,9 @@ for m in $BENCH_VMMS; do
 	   "$PEERS/$m" $xa -v -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
 		grep 'exits:' | sed "s/^/VMMEXITS $m /" ;;
 	esac
-	for h in $hists; do
-		ev=${h%%:*}
-		# "{ port: 1016, rw: 1 } hitcount: 45" -> "EXITS vmm kvm_pio 1016,1 45"
-		sed -n 's/^{\(.*\)} *hitcount: *\([0-9]*\).*/\1 \2/p' $T/events/kvm/$ev/hist |
-			awk -v m="$m" -v ev="$ev" '{ c = $NF; k = ""
-				for (f = 1; f < NF; f++) if ($f !~ /:$/) { sub(/,$/, "", $f); k = k (k == "" ? "" : ",") $f }
-				print "EXITS " m " " ev " " k " " c }'
-		echo "!hist:keys=${h#*:}:size=2048" >$T/events/kvm/$ev/trigger
-	done
+	hist_read "$m" | awk -v f="$WORK/hist.before" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); was[a[3] " " a[4]] = a[5] } }
+		$5 - was[$3 " " $4] > 0 { print $1, $2, $3, $4, $5 - was[$3 " " $4] }'
 done
 [ "${BENCH_DIAG:-0}" = 1 ] || exit 0
 for m in $BENCH_VMMS; do
@@ -297,8 +308,26 @@ nonce=$(cat "$img/e2e/nonce")
 set -- $BENCH_VMMS
 echo "bench/nested: booting the nested L1 machine; $RUNS rounds of: $BENCH_VMMS (appliance bzImage, 256 MiB, 1 vCPU); load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out=$E2E_RUN/console.log
+: >"$out"
+# Progress watchdog: every boot ends within bootbench's 120 s, so a console
+# silent for 300 s means L1 itself stopped (docs/E2E.md): kill that QEMU (by
+# its pidfile, nothing else) instead of waiting for the overall timeout.
+(
+	last=0; since=$(date +%s)
+	while [ ! -f "$E2E_RUN/rc" ]; do
+		sleep 5
+		size=$(stat -c %s "$out" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then last=$size; since=$(date +%s); continue; fi
+		if [ $(( $(date +%s) - since )) -gt 300 ]; then
+			pid=$(cat "$E2E_RUN/qemu.pid" 2>/dev/null)
+			echo "bench/nested: L1 printed nothing for 300 s: killing it (qemu pid ${pid:-?})" >&2
+			[ -n "$pid" ] && [ "$pid" -gt 1 ] && kill "$pid" 2>/dev/null
+			break
+		fi
+	done
+) &
 # Runs are shown as they finish; the whole console is in $out.
-{ l1_boot "$img" $((900 + RUNS * $# * 150)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
+{ E2E_QEMU_PIDFILE=$E2E_RUN/qemu.pid l1_boot "$img" $((900 + RUNS * $# * 150)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
 	tee "$out" | grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
 rc=$(cat "$E2E_RUN/rc")
 [ -z "${BENCH_CONSOLE:-}" ] || cp "$out" "$BENCH_CONSOLE"

@@ -17,6 +17,9 @@ echo "E2E-GUEST: cpus=$(grep -c '^processor' /proc/cpuinfo)"
 echo "E2E-GUEST: online=$(cat /sys/devices/system/cpu/online)"
 echo "E2E-GUEST: memtotal_kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "E2E-GUEST: kernel=$(uname -r)"
+# The timer the kernel chose: lapic-deadline when the vCPU has the
+# TSC-deadline timer and kvmclock (no PIT needed; README "Timers").
+echo "E2E-GUEST: clockevent=$(cat /sys/devices/system/clockevents/clockevent0/current_device 2>/dev/null)"
 grep 'System RAM' /proc/iomem | sed 's/^ */E2E-GUEST: ram=/; s/ : System RAM//'
 want= port=
 for a in $(cat /proc/cmdline); do
