@@ -132,11 +132,7 @@ rss_of() {
 	: >"$W/halt.out"
 	"$2" -k "$G/halt.elf" -m 16 </dev/null >"$W/halt.out" 2>&1 &
 	pid=$!
-	i=0
-	while ! grep -q '^halt: halting' "$W/halt.out" && kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	native_wait_line "$W/halt.out" '^halt: halting' "$pid" 60
 	sleep 0.5
 	if ! awk -v name="$1" '
 		/^[0-9a-f]+-[0-9a-f]+ / { ram = ($6 ~ /^\/memfd:/) }

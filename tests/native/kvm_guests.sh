@@ -192,11 +192,7 @@ halt_signal() {
 	: >"$W/out"
 	"$VMM" -k "$G/halt.elf" </dev/null >"$W/out" 2>"$W/err" &
 	pid=$!
-	i=0
-	while ! grep -q '^halt: halting' "$W/out" && kill -0 "$pid" 2>/dev/null && [ $i -lt $((T * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	native_wait_line "$W/out" '^halt: halting' "$pid" "$T"
 	if ! kill -0 "$pid" 2>/dev/null; then
 		wait "$pid"
 		fail "$1" "vmm exited ($?) before the signal"

@@ -171,11 +171,7 @@ bad_image directory_image "a directory as root image" "adir.*not a regular file"
 hold_image() {
 	"$VMM" -k "$G/halt.elf" -d "$1" --no-rng </dev/null >"$W/holder.out" 2>"$W/holder.err" &
 	holder=$!
-	i=0
-	while ! grep -q '^halt: halting' "$W/holder.out" && kill -0 "$holder" 2>/dev/null && [ $i -lt $((T * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	native_wait_line "$W/holder.out" '^halt: halting' "$holder" "$T"
 }
 release_image() { kill -KILL "$holder"; wait "$holder" 2>/dev/null; }
 mkimg "$W/locked.img"

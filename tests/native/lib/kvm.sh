@@ -79,6 +79,16 @@ native_build() {
 	echo "PASS $_s/$_c"
 }
 
+# native_wait_line FILE REGEX PID SECS: wait until a line of FILE matches
+# REGEX (grep), process PID has ended, or SECS have passed; polls every 0.1 s.
+native_wait_line() {
+	_i=0
+	while ! grep -q "$2" "$1" && kill -0 "$3" 2>/dev/null && [ $_i -lt $(($4 * 10)) ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
 # native_timeout SECS CMD...: CMD with a time limit, status 124 when it was
 # killed. On the host GNU timeout signals only CMD's PID (--foreground: vmm
 # starts no children); busybox (inside L1) has no --foreground, and the e2e
