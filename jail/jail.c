@@ -447,6 +447,41 @@ static int jail_mkdirs(const char *rel)
 	return 0;
 }
 
+/* Mount ID, parent ID and mount point of one proc(5) mountinfo line
+ * ("ID PARENT MAJ:MIN ROOT MOUNTPOINT ..."). Parsed by hand, not sscanf:
+ * the guest agents link this library and scanf would add musl's ~15 KiB
+ * float scanner to binaries that must stay under 100 KiB (docs/AGENTS.md).
+ * 0, or -EINVAL for a malformed line or a mount point longer than n - 1. */
+static int jail_mountinfo_line(const char *p, int *id, int *parent, char *mp, size_t n)
+{
+	int *num[2] = { id, parent };
+	size_t l;
+
+	for (int k = 0; k < 2; k++) {
+		long v = 0;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++)
+			if ((v = v * 10 + (*p - '0')) > 0x7fffffff)
+				return -EINVAL;
+		*num[k] = (int)v;
+		if (*p++ != ' ')
+			return -EINVAL;
+	}
+	for (int k = 0; k < 2; k++) {  /* MAJ:MIN and ROOT */
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	l = strcspn(p, " \n");
+	if (!l || l >= n)
+		return -EINVAL;
+	memcpy(mp, p, l);
+	mp[l] = 0;
+	return 0;
+}
+
 /* Whether the root of this mount namespace is rootfs (the host booted from
  * an initramfs and never switched root): a mount that is its own parent,
  * which pivot_root(2) refuses with EINVAL (fs/namespace.c: the root must
@@ -458,7 +493,7 @@ static int jail_mkdirs(const char *rel)
  * the new root. Mounts a user namespace inherited are locked to their
  * parent (mount_namespaces(7)) and stay: EINVAL is ignored, the new root
  * covers them all the same. Returns 1 rootfs, 0 not (or no /proc), or
- * -errno. Only raw syscalls and sscanf: jail_run()'s child runs this. */
+ * -errno. Only raw syscalls: jail_run()'s child runs this. */
 static int jail_rootfs_detach(void)
 {
 	char buf[65536], mp[1024];
@@ -483,7 +518,7 @@ static int jail_rootfs_detach(void)
 	for (char *line = buf, *end; *line; line = end) {
 		end = strchr(line, '\n');
 		end = end ? end + 1 : line + strlen(line);
-		if (sscanf(line, "%d %d %*s %*s %1023s", &id, &parent, mp) != 3)
+		if (jail_mountinfo_line(line, &id, &parent, mp, sizeof(mp)) < 0)
 			continue;
 		if (root_id < 0) {
 			if (strcmp(mp, "/") || id != parent)
