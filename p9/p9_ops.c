@@ -19,6 +19,9 @@
 #define P9_V9FS_MAGIC 0x01021997u
 /* Rread/Rreaddir: size[4] type[1] tag[2] count[4] before the data. */
 #define P9_IOHDR_SIZE 11
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 
 /* Copies a request string that must be one path component into comp. */
 static int p9_ops_name(struct p9_str n, char comp[P9_NAME_MAX + 1])
@@ -592,6 +595,19 @@ static int p9_ops_obj_fd(struct p9_server *s, const struct p9_fid *f, int need_w
 	return fd;
 }
 
+/* chmod of a FIFO, socket or device node, which must not be opened:
+ * fchmodat2(2) (Linux 6.6) on its O_PATH fd with AT_EMPTY_PATH changes that
+ * inode and nothing a link could point to. Without it: EPERM. */
+static int p9_ops_chmod_special(struct p9_server *s, const struct p9_fid *f, mode_t mode)
+{
+	int fd = p9_fid_open_path(s, f, O_PATH);
+	if (fd < 0)
+		return fd;
+	int e = syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	close(fd);
+	return e == -ENOSYS ? -EPERM : e;
+}
+
 static int p9_ops_setattr_ids(struct p9_server *s, const struct p9_fid *f, const struct stat *st,
 			      uint32_t valid, uint32_t uid, uint32_t gid)
 {
@@ -663,18 +679,21 @@ int p9_op_setattr(struct p9_server *s, struct p9_rd *r, struct p9_wr *w)
 		return e;
 	if (valid & P9_ATTR_MODE) {
 		/* chmod needs a real fd (fchmodat would follow a symlink
-		 * swapped in by the host: CVE-2016-9602), so only regular
-		 * files and directories; set-id bits never reach the host. */
+		 * swapped in by the host: CVE-2016-9602), or fchmodat2 on an
+		 * O_PATH fd for the files never opened; set-id bits never
+		 * reach the host. */
 		if (S_ISLNK(st.st_mode))
 			return -EOPNOTSUPP;
-		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-			return -EPERM;
-		int fd = p9_ops_obj_fd(s, f, 0, &owned);
-		if (fd < 0)
-			return fd;
-		e = fchmod(fd, mode & (0777 | S_ISVTX)) < 0 ? -errno : 0;
-		if (owned)
-			close(fd);
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+			e = p9_ops_chmod_special(s, f, mode & (0777 | S_ISVTX));
+		} else {
+			int fd = p9_ops_obj_fd(s, f, 0, &owned);
+			if (fd < 0)
+				return fd;
+			e = fchmod(fd, mode & (0777 | S_ISVTX)) < 0 ? -errno : 0;
+			if (owned)
+				close(fd);
+		}
 		if (e < 0)
 			return e;
 	}

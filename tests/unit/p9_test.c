@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -754,6 +755,15 @@ static void test_special_files(void)
 	CHECK_EQ(lopen(3, 1), ENXIO);
 	CHECK_EQ(rpc(TSETATTR, "dddddqqqqq", 3, 0x8, 0, 0, 0, (uint64_t)0, (uint64_t)0, (uint64_t)0,
 		     (uint64_t)0, (uint64_t)0), EINVAL);
+	/* chmod without opening it: fchmodat2 on its O_PATH fd (Linux 6.6),
+	 * else refused */
+	struct stat st;
+	int have2 = syscall(452, AT_FDCWD, "/nonexistent/x", 0, 0) < 0 && errno != ENOSYS;
+	CHECK_EQ(rpc(TSETATTR, "dddddqqqqq", 3, 0x1, 04600, 0, 0, (uint64_t)0, (uint64_t)0, (uint64_t)0,
+		     (uint64_t)0, (uint64_t)0), have2 ? 0 : EPERM);
+	CHECK_EQ(lstat(p, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, have2 ? 0600 : 0666);
+	CHECK(S_ISFIFO(st.st_mode));
 	/* a unix socket */
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", share_dir);
