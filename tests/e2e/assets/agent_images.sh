@@ -27,9 +27,9 @@ cp "$E2E_TOOLS/crashme" "$root/bin/crashme"
 readelf -n "$E2E_TOOLS/crashme" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p' >"$out/crashme.build-id"
 # An independent minidump reader: Breakpad's minidump_stackwalk and
 # minidump_dump as shipped prebuilt in the npm package `minidump`
-# (installed outside the tree, docs/AGENTS.md), with the glibc libraries
-# they load, run in L1 through the dynamic loader.
-bp=${E2E_BREAKPAD_DIR:-/work/peers/minidump/package/bin/linux-x64}
+# (scripts/setup-deps.sh unpacks it into the cache, outside the tree), with
+# the glibc libraries they load, run in L1 through the dynamic loader.
+bp=${E2E_BREAKPAD_DIR:-${APPVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/appvm}/minidump-0.26.0/package/bin/linux-x64}
 if [ -x "$bp/minidump_stackwalk" ]; then
 	mkdir -p "$out/breakpad"
 	cp "$bp/minidump_stackwalk" "$bp/minidump_dump" "$out/breakpad/"
