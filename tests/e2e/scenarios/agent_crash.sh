@@ -19,7 +19,7 @@ mkdir -p "$D"
 vmm=
 trap '[ -n "$vmm" ] && kill "$vmm" 2>/dev/null' EXIT
 [ -x "$BP/minidump_stackwalk" ] ||
-	fail "no independent minidump reader in the assets: unpack the npm package 'minidump' (npm pack minidump) under /work/peers/minidump or set E2E_BREAKPAD_DIR (docs/AGENTS.md)"
+	fail "no independent minidump reader in the assets: run scripts/setup-deps.sh (it unpacks the npm package minidump into ~/.cache/appvm) or set E2E_BREAKPAD_DIR (docs/AGENTS.md)"
 stackwalk() { "$BP/ld-linux-x86-64.so.2" --library-path "$BP" "$BP/minidump_stackwalk" "$@"; }
 mddump() { "$BP/ld-linux-x86-64.so.2" --library-path "$BP" "$BP/minidump_dump" "$@"; }
 want_id=$(cat "$ASSETS/agent/crashme.build-id")
