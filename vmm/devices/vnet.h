@@ -118,6 +118,7 @@ struct vnet {
 	unsigned rx_nheld;
 	uint16_t rx_held[VIRTQ_MAX_SIZE];
 	uint32_t rx_held_len[VIRTQ_MAX_SIZE];
+	uint8_t *rx_nb[2];               /* num_buffers bytes in the first chain */
 	struct virtq_chain chain;
 	uint8_t rx_buf[VNET_HDR_LEN + VNET_GSO_FRAME_MAX];
 };
