@@ -422,6 +422,27 @@ static void budgets_and_requeue(void)
 	stop();
 }
 
+/* A guest posting only useless buffers cannot keep one call popping: a
+ * ring's worth of receive chains per call, then a requeue; the held frame
+ * goes out when a real buffer comes. */
+static void rx_chain_budget(void)
+{
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	rx_post(0, QS, 8);  /* smaller than the header */
+	peer_send(60, 4);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_bad_buf, QS);
+	CHECK_EQ(sig.requeue, 1u << VNET_RXQ);
+	CHECK_EQ(n->st.rx_packets, 0);
+	sig.requeue = 0;
+	fr_desc(&r, 0, RXDATA, 1500, VIRTQ_DESC_F_WRITE, 0);
+	fr_avail(&r, 0);
+	vnet_queue_notify(n, VNET_RXQ);
+	CHECK_EQ(n->st.rx_packets, 1);
+	CHECK_EQ(sig.requeue, 0);
+	stop();
+}
+
 static void malformed_ring_needs_reset(void)
 {
 	start(0);
@@ -453,6 +474,7 @@ int main(void)
 	RUN(rx_without_mrg_drops_oversize);
 	RUN(rx_hostile_buffers);
 	RUN(budgets_and_requeue);
+	RUN(rx_chain_budget);
 	RUN(malformed_ring_needs_reset);
 	return t_done();
 }

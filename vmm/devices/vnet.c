@@ -265,6 +265,13 @@ static int vnet_rx_place(struct vnet *n)
 			vnet_rx_drop(n);
 			return 1;
 		}
+		/* The guest may refill as fast as we pop (tiny or bad
+		 * buffers): one ring's worth of chains per call, then later. */
+		if (!n->rx_chains_left) {
+			virtio_signal_requeue(n->sig, VNET_RXQ);
+			return 0;
+		}
+		n->rx_chains_left--;
 		r = virtq_pop(&n->rxq, c);
 		if (r < 0)
 			return -EIO;
@@ -310,6 +317,7 @@ static int vnet_rx_place(struct vnet *n)
  * to put the frame in, at most VNET_RX_FRAMES frames per call. */
 static void vnet_rx(struct vnet *n)
 {
+	n->rx_chains_left = n->rxq.size;
 	for (unsigned frames = 0;;) {
 		int r;
 

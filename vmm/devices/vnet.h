@@ -9,8 +9,8 @@
  * flags/gso_type/gso_size/hdr_len/csum fields and frames above the
  * negotiated maximum are dropped and counted, never fatal. A malformed ring
  * (virtq_pop -EIO) sets DEVICE_NEEDS_RESET. Both queues are bounded per
- * call (one ring's worth of chains, VNET_RX_FRAMES frames) and ask for a
- * requeue when work is left.
+ * call (one ring's worth of chains each, and VNET_RX_FRAMES frames on
+ * receive) and ask for a requeue when work is left.
  *
  * Backpressure (RX): the backend is read only when the guest has posted
  * at least one buffer and no earlier frame is still waiting to be placed.
@@ -119,6 +119,7 @@ struct vnet {
 	uint16_t rx_held[VIRTQ_MAX_SIZE];
 	uint32_t rx_held_len[VIRTQ_MAX_SIZE];
 	uint8_t *rx_nb[2];               /* num_buffers bytes in the first chain */
+	unsigned rx_chains_left;         /* receive chains this call may still pop */
 	struct virtq_chain chain;
 	uint8_t rx_buf[VNET_HDR_LEN + VNET_GSO_FRAME_MAX];
 };
