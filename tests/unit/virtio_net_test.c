@@ -461,6 +461,24 @@ static void malformed_ring_needs_reset(void)
 	stop();
 }
 
+static void stats_json(void)
+{
+	struct vnet_stats st = { .rx_packets = 1, .rx_bytes = 2, .tx_packets = 3, .tx_bytes = 4,
+				 .tx_drop_short = 5, .tx_drop_hdr = 6, .tx_drop_big = 7,
+				 .tx_drop_backend = 8, .rx_drop_big = 9, .rx_bad_buf = 10,
+				 .rx_backend_err = UINT64_MAX };
+	static const char want[] =
+		"{\"rx_packets\":1,\"rx_bytes\":2,\"tx_packets\":3,\"tx_bytes\":4,\"drops\":{\"tx_short\":5,"
+		"\"tx_header\":6,\"tx_too_big\":7,\"tx_backend\":8,\"rx_too_big\":9,\"rx_bad_buffer\":10,"
+		"\"rx_backend\":18446744073709551615}}";
+	char buf[400];
+
+	CHECK_EQ(vnet_stats_json(&st, buf, sizeof(buf)), (int)strlen(want));
+	CHECK(!strcmp(buf, want));
+	CHECK_EQ(vnet_stats_json(&st, buf, strlen(want)), -ENOSPC);
+	CHECK_EQ(vnet_stats_json(&st, buf, strlen(want) + 1), (int)strlen(want));
+}
+
 int main(void)
 {
 	t_suite = "virtio_net";
@@ -476,5 +494,6 @@ int main(void)
 	RUN(budgets_and_requeue);
 	RUN(rx_chain_budget);
 	RUN(malformed_ring_needs_reset);
+	RUN(stats_json);
 	return t_done();
 }

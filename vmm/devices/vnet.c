@@ -2,6 +2,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -385,4 +386,22 @@ void vnet_backend_ready(struct vnet *n)
 bool vnet_want_backend(const struct vnet *n)
 {
 	return n->active && !n->rx_len && virtq_has_avail(&n->rxq);
+}
+
+int vnet_stats_json(const struct vnet_stats *s, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+			 "{\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
+			 "\"drops\":{\"tx_short\":%llu,\"tx_header\":%llu,\"tx_too_big\":%llu,"
+			 "\"tx_backend\":%llu,\"rx_too_big\":%llu,\"rx_bad_buffer\":%llu,\"rx_backend\":%llu}}",
+			 (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
+			 (unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
+			 (unsigned long long)s->tx_drop_short, (unsigned long long)s->tx_drop_hdr,
+			 (unsigned long long)s->tx_drop_big, (unsigned long long)s->tx_drop_backend,
+			 (unsigned long long)s->rx_drop_big, (unsigned long long)s->rx_bad_buf,
+			 (unsigned long long)s->rx_backend_err);
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	return n;
 }

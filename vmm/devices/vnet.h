@@ -25,6 +25,7 @@
 #ifndef VMM_DEVICES_VNET_H
 #define VMM_DEVICES_VNET_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/gm.h"
@@ -148,6 +149,12 @@ void vnet_backend_ready(struct vnet *n);
  * has buffers (or a notification will come when it posts some) and no
  * frame is waiting. False means wait for the receiveq notification. */
 bool vnet_want_backend(const struct vnet *n);
+
+/* The counters as one JSON object for `vmm status`:
+ * {"rx_packets":N,"rx_bytes":N,"tx_packets":N,"tx_bytes":N,"drops":{...}}
+ * with every drop reason by name. Returns the length (NUL not counted) or
+ * -ENOSPC when len is too small. */
+int vnet_stats_json(const struct vnet_stats *s, char *buf, size_t len);
 
 /* Check a TX header copy against the negotiated features and the frame
  * length (bytes after the header). 0, or -EINVAL (bad field) / -EMSGSIZE
