@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tests/unit/t.h"
+#include "tests/unit/virtq_fake.h"
 #include "vmm/devices/tap.h"
 #include "vmm/devices/vnet.h"
 
@@ -193,12 +194,102 @@ static void adopts_inherited_fd(void)
 	CHECK(!strcmp(e.msg, "--tap-fd 999: not an open file descriptor"));
 }
 
+
+static uint16_t csum16(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* The data path on a real TAP: a UDP datagram the guest transmits
+ * (header + frame in one descriptor) reaches a host socket; the host's
+ * reply makes the kernel ARP for the guest, and that frame lands in the
+ * guest's receive buffer with num_buffers = 1. */
+static void vnet_over_tap(void)
+{
+	static const uint8_t gmac[6] = { 0x52, 0x54, 0, 0, 0, 2 };
+	struct fake_ring r;  /* receiveq; transmitq at 0x80000 */
+	struct virtq_config q[2];
+	struct virtio_signal sig = { .irqfd = -1 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5000) };
+	struct ifreq ifr = { 0 };
+	struct tap t;
+	struct net_err e = { 0 };
+	struct vnet *n = calloc(1, sizeof(*n));
+	uint8_t *f, buf[64];
+	uint16_t one = 1, v;
+	int s;
+
+	CHECK_EQ(tap_open(&t, "vn0", &e), 0);
+	CHECK_EQ(tap_host_config("vn0", inet_addr("172.30.0.1"), inet_addr("255.255.255.252"), &e), 0);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	a.sin_addr.s_addr = inet_addr("172.30.0.1");
+	CHECK_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vn0");
+	CHECK_EQ(ioctl(s, SIOCGIFHWADDR, &ifr), 0);
+
+	fr_init(&r, 8);
+	vnet_init(n, &r.gm, t.fd, true, gmac, &sig);
+	q[VNET_RXQ] = fr_config(&r);
+	q[VNET_TXQ] = (struct virtq_config){ .size = 8, .ready = true, .desc = 0x80000,
+					     .avail = 0x81000, .used = 0x82000 };
+	CHECK_EQ(vnet_activate(n, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+				      VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM),
+			       q, 2, 256), 0);
+	/* virtio header (zeros) + Ethernet + IPv4 + UDP + "hello". */
+	f = r.mem + 0x90000;
+	memcpy(f + 12, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(f + 12 + 6, gmac, 6);
+	f[12 + 12] = 0x08;
+	f[12 + 14] = 0x45;
+	f[12 + 14 + 3] = 20 + 8 + 5;
+	f[12 + 14 + 8] = 64;
+	f[12 + 14 + 9] = 17;
+	memcpy(f + 12 + 14 + 12, "\xac\x1e\x00\x02\xac\x1e\x00\x01", 8);
+	v = htons(csum16(f + 12 + 14, 20));
+	memcpy(f + 12 + 14 + 10, &v, 2);
+	memcpy(f + 12 + 34, "\x13\x88\x13\x88\x00\x0d\x00\x00hello", 13);
+	fr_desc_in(&r, 0x80000, 0, 0x90000, 12 + 14 + 20 + 8 + 5, 0, 0);
+	memcpy(r.mem + 0x81004, "\0\0", 2);
+	memcpy(r.mem + 0x81002, &one, 2);
+	vnet_queue_notify(n, VNET_TXQ);
+	CHECK_EQ(n->st.tx_packets, 1);
+	CHECK_EQ(recv(s, buf, sizeof(buf), 0), 5);  /* blocking: the datagram is there */
+	CHECK(!memcmp(buf, "hello", 5));
+
+	/* Reply: the kernel ARPs for 172.30.0.2 through the TAP. */
+	fr_desc(&r, 0, FR_DATA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	fr_avail(&r, 0);
+	a.sin_addr.s_addr = inet_addr("172.30.0.2");
+	CHECK_EQ(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
+	for (int i = 0; i < 300 && !n->st.rx_packets; i++) {
+		struct pollfd p = { .fd = t.fd, .events = POLLIN };
+
+		if (vnet_want_backend(n) && poll(&p, 1, 10) == 1)
+			vnet_backend_ready(n);
+	}
+	CHECK_EQ(n->st.rx_packets, 1);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	CHECK_EQ(r.mem[FR_DATA + 10], 1);                  /* num_buffers */
+	CHECK_EQ(r.mem[FR_DATA + 12 + 12], 0x08);          /* an IPv6 RS or the ARP */
+	close(s);
+	tap_close(&t);
+	free(n);
+	fr_free(&r);
+}
+
 #define NS(fn) static void ns_##fn(void) { in_netns(fn); }
 NS(creates_tap)
 NS(configures_host_side)
 NS(refuses_busy_and_foreign_names)
 NS(refuses_without_cap_net_admin)
 NS(adopts_inherited_fd)
+NS(vnet_over_tap)
 
 int main(void)
 {
@@ -208,5 +299,6 @@ int main(void)
 	RUN(ns_refuses_busy_and_foreign_names);
 	RUN(ns_refuses_without_cap_net_admin);
 	RUN(ns_adopts_inherited_fd);
+	RUN(ns_vnet_over_tap);
 	return t_done();
 }

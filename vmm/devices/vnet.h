@@ -9,8 +9,8 @@
  * flags/gso_type/gso_size/hdr_len/csum fields and frames above the
  * negotiated maximum are dropped and counted, never fatal. A malformed ring
  * (virtq_pop -EIO) sets DEVICE_NEEDS_RESET. Both queues are bounded per
- * call (one ring's worth of chains, VNET_RX_FRAMES frames) and ask for a
- * requeue when work is left.
+ * call (one ring's worth of chains each, and VNET_RX_FRAMES frames on
+ * receive) and ask for a requeue when work is left.
  *
  * Backpressure (RX): the backend is read only when the guest has posted
  * at least one buffer and no earlier frame is still waiting to be placed.
@@ -25,6 +25,7 @@
 #ifndef VMM_DEVICES_VNET_H
 #define VMM_DEVICES_VNET_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/gm.h"
@@ -118,6 +119,8 @@ struct vnet {
 	unsigned rx_nheld;
 	uint16_t rx_held[VIRTQ_MAX_SIZE];
 	uint32_t rx_held_len[VIRTQ_MAX_SIZE];
+	uint8_t *rx_nb[2];               /* num_buffers bytes in the first chain */
+	unsigned rx_chains_left;         /* receive chains this call may still pop */
 	struct virtq_chain chain;
 	uint8_t rx_buf[VNET_HDR_LEN + VNET_GSO_FRAME_MAX];
 };
@@ -146,6 +149,12 @@ void vnet_backend_ready(struct vnet *n);
  * has buffers (or a notification will come when it posts some) and no
  * frame is waiting. False means wait for the receiveq notification. */
 bool vnet_want_backend(const struct vnet *n);
+
+/* The counters as one JSON object for `vmm status`:
+ * {"rx_packets":N,"rx_bytes":N,"tx_packets":N,"tx_bytes":N,"drops":{...}}
+ * with every drop reason by name. Returns the length (NUL not counted) or
+ * -ENOSPC when len is too small. */
+int vnet_stats_json(const struct vnet_stats *s, char *buf, size_t len);
 
 /* Check a TX header copy against the negotiated features and the frame
  * length (bytes after the header). 0, or -EINVAL (bad field) / -EMSGSIZE
