@@ -48,17 +48,22 @@ rand() {
 	echo $(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % $1 ))
 }
 
-# boot: start vmm on the image in the background; wait (bounded: 1200 polls)
-# for the guest's CHECK line or for vmm to end. Sets pid; returns 1 when
-# there is no CHECK line.
+# nap SECONDS USECONDS: a short sleep where sleep takes fractions, else
+# usleep, else a whole second.
+nap() {
+	sleep "$1" 2>/dev/null || usleep "$2" 2>/dev/null || sleep 1
+}
+
+# boot: start vmm on the image in the background; wait (at most 60 s by the
+# clock) for the guest's CHECK line or for vmm to end. Sets pid; returns 1
+# when there is no CHECK line.
 boot() {
 	"$VMM" -k "$G/crashrec.elf" -d "$IMG" --no-rng </dev/null >"$W/out" 2>"$W/err" &
 	pid=$!
-	n=0
-	while [ $n -lt 1200 ] && ! grep -q '^CHECK ' "$W/out"; do
+	end=$(( $(date +%s) + 60 ))
+	while [ "$(date +%s)" -lt $end ] && ! grep -q '^CHECK ' "$W/out"; do
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-		n=$((n + 1))
+		nap 0.05 50000
 	done
 	grep -q '^CHECK ' "$W/out" && return 0
 	why="no CHECK line from the guest within 60 s"
@@ -89,7 +94,8 @@ while [ $i -le "$ITERS" ]; do
 	judge
 	[ $i -eq "$ITERS" ] && break
 	# A random moment while the guest appends (or right after it booted).
-	sleep "0.$(printf '%03d' "$(rand 400)")"
+	r=$(rand 150)
+	nap "0.$(printf '%03d' "$r")" $((r * 1000))
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pid=
