@@ -14,6 +14,8 @@ GUEST_OUT := $(O)/guests
 GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench uart echo smp
 # virtio_blk: drives virtio-blk through the ring by hand (tests/native/kvm_virtio.sh).
 GUEST_NAMES += virtio_blk
+# crashrec: checksummed records + FLUSH, for tests/native/crash_consistency.sh.
+GUEST_NAMES += crashrec
 # hello-high: the hello guest loaded at 256 MiB, for "-m too small" tests.
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES)) $(GUEST_OUT)/hello-high.elf
 GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Wno-unused-parameter -Wstrict-prototypes \
@@ -26,7 +28,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld -Wl,--bu
 .PHONY: test-guests
 test-guests: $(GUEST_ELFS)
 
-$(GUEST_OUT)/obj/%.o: tests/guests/%.c tests/guests/lib.h
+$(GUEST_OUT)/obj/%.o: tests/guests/%.c tests/guests/lib.h tests/guests/vblk.h
 	$(call msg,GUESTCC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(GUEST_CFLAGS) -c $< -o $@
@@ -61,4 +63,5 @@ $(foreach g,boottime bench,\
 	$(eval $(call guest_link,$(GUEST_OUT)/$(g).elf,start-marker,$(g),0x200000)))
 $(eval $(call guest_link,$(GUEST_OUT)/smp.elf,start,smp smp_tramp,0x200000))
 $(eval $(call guest_link,$(GUEST_OUT)/hello-high.elf,start,hello,0x10000000))
-$(eval $(call guest_link,$(GUEST_OUT)/virtio_blk.elf,start,virtio_blk,0x200000))
+$(eval $(call guest_link,$(GUEST_OUT)/virtio_blk.elf,start,virtio_blk vblk,0x200000))
+$(eval $(call guest_link,$(GUEST_OUT)/crashrec.elf,start,crashrec vblk,0x200000))

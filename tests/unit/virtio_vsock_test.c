@@ -5,7 +5,9 @@
  * shutdown and RST, guest connects to missing host ports, the in-process
  * connector, reset, and hostile packets (short headers, lengths beyond the
  * chain, unknown ops, unknown connections, floods), and a randomized model
- * of a Linux guest streaming three ways at once that must never stall. */
+ * of a Linux guest streaming three ways at once that must never stall; and
+ * bounds under abuse: 1e6 malformed packets and a 10k-connection flood leave
+ * RSS growth under 1 MiB and a legit connection working. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1602,6 +1604,308 @@ static void bidirectional_stress(void)
 	}
 }
 
+/* ---- bounds under abuse (issue 12) -------------------------------------
+ * Count-bounded, never timed: a device that fails to bound its state shows
+ * as RSS growth, a wrong count or a dead legit connection, not a timeout. */
+
+/* Resident set of this process in KiB (VmRSS, proc(5)); -1 if unknown. */
+static long rss_kib(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static uint64_t xs_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* The legit host-initiated connection every abuse case keeps alive: a
+ * ping from the host must reach the guest, and a pong the host, while and
+ * after the device is abused. rx counts bytes the guest took (fwd_cnt). */
+struct legit {
+	int fd;
+	uint32_t gport, hport, rx;
+	unsigned seq;
+};
+
+static void legit_open(struct legit *l, uint32_t gport)
+{
+	l->gport = gport;
+	l->rx = 0;
+	l->seq = 0;
+	l->fd = host_connect(gport, &l->hport);
+}
+
+/* Rx buffers out, host events in, every rx packet taken; returns how many
+ * packets were for l (checked as its ping) and leaves the rest in pk. */
+static unsigned legit_pump(struct legit *l, const char *want, unsigned *n)
+{
+	unsigned hits = 0;
+
+	post_rx(QSIZE);
+	vsock_poll(d);
+	*n = drain();
+	for (unsigned i = 0; i < *n; i++) {
+		if (pk[i].h.dst_port != l->gport || pk[i].h.src_port != l->hport || pk[i].h.op != VSOCK_OP_RW)
+			continue;
+		l->rx += pk[i].n;
+		CHECK(want && pk[i].n == strlen(want) && memcmp(pk[i].data, want, pk[i].n) == 0);
+		hits++;
+	}
+	return hits;
+}
+
+/* One ping host -> guest and a pong guest -> host on l; the guest's
+ * header also tells the device its honest credit. */
+static void legit_check(struct legit *l)
+{
+	char m[32], got[32] = { 0 };
+	unsigned hits = 0, n;
+	int len = snprintf(m, sizeof(m), "ping %u", l->seq++);
+
+	CHECK_EQ(write(l->fd, m, (size_t)len), len);
+	for (unsigned round = 0; round < 8 && !hits; round++)
+		hits = legit_pump(l, m, &n);
+	CHECK_EQ(hits, 1);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, l->gport, l->hport, 4);
+		h.fwd_cnt = l->rx;
+		send_pkt(&h, "pong", 4, false);
+	}
+	CHECK_EQ(read_n(l->fd, got, 4), 4);
+	CHECK(memcmp(got, "pong", 4) == 0);
+}
+
+/* Put one malformed packet from s into the tx ring without notifying:
+ * random ops (unknown ones too), types, CIDs, ports, flags, credit fields,
+ * and a len that may lie about the chain; header and payload in one or two
+ * descriptors. Ports stay clear of the legit connection's, except for
+ * credit lies (CREDIT_UPDATE/REQUEST with any buf_alloc/fwd_cnt) aimed at
+ * it. Nothing here is fatal to the device (no short or writable chain). */
+static void abuse_put(uint64_t *s, const struct legit *l)
+{
+	uint64_t r = xs_next(s), r2 = xs_next(s);
+	uint16_t slot = q[1].avail_idx % QSIZE;
+	uint64_t a = TXBUF + (uint64_t)slot * TXSLOT;
+	uint32_t n = (uint32_t)(r >> 58);  /* real payload, 0..63 bytes */
+	struct vsock_hdr h = hdr((uint16_t)(r & 7), 10000 + (uint32_t)(r >> 8 & 0xfff),
+				 20000 + (uint32_t)(r >> 20 & 0xffff), n);
+
+	switch (r >> 36 & 7) {
+	case 0: h.len = n + 1 + (uint32_t)(r2 & 0xffff); break;  /* beyond the chain */
+	case 1: h.len = (uint32_t)r2; break;
+	case 2: h.type = (uint16_t)r2; break;
+	case 3: h.src_cid = r2; break;
+	case 4: h.dst_cid = r2 & 0xff; break;
+	case 5: h.op = (uint16_t)r2; break;
+	case 6:  /* credit lies to a live connection */
+		h.op = r2 & 1 ? VSOCK_OP_CREDIT_UPDATE : VSOCK_OP_CREDIT_REQUEST;
+		h.src_port = l->gport;
+		h.dst_port = l->hport;
+		h.len = 0;
+		n = 0;
+		break;
+	default: h.dst_port = (uint32_t)r2 & 0x3fffffff; break;  /* below the local ports */
+	}
+	h.flags = (uint32_t)(r2 >> 32);
+	h.buf_alloc = (uint32_t)(r2 >> 16);
+	h.fwd_cnt = (uint32_t)(r2 >> 24);
+	vsock_hdr_put(mem + a, &h);
+	memset(mem + a + VSOCK_HDR_SIZE, (int)r2, n);
+	if (r >> 40 & 1 && n) {
+		q_desc(&q[1], slot, a, VSOCK_HDR_SIZE, VIRTQ_DESC_F_NEXT, slot ^ 32);
+		q_desc(&q[1], slot ^ 32, a + VSOCK_HDR_SIZE, n, 0, 0);
+	} else {
+		q_desc(&q[1], slot, a, VSOCK_HDR_SIZE + n, 0, 0);
+	}
+	q_avail(&q[1], slot);
+}
+
+/* 1e6 malformed packets: the device answers what it must, keeps the legit
+ * connection, and its memory stays put (RSS growth under 1 MiB after a
+ * warm-up of the first 5%). */
+#define ABUSE_PKTS 1000000u
+#define ABUSE_BATCH 32u
+static void malformed_million(void)
+{
+	struct legit l;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	long base = 0, end;
+	unsigned n;
+
+	start();
+	post_rx(QSIZE);
+	legit_open(&l, 5);
+	for (unsigned b = 0; b < ABUSE_PKTS / ABUSE_BATCH; b++) {
+		uint16_t before = q_used_idx(&q[1]);
+		for (unsigned k = 0; k < ABUSE_BATCH; k++)
+			abuse_put(&s, &l);
+		vsock_virtio_ops.queue_notify(d, VSOCK_TXQ);
+		/* Every chain was taken in this notification (32 < budget). */
+		if ((uint16_t)(q_used_idx(&q[1]) - before) != ABUSE_BATCH) {
+			CHECK_EQ((uint16_t)(q_used_idx(&q[1]) - before), ABUSE_BATCH);
+			break;
+		}
+		legit_pump(&l, NULL, &n);
+		if (b % 2048 == 0) {
+			/* An honest credit update undoes the lies, then data flows. */
+			send_op(VSOCK_OP_CREDIT_UPDATE, l.gport, l.hport, 0, 1u << 20, l.rx);
+			legit_check(&l);
+		}
+		if (b == ABUSE_PKTS / ABUSE_BATCH / 20)
+			base = rss_kib();
+	}
+	CHECK_EQ(vsock_signal(d)->needs_reset, 0);
+	CHECK_EQ(vsock_conn_count(d), 1);
+	send_op(VSOCK_OP_CREDIT_UPDATE, l.gport, l.hport, 0, 1u << 20, l.rx);
+	legit_check(&l);
+	end = rss_kib();
+	printf("  malformed_million: VmRSS %ld -> %ld KiB (+%ld)\n", base, end, end - base);
+	CHECK(base > 0 && end - base < 1024);
+	close(l.fd);
+	stop();
+}
+
+/* The 10k-connection flood: rounds of host CONNECTs (the guest accepts
+ * half, refuses half) and guest REQUESTs to a forwarded port, up to the
+ * connection cap and past it; then the guest resets every connection. The
+ * cap holds, the legit connection works at the cap and after, every
+ * connection is gone after each round, and RSS stays put after round 1. */
+#define FLOOD_ROUNDS 7
+#define FLOOD_HOST 700      /* host CONNECTs per round */
+#define FLOOD_GUEST 800     /* guest REQUESTs per round */
+struct flood {
+	struct legit l;
+	int cl[FLOOD_HOST], acc[FLOOD_GUEST];
+	unsigned ncl, nacc;
+	uint32_t gp[VSOCK_MAX_CONNS], hp[VSOCK_MAX_CONNS];  /* live, guest's view */
+	unsigned nlive, requests, responses, rsts;
+};
+
+/* Take every rx packet: host REQUESTs get RESPONSE (even guest port) or
+ * RST (odd); RESPONSE/RST to the guest's own REQUESTs are counted. */
+static void flood_pump(struct flood *f)
+{
+	for (unsigned round = 0; round < 64; round++) {
+		unsigned n;
+
+		legit_pump(&f->l, NULL, &n);
+		for (unsigned i = 0; i < n; i++) {
+			const struct vsock_hdr *h = &pk[i].h;
+			if (h->op == VSOCK_OP_REQUEST) {
+				f->requests++;
+				if (h->dst_port & 1) {
+					send_op(VSOCK_OP_RST, h->dst_port, h->src_port, 0, 0, 0);
+					continue;
+				}
+				send_op(VSOCK_OP_RESPONSE, h->dst_port, h->src_port, 0, 1u << 20, 0);
+			} else if (h->op == VSOCK_OP_RESPONSE) {
+				f->responses++;
+			} else {
+				f->rsts += h->op == VSOCK_OP_RST;
+				continue;
+			}
+			if (f->nlive < VSOCK_MAX_CONNS) {
+				f->gp[f->nlive] = h->dst_port;
+				f->hp[f->nlive++] = h->src_port;
+			}
+		}
+		if (!n && round >= 2)
+			break;
+	}
+}
+
+static void flood_round(struct flood *f, int lfd)
+{
+	unsigned want_rst;
+
+	f->ncl = f->nacc = f->nlive = f->requests = f->responses = f->rsts = 0;
+	for (unsigned i = 0; i < FLOOD_HOST; i++) {
+		char line[32];
+		int len = snprintf(line, sizeof(line), "CONNECT %u\n", 30000 + i);
+		int fd = client(path);
+		CHECK(fd >= 0);
+		if (fd < 0)
+			break;
+		CHECK_EQ(write(fd, line, (size_t)len), len);
+		f->cl[f->ncl++] = fd;
+		if (i % 100 == 99)  /* the listener's backlog is 128 */
+			flood_pump(f);
+	}
+	flood_pump(f);
+	CHECK_EQ(f->requests, FLOOD_HOST);
+	CHECK_EQ(vsock_conn_count(d), 1 + FLOOD_HOST / 2);
+	for (unsigned j = 0; j < FLOOD_GUEST; j++) {
+		send_op(VSOCK_OP_REQUEST, 40000 + j, 7100, 0, 1u << 20, 0);
+		if (j % 64 == 63 || j + 1 == FLOOD_GUEST) {
+			int s;
+			flood_pump(f);
+			while (f->nacc < FLOOD_GUEST && (s = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+				f->acc[f->nacc++] = s;
+		}
+	}
+	/* Up to the cap and not one more; the rest were refused. */
+	want_rst = 1 + FLOOD_HOST / 2 + FLOOD_GUEST - VSOCK_MAX_CONNS;
+	CHECK_EQ(vsock_conn_count(d), VSOCK_MAX_CONNS);
+	CHECK_EQ(f->responses, FLOOD_GUEST - want_rst);
+	CHECK_EQ(f->rsts, want_rst);
+	CHECK_EQ(f->nacc, FLOOD_GUEST - want_rst);
+	legit_check(&f->l);
+	/* The guest resets everything it holds; the host closes its ends. */
+	for (unsigned i = 0; i < f->nlive; i++)
+		send_op(VSOCK_OP_RST, f->gp[i], f->hp[i], 0, 0, 0);
+	for (unsigned i = 0; i < f->ncl; i++)
+		close(f->cl[i]);
+	for (unsigned i = 0; i < f->nacc; i++)
+		close(f->acc[i]);
+	flood_pump(f);
+	CHECK_EQ(vsock_conn_count(d), 1);
+	legit_check(&f->l);
+}
+
+static void connection_flood(void)
+{
+	static struct flood f;
+	char lp[160];
+	long base = 0, end;
+	int lfd;
+
+	start();
+	post_rx(QSIZE);
+	legit_open(&f.l, 5);
+	snprintf(lp, sizeof(lp), "%s_7100", path);
+	lfd = listener(lp);
+	CHECK(lfd >= 0);
+	CHECK_EQ(listen(lfd, 128), 0);
+	CHECK_EQ(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	for (unsigned r = 0; r < FLOOD_ROUNDS; r++) {
+		flood_round(&f, lfd);
+		if (r == 0)
+			base = rss_kib();
+	}
+	end = rss_kib();
+	printf("  connection_flood: %u connections, VmRSS %ld -> %ld KiB (+%ld)\n",
+	       FLOOD_ROUNDS * (FLOOD_HOST + FLOOD_GUEST), base, end, end - base);
+	CHECK(base > 0 && end - base < 1024);
+	close(lfd);
+	unlink(lp);
+	close(f.l.fd);
+	stop();
+}
+
 int main(void)
 {
 	t_suite = "virtio_vsock";
@@ -1637,6 +1941,8 @@ int main(void)
 	RUN(listen_path_checks);
 	RUN(listener_private_and_peer_checked);
 	RUN(bidirectional_stress);
+	RUN(malformed_million);
+	RUN(connection_flood);
 	rmdir(dir);
 	return t_done();
 }
