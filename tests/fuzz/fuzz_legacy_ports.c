@@ -107,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	log_level = -1;
 	memset(&fz, 0, sizeof(fz));
-	if (i8042_device.create(&env, &st_i8042) || rtc_device.create(&env, &st_rtc) ||
-	    debugport_device.create(&env, &st_debug))
+	if (i8042_device.create(&env, NULL, &st_i8042) || rtc_device.create(&env, NULL, &st_rtc) ||
+	    debugport_device.create(&env, NULL, &st_debug))
 		abort();
 	serial_init(&uart, fz_uart_irq, fz_uart_out, NULL, NULL);
 

@@ -41,7 +41,7 @@ static void i8042_probe_sequence(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	/* Linux i8042_controller_check: status readable, no stale output. */
 	CHECK_EQ(in8(0x64) & 0x01, 0);
 	out8(0x64, 0x20);                 /* read CTR */
@@ -64,7 +64,7 @@ static void i8042_keyboard_absent_times_out(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	out8(0x60, 0xf2);  /* "identify" to a keyboard that is not there */
 	CHECK_EQ(in8(0x64) & 0x41, 0x41);  /* OBF + timeout */
 	CHECK_EQ(irq_levels[1], 1);
@@ -77,13 +77,13 @@ static void i8042_reset_paths(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	out8(0x64, 0xfe);
 	CHECK_EQ(exit_reason, VM_EXIT_RESET);
 	CHECK_EQ(exit_status, 0);
 	reset_fakes();
 	i8042_device.destroy(st);
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	out8(0x64, 0xff);  /* pulse with bit 0 high: no reset */
 	CHECK_EQ(exit_calls, 0);
 	out8(0x64, 0xd1);  /* write output port with the reset line low */
@@ -100,7 +100,7 @@ static void rtc_reads_host_time(void)
 	time_t t;
 	struct tm tm;
 	reset_fakes();
-	CHECK_EQ(rtc_device.create(&env, &st), 0);
+	CHECK_EQ(rtc_device.create(&env, NULL, &st), 0);
 	out8(0x70, 0x0b);
 	CHECK_EQ(in8(0x71) & 0x06, 0x02);  /* 24h, BCD */
 	out8(0x70, 0x0d);
@@ -156,7 +156,7 @@ static void rtc_far_future_clamped(void)
 	void *st;
 
 	reset_fakes();
-	CHECK_EQ(rtc_device.create(&env, &st), 0);
+	CHECK_EQ(rtc_device.create(&env, NULL, &st), 0);
 	out8(0x70, 0x0b);
 	out8(0x71, 0x06);                 /* binary, 24h: values up to 255 */
 	out8(0x70, 0x32);
@@ -210,7 +210,7 @@ static void exit_and_boot_ports(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(debugport_device.create(&env, &st), 0);
+	CHECK_EQ(debugport_device.create(&env, NULL, &st), 0);
 	CHECK(strstr(cmdline, "appvm.exit_port=0x510") != NULL);
 	out8(0x3f0, 123);
 	out8(0x3f0, 7);

@@ -220,7 +220,7 @@ static void file_size_cap_rotates(void)
 	snprintf(old, sizeof(old), "%s.1", path);
 	memset(&pio, 0, sizeof(pio));
 	dcfg = (struct vmm_config){ .serial = SERIAL_FILE, .serial_path = path, .serial_max = 1000 };
-	CHECK_EQ(serial_device.create(&denv, &st), 0);
+	CHECK_EQ(serial_device.create(&denv, NULL, &st), 0);
 	guest_print(0, 999);
 	CHECK_EQ(file_size(path), 999);
 	CHECK_EQ(file_size(old), -1);
@@ -241,7 +241,7 @@ static void file_size_cap_rotates(void)
 	CHECK_EQ(mkdir(old, 0700), 0);
 	dcfg.serial_max = 100;
 	memset(&pio, 0, sizeof(pio));
-	CHECK_EQ(serial_device.create(&denv, &st), 0);
+	CHECK_EQ(serial_device.create(&denv, NULL, &st), 0);
 	guest_print(0, 300);
 	serial_device.destroy(st);
 	long sz = file_size(path);
@@ -269,7 +269,7 @@ static int console_child(int rfd)
 	memset(&pio, 0, sizeof(pio));
 	nwatched = 0;
 	dcfg = (struct vmm_config){ .serial = SERIAL_STDIO };
-	if (serial_device.create(&denv, &st) != 0)
+	if (serial_device.create(&denv, NULL, &st) != 0)
 		return 10;
 	guest_print(0, 1 << 20);  /* 1 MiB: far more than pipe and buffer hold */
 	/* The reader wakes up: what the pipe held, then the event loop flushes

@@ -195,7 +195,7 @@ static void i8042_destroy(void *state)
 	free(c);
 }
 
-static int i8042_create(const struct dev_env *env, void **state)
+static int i8042_create(const struct dev_env *env, const void *opts, void **state)
 {
 	struct i8042 *c = calloc(1, sizeof(*c));
 	int rc;

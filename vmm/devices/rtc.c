@@ -224,7 +224,7 @@ static void rtc_destroy(void *state)
 	free(r);
 }
 
-static int rtc_create(const struct dev_env *env, void **state)
+static int rtc_create(const struct dev_env *env, const void *opts, void **state)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
 	int rc;

@@ -400,7 +400,7 @@ static void serial_dev_dump(void *state)
 	pthread_mutex_unlock(&d->out_lock);
 }
 
-static int serial_dev_create(const struct dev_env *env, void **state)
+static int serial_dev_create(const struct dev_env *env, const void *opts, void **state)
 {
 	const struct vmm_config *cfg = env->cfg;
 	struct serial_dev *d = calloc(1, sizeof(*d));
@@ -424,7 +424,7 @@ static int serial_dev_create(const struct dev_env *env, void **state)
 	case SERIAL_FILE:
 		d->out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (d->out_fd < 0) {
-			rc = -errno;
+			rc = dev_input_error(-errno);  /* the user's file */
 			log_err("--serial file:%s: cannot open: %s", cfg->serial_path, strerror(errno));
 			serial_dev_destroy(d);
 			return rc;
