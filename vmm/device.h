@@ -15,6 +15,7 @@
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/gm.h"
+#include "vmm/resource.h"
 
 struct vm;
 struct virtio_device;
@@ -61,6 +62,9 @@ struct dev_env {
 	/* Reserve a virtio-mmio window and a GSI and announce it to the guest
 	 * on the kernel command line (virtio_mmio.device=SIZE@BASE:IRQ). */
 	int (*virtio_slot)(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi);
+	/* Record what the device occupies for the firmware tables (copied).
+	 * -ENOSPC when RES_MAX records exist. */
+	int (*publish)(struct vm *vm, const struct dev_resource *r);
 	/* Append one word to the guest kernel command line. -E2BIG if full. */
 	int (*cmdline_add)(struct vm *vm, const char *word);
 	/* Ask the VM to end; the first request wins. Safe from any thread. */

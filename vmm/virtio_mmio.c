@@ -344,6 +344,13 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 		goto fail;
 	}
 	t->sig->irqfd = r;
+	/* For the firmware tables (ACPI kernels find the window as LNRO0005). */
+	r = env->publish(env->vm, &(struct dev_resource){
+		.kind = RES_VIRTIO_MMIO, .base = t->base, .size = size, .irq = (int)t->gsi, .reset_port = -1 });
+	if (r < 0) {
+		log_err("%s: firmware tables full: %s", name, strerror(-r));
+		goto fail;
+	}
 	/* Last: the bus cannot forget a range, so nothing may fail after it. */
 	r = bus_add(env->mmio, t->base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, t);
 	if (r < 0) {

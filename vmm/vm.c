@@ -61,8 +61,9 @@ struct vm {
 	const struct device_ops *dev_ops[VM_MAX_DEVICES];
 	void *dev_state[VM_MAX_DEVICES];
 	unsigned virtio_next;        /* next virtio-mmio slot */
-	struct arch_mmio_dev virtio[32]; /* windows handed out, for the firmware tables */
 	unsigned gsi_next;           /* next free GSI for virtio */
+	unsigned nres;
+	struct dev_resource res[RES_MAX];  /* published by devices, for the firmware tables */
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 	unsigned nvcpus;
 	int exit_fd;                 /* eventfd: someone asked the VM to end */
@@ -142,8 +143,6 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 	unsigned g;
 	int rc;
 
-	if (vm->virtio_next >= sizeof(vm->virtio) / sizeof(vm->virtio[0]))
-		return -ENOSPC;
 	rc = arch_virtio_window(vm->virtio_next, vm->gsi_next, base, size, &g);
 	if (rc)
 		return rc;
@@ -154,9 +153,16 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 	rc = vm_cmdline_add(vm, word);
 	if (rc)
 		return rc;
-	vm->virtio[vm->virtio_next] = (struct arch_mmio_dev){ .base = *base, .size = *size, .gsi = g };
 	vm->virtio_next++;
 	vm->gsi_next = g + 1;
+	return 0;
+}
+
+static int vm_publish(struct vm *vm, const struct dev_resource *r)
+{
+	if (vm->nres >= RES_MAX)
+		return -ENOSPC;
+	vm->res[vm->nres++] = *r;
 	return 0;
 }
 
@@ -686,7 +692,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = &vm->pio, .mmio = &vm->mmio,
 		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd = vm_ioeventfd,
 		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
-		.cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
+		.publish = vm_publish, .cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
 		.guest_streams = vm_guest_streams, .start_ns = start_ns,
 		.svc_dir = hostsvc_dir(vm->hostsvc),
 	};
@@ -727,7 +733,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	}
 	log_debug("kernel command line: %s", vm->cmdline);
 
-	rc = arch_setup_boot(&vm->gm, cfg, vm->cmdline, vm->virtio, vm->virtio_next, &ab, err, sizeof(err));
+	rc = arch_setup_boot(&vm->gm, cfg, vm->cmdline, vm->res, vm->nres, &ab, err, sizeof(err));
 	if (rc) {
 		log_err("%s", err);
 		code = rc == -E2BIG ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;

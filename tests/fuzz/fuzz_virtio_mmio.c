@@ -76,6 +76,7 @@ static int fz_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
 }
 
 static int fz_cmdline(struct vm *vm, const char *w) { return 0; }
+static int fz_publish(struct vm *vm, const struct dev_resource *r) { return 0; }
 
 /* KVM's side of an ioeventfd: a 4-byte QueueNotify write matching a
  * registered datamatch signals that eventfd instead of trapping. */
@@ -190,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dev_env env = {
 		.gm = &gm, .mmio = &fz.mmio, .irqfd_new = fz_irqfd_new, .ioeventfd = fz_ioeventfd,
-		.virtio_slot = fz_slot, .cmdline_add = fz_cmdline,
+		.virtio_slot = fz_slot, .cmdline_add = fz_cmdline, .publish = fz_publish,
 	};
 	struct blk_opts bo = { .ndisks = 1, .disks = { { .path = disk_path } } };
 	struct rng_opts ro = { .on = true };

@@ -21,9 +21,19 @@ static void f_exit(struct vm *vm, enum vm_exit_reason r, int st)
 	if (!exit_reason) { exit_reason = (int)r; exit_status = st; }
 }
 static int f_cmdline(struct vm *vm, const char *w) { strcat(cmdline, " "); strcat(cmdline, w); return 0; }
+static struct dev_resource res[8];
+static unsigned nres;
+static int f_publish(struct vm *vm, const struct dev_resource *r)
+{
+	if (nres >= 8)
+		return -ENOSPC;
+	res[nres++] = *r;
+	return 0;
+}
 
 static const struct dev_env env = {
 	.pio = &pio, .mmio = &mmio, .irq_line = f_irq_line, .request_exit = f_exit, .cmdline_add = f_cmdline,
+	.publish = f_publish,
 };
 
 static void reset_fakes(void)
@@ -32,10 +42,41 @@ static void reset_fakes(void)
 	exit_reason = exit_status = exit_calls = 0;
 	memset(irq_levels, 0, sizeof(irq_levels));
 	cmdline[0] = 0;
+	nres = 0;
 }
 
 static uint8_t in8(uint16_t port) { uint8_t v; bus_read(&pio, port, &v, 1); return v; }
 static void out8(uint16_t port, uint8_t v) { bus_write(&pio, port, &v, 1); }
+
+/* What a device publishes for the firmware tables is what it claims on
+ * the bus, and the reset register it names really resets the machine. */
+static void published_resources_match_buses(void)
+{
+	void *st[2];
+	uint8_t v;
+
+	reset_fakes();
+	CHECK_EQ(i8042_device.create(&env, NULL, &st[0]), 0);
+	CHECK_EQ(rtc_device.create(&env, NULL, &st[1]), 0);
+	CHECK_EQ(nres, 2);
+	for (unsigned i = 0; i < nres; i++) {
+		CHECK_EQ(res[i].kind, RES_ISA);
+		CHECK(res[i].pnp != 0 && res[i].irq >= 0 && res[i].irq < 16);
+		for (unsigned p = 0; p < res[i].nports; p++)
+			for (unsigned k = 0; k < res[i].port_len[p]; k++)
+				CHECK_EQ(bus_read(&pio, res[i].port[p] + k, &v, 1), 0);
+		/* Just outside the published ranges nothing answers. */
+		CHECK_EQ(bus_read(&pio, res[i].port[0] - 1, &v, 1), -ENOENT);
+	}
+	CHECK(!strcmp(res[0].name, "PS2K") && res[0].irq == 1);
+	CHECK(!strcmp(res[1].name, "RTC_") && res[1].irq == 8);
+	CHECK_EQ(res[1].reset_port, -1);
+	CHECK(res[0].reset_port >= 0);
+	out8((uint16_t)res[0].reset_port, res[0].reset_value);
+	CHECK_EQ(exit_reason, VM_EXIT_RESET);
+	i8042_device.destroy(st[0]);
+	rtc_device.destroy(st[1]);
+}
 
 static void i8042_probe_sequence(void)
 {
@@ -249,6 +290,7 @@ static void bus_overlap_and_unclaimed(void)
 int main(void)
 {
 	t_suite = "legacy_devices";
+	RUN(published_resources_match_buses);
 	RUN(i8042_probe_sequence);
 	RUN(i8042_keyboard_absent_times_out);
 	RUN(i8042_reset_paths);

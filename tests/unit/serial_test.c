@@ -173,8 +173,15 @@ static void run_watches(void)
 	for (unsigned i = 0; i < nwatched; i++)
 		watched[i].cb(watched[i].opaque, watched[i].fd, 0);
 }
+static int f_publish(struct vm *vm, const struct dev_resource *r)
+{
+	/* COM1's record names the port range and IRQ the UART answers on. */
+	CHECK(r->kind == RES_ISA && r->port[0] == 0x3f8 && r->port_len[0] == 8 && r->irq == 4);
+	return 0;
+}
 static const struct dev_env denv = {
 	.cfg = &dcfg, .pio = &pio, .irq_line = f_irq_line, .watch = f_watch, .unwatch = f_unwatch,
+	.publish = f_publish,
 };
 
 /* The guest prints n bytes through THR, byte i being 'a' + i % 26. */

@@ -37,6 +37,7 @@ struct fake_vm {
 	uint64_t ioev_match[8];
 	unsigned nioev;
 	unsigned nwatch;
+	unsigned published;
 	char cmdline[256];
 };
 
@@ -58,6 +59,16 @@ static int fake_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, in
 	CHECK(match);
 	fv.ioev_fd[fv.nioev] = fd;
 	fv.ioev_match[fv.nioev++] = dm;
+	return 0;
+}
+
+static int fake_publish(struct vm *vm, const struct dev_resource *r)
+{
+	CHECK_EQ(r->kind, RES_VIRTIO_MMIO);
+	CHECK_EQ(r->base, BASE + 0x1000ull * (fv.slots - 1));
+	CHECK_EQ(r->size, 0x1000);
+	CHECK_EQ(r->irq, (int)(5 + fv.slots - 1));
+	fv.published++;
 	return 0;
 }
 
@@ -94,7 +105,7 @@ static struct dev_env make_env(const struct vmm_config *cfg, struct gm *gm)
 		.cfg = cfg, .gm = gm, .mmio = &fv.mmio,
 		.irqfd_new = fake_irqfd_new, .ioeventfd = fake_ioeventfd,
 		.watch = fake_watch, .virtio_slot = fake_slot,
-		.cmdline_add = fake_cmdline_add,
+		.cmdline_add = fake_cmdline_add, .publish = fake_publish,
 	};
 }
 
@@ -267,6 +278,7 @@ static void identity_registers(void)
 	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
 	CHECK_EQ(rd(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu);
 	CHECK(strstr(fv.cmdline, "virtio_mmio.device=4K@0xd0000000:5") != NULL);
+	CHECK_EQ(fv.published, 1);  /* the window and GSI, for the firmware tables */
 	/* No ioeventfd until the driver starts the device, and nothing on the
 	 * core's event loop ever: the host's worker serves the device. */
 	CHECK_EQ(fv.nioev, 0);

@@ -194,11 +194,10 @@ int arch_load_images(struct gm *gm, const struct vmm_config *cfg, struct arch_bo
 }
 
 int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
-		    const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err,
+		    const struct dev_resource *res, unsigned nres, struct arch_boot *ab, char *err,
 		    size_t errlen)
 {
 	const struct x86_loaded *l = (const struct x86_loaded *)ab->priv;
-	struct acpi_mmio_dev adevs[ACPI_MAX_DEVS];
 	int rc;
 
 	rc = bootparams_write(gm, &l->k, cmdline, l->initrd_gpa, l->initrd_size);
@@ -210,12 +209,7 @@ int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmd
 	if (rc == 0)
 		rc = mptable_write(gm, X86_MPTABLE_ADDR, cfg->vcpus, 0x600, 0x201);
 	if (rc == 0) {
-		if (ndevs > ACPI_MAX_DEVS)
-			ndevs = ACPI_MAX_DEVS;
-		for (unsigned i = 0; i < ndevs; i++)
-			adevs[i] = (struct acpi_mmio_dev){ .base = devs[i].base, .size = (uint32_t)devs[i].size,
-							   .gsi = devs[i].gsi };
-		rc = acpi_write(gm, X86_ACPI_ADDR, X86_ACPI_SIZE, cfg->vcpus, adevs, ndevs);
+		rc = acpi_write(gm, X86_ACPI_ADDR, X86_ACPI_SIZE, cfg->vcpus, res, nres);
 		rc = rc < 0 ? rc : 0;
 	}
 	if (rc == 0)
