@@ -38,9 +38,18 @@ int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmd
  * registers for the 64-bit boot entry. -errno. */
 int arch_vcpu_init(int kvm_fd, int vcpu_fd, unsigned id, unsigned ncpus, const struct arch_boot *ab);
 /* The idx-th virtio-mmio window and the first usable GSI at or after
- * gsi_from (legacy ISA lines the platform devices own are skipped).
- * -ENOSPC when the window area or the interrupt controller is full. */
-int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi);
+ * gsi_from (legacy ISA lines the platform devices own are skipped), and
+ * the word announcing it on the guest kernel command line ("" where the
+ * firmware tables alone announce it, as an FDT would). -ENOSPC when the
+ * window area or the interrupt controller is full. */
+int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi,
+		       char *word, size_t wordlen);
+/* The KVM capabilities this architecture needs beyond the core's (api.rst
+ * §4): 0, or -ENOTSUP with one line logged naming the missing one. */
+int arch_check_kvm(int kvm_fd);
+/* Log where and why a vCPU stopped (registers, pending events, mp_state)
+ * at the given log level; for triple faults, failed entries, SIGUSR2. */
+void arch_vcpu_dump(int vcpu_fd, unsigned id, int level);
 /* Default kernel command-line words this architecture's devices need. */
 const char *arch_default_cmdline(void);
 #endif

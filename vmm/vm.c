@@ -143,15 +143,11 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 	unsigned g;
 	int rc;
 
-	rc = arch_virtio_window(vm->virtio_next, vm->gsi_next, base, size, &g);
+	rc = arch_virtio_window(vm->virtio_next, vm->gsi_next, base, size, &g, word, sizeof(word));
 	if (rc)
 		return rc;
 	*gsi = g;
-	/* Documentation/admin-guide/kernel-parameters.txt, virtio_mmio.device=
-	 * <size>@<baseaddr>:<irq>. */
-	snprintf(word, sizeof(word), "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)*base, g);
-	rc = vm_cmdline_add(vm, word);
-	if (rc)
+	if (word[0] && (rc = vm_cmdline_add(vm, word)))
 		return rc;
 	vm->virtio_next++;
 	vm->gsi_next = g + 1;
@@ -291,26 +287,7 @@ static void vcpu_mmio(struct vcpu *v)
  * failed entry), at the given log level. */
 static void vcpu_dump(struct vcpu *v, int level)
 {
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	struct kvm_vcpu_events e;
-	struct kvm_mp_state mp;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return;
-	log_msg(level, "vcpu%u: rip=0x%llx rsp=0x%llx rflags=0x%llx cs=0x%x cr0=0x%llx cr2=0x%llx cr3=0x%llx "
-		"cr4=0x%llx efer=0x%llx idt=0x%llx/%u gdt=0x%llx/%u", v->id,
-		(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)r.rflags, s.cs.selector,
-		(unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
-		(unsigned long long)s.cr4, (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
-		(unsigned long long)s.gdt.base, s.gdt.limit);
-	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &e) == 0)
-		log_msg(level, "vcpu%u: exception injected %u nr %u error 0x%x; interrupt injected %u nr %u; nmi %u",
-			v->id, e.exception.injected, e.exception.nr, e.exception.error_code, e.interrupt.injected,
-			e.interrupt.nr, e.nmi.injected);
-	/* api.rst 4.38: RUNNABLE 0, UNINITIALIZED 1, INIT_RECEIVED 2, HALTED 3. */
-	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
-		log_msg(level, "vcpu%u: mp_state %u", v->id, mp.mp_state);
+	arch_vcpu_dump(v->fd, v->id, level);
 }
 
 static void *vcpu_thread(void *arg)
@@ -564,13 +541,12 @@ static int vm_kvm_open(struct vm *vm)
 		log_err("/dev/kvm: API version %d, need %d", api, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
-	/* Everything we depend on (api.rst §4 capabilities). */
+	/* What the core depends on (api.rst §4 capabilities); the
+	 * architecture checks its own (arch_check_kvm). */
 	static const struct { int cap; const char *name; } caps[] = {
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	};
 	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
@@ -578,6 +554,8 @@ static int vm_kvm_open(struct vm *vm)
 			return -ENOTSUP;
 		}
 	}
+	if (arch_check_kvm(vm->kvm_fd) < 0)
+		return -ENOTSUP;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		log_err("KVM_CREATE_VM: %s", strerror(errno));
