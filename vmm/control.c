@@ -43,6 +43,10 @@ struct ctl_conn {
 	int guest_fd;
 };
 
+/* A numeric constant as a string literal, for messages built at compile time. */
+#define CTL_STR_(x) #x
+#define CTL_STR(x) CTL_STR_(x)
+
 static int ctl_track(struct ctl *c, int fd)
 {
 	int rc = -ENOSPC;
@@ -184,7 +188,8 @@ static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struc
 		int g = ctl_guest_connect(c, PROTO_MAITRED_PORT);
 		if (g < 0)
 			return ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE,
-					       "guest service on vsock port 8888 not reachable: %s", strerror(-g));
+					       "guest service on vsock port " CTL_STR(PROTO_MAITRED_PORT) " not reachable: %s",
+					       strerror(-g));
 		if (ctl_track(c, g)) {
 			close(g);
 			return ctl_error_reply(cc->fd, h->stream, RPC_RESOURCE_EXHAUSTED, "%s", "too many connections");
@@ -201,7 +206,8 @@ static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struc
 		ctl_untrack_close(c, cc->guest_fd);
 		cc->guest_fd = -1;
 		rpc_buf_free(&resp);
-		return ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE, "guest service did not answer: %s",
+		return ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE,
+				       "guest service on vsock port " CTL_STR(PROTO_MAITRED_PORT) " did not answer: %s",
 				       rc == 1 ? "connection closed (service not running?)" : strerror(-rc));
 	}
 	rc = rpc_write_full(cc->fd, resp.data, resp.len, rpc_deadline(CTL_IO_TIMEOUT_MS));
