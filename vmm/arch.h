@@ -6,6 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/gm.h"
+#include "vmm/resource.h"
 
 /* What the boot vCPU needs once the images are in guest memory, plus the
  * architecture's private record of the loaded kernel between
@@ -17,13 +18,6 @@ struct arch_boot {
 	_Alignas(8) unsigned char priv[512];  /* arch-private, see x86.c */
 };
 
-/* A virtio-mmio window the firmware tables must describe. */
-struct arch_mmio_dev {
-	uint64_t base;
-	uint64_t size;
-	unsigned gsi;
-};
-
 /* VM-wide setup before vCPUs: TSS/identity map, irqchip, the timers cfg
  * asks for. -errno, with a one-line reason logged. */
 int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg);
@@ -33,20 +27,29 @@ int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg);
  * file). */
 int arch_load_images(struct gm *gm, const struct vmm_config *cfg, struct arch_boot *ab, char *err,
 		     size_t errlen);
-/* Once every device has added its command-line words and windows: write the
- * boot structures (zero page, e820, command line, MP table, ACPI tables,
- * page tables). -E2BIG (command line too long for this kernel) or -errno,
- * with a one-line reason in err. */
+/* Once every device has added its command-line words and published its
+ * resources: write the boot structures (zero page, e820, command line, MP
+ * table, firmware tables rendered from res, page tables). -E2BIG (command
+ * line too long for this kernel) or -errno, with a one-line reason in err. */
 int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
-		    const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err,
+		    const struct dev_resource *res, unsigned nres, struct arch_boot *ab, char *err,
 		    size_t errlen);
 /* Per-vCPU setup: CPUID, MSRs, FPU, LAPIC LINTs and, for vCPU 0, the
  * registers for the 64-bit boot entry. -errno. */
 int arch_vcpu_init(int kvm_fd, int vcpu_fd, unsigned id, unsigned ncpus, const struct arch_boot *ab);
 /* The idx-th virtio-mmio window and the first usable GSI at or after
- * gsi_from (legacy ISA lines the platform devices own are skipped).
- * -ENOSPC when the window area or the interrupt controller is full. */
-int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi);
+ * gsi_from (legacy ISA lines the platform devices own are skipped), and
+ * the word announcing it on the guest kernel command line ("" where the
+ * firmware tables alone announce it, as an FDT would). -ENOSPC when the
+ * window area or the interrupt controller is full. */
+int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi,
+		       char *word, size_t wordlen);
+/* The KVM capabilities this architecture needs beyond the core's (api.rst
+ * §4): 0, or -ENOTSUP with one line logged naming the missing one. */
+int arch_check_kvm(int kvm_fd);
+/* Log where and why a vCPU stopped (registers, pending events, mp_state)
+ * at the given log level; for triple faults, failed entries, SIGUSR2. */
+void arch_vcpu_dump(int vcpu_fd, unsigned id, int level);
 /* Default kernel command-line words this architecture's devices need. */
 const char *arch_default_cmdline(void);
 #endif

@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char cli_usage_text[] =
+#include "vmm/device.h"
+
+/* The help text: the core's options around the devices' own lines (struct
+ * dev_option usage, in device-table order). */
+static const char cli_usage_head[] =
 	"usage: vmm [run] -k KERNEL [options]\n"
 	"       vmm --help | --version\n"
 	"\n"
@@ -20,18 +24,9 @@ static const char cli_usage_text[] =
 	"  -c, --cpus N          number of vCPUs (default 1, max 16)\n"
 	"      --serial MODE     COM1: stdio (default), file:PATH[,max=SIZE] or none;\n"
 	"                        a file over SIZE (default 16M) moves to PATH.1\n"
-	"  -r, --root IMG        read-only root disk as /dev/vda; adds root=/dev/vda ro\n"
-	"      --rwroot IMG      writable root disk as /dev/vda; adds root=/dev/vda rw.\n"
-	"                        WARNING: the guest writes the image directly; a guest\n"
-	"                        crash or a second VM using it can corrupt it\n"
-	"  -d, --disk PATH[,ro]  another disk (vdb, vdc, ... after the root; may repeat)\n"
-	"      --rng, --no-rng   virtio-rng entropy device (default on)\n"
 	"      --pit             an i8254 timer (PIT) for guests that need one: kernels\n"
-	"                        without kvmclock or the TSC-deadline timer (default off)\n"
-	"      --cid N           guest vsock context id (default 3)\n"
-	"      --vsock PATH      host side of vsock as a unix socket: connect and send\n"
-	"                        \"CONNECT <port>\\n\"; guest connections to host port P\n"
-	"                        go to PATH_P (Firecracker's hybrid vsock)\n"
+	"                        without kvmclock or the TSC-deadline timer (default off)\n";
+static const char cli_usage_tail[] =
 	"  -s, --socket PATH     control socket for vmm stop/status/exec/... PATH\n"
 	"      --name NAME       the VM's name in log records and crash files\n"
 	"                        (default vm-<pid>; [A-Za-z0-9._-], at most 64)\n"
@@ -49,40 +44,27 @@ static const char cli_usage_text[] =
 	"Exit status: the guest's exit-port status; 0 when the guest resets or powers\n"
 	"off or on SIGTERM/SIGINT; 1 on a runtime failure; 2 on bad usage or input.\n";
 
-const char *cli_usage(void)
+size_t cli_usage(char *buf, size_t len)
 {
-	return cli_usage_text;
-}
+	size_t n = 0;
 
-static int cli_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int cli_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	/* One line, whatever bytes the argument held. */
-	for (char *p = err; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return -EINVAL;
-}
-
-static int cli_u64(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
+#define CLI_PUT(str) do { \
+		const char *s_ = (str); \
+		size_t l_ = strlen(s_); \
+		if (n < len) \
+			memcpy(buf + n, s_, n + l_ < len ? l_ : len - n); \
+		n += l_; \
+	} while (0)
+	CLI_PUT(cli_usage_head);
+	for (unsigned i = 0; device_table[i]; i++)
+		for (const struct dev_option *o = device_table[i]->options; o && o->name; o++)
+			if (o->usage)
+				CLI_PUT(o->usage);
+	CLI_PUT(cli_usage_tail);
+#undef CLI_PUT
+	if (len)
+		buf[n < len ? n : len - 1] = 0;
+	return n;
 }
 
 /* A byte count with an optional binary suffix K, M or G, from min to max. */
@@ -100,30 +82,48 @@ static int cli_size(const char *s, unsigned long long min, unsigned long long ma
 		return -EINVAL;
 	memcpy(num, s, l);
 	num[l] = 0;
-	if (cli_u64(num, 1, max >> shift, out))
+	if (dev_option_u64(num, 1, max >> shift, out))
 		return -EINVAL;
 	*out <<= shift;
 	return *out < min ? -EINVAL : 0;
 }
 
-static int cli_add_disk(struct vmm_config *cfg, const char *path, int ro, int root, char *err, size_t errlen,
-			const char *opt)
+/* The device option named a, and its device's index, or NULL. */
+static const struct dev_option *cli_find_dev_option(const char *a, unsigned *dev)
 {
-	if (!*path)
-		return cli_err(err, errlen, "%s: empty path", opt);
-	if (cfg->ndisks >= VMM_MAX_DISKS)
-		return cli_err(err, errlen, "%s %s: too many disks (max %d)", opt, path, VMM_MAX_DISKS);
-	if (root) {
-		if (cfg->ndisks && cfg->disks[0].root)
-			return cli_err(err, errlen, "%s %s: a root disk was already given", opt, path);
-		/* The root is always the first disk, /dev/vda. */
-		memmove(&cfg->disks[1], &cfg->disks[0], cfg->ndisks * sizeof(cfg->disks[0]));
-		cfg->disks[0] = (struct vmm_disk){ .path = path, .ro = ro, .root = 1 };
-	} else {
-		cfg->disks[cfg->ndisks] = (struct vmm_disk){ .path = path, .ro = ro, .root = 0 };
+	for (unsigned i = 0; device_table[i]; i++)
+		for (const struct dev_option *o = device_table[i]->options; o && o->name; o++)
+			if (!strcmp(a, o->name) || (o->alias && !strcmp(a, o->alias))) {
+				*dev = i;
+				return o;
+			}
+	return NULL;
+}
+
+/* Lay out and default every device's option storage in c->dev_cfg. */
+static int cli_init_devices(struct cli *c, char *err, size_t errlen)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; device_table[i]; i++) {
+		const struct device_ops *d = device_table[i];
+		if (i >= VMM_MAX_DEVICE_TYPES || off + d->cfg_size > sizeof(c->dev_cfg))
+			return dev_option_error(err, errlen, "internal: device options do not fit (device %s)",
+						d->name);
+		c->cfg.dev_cfg[i] = c->dev_cfg + off;
+		if (d->cfg_init)
+			d->cfg_init(c->dev_cfg + off);
+		off += (d->cfg_size + 15) & ~(size_t)15;
 	}
-	cfg->ndisks++;
 	return 0;
+}
+
+const void *cli_device_cfg(const struct cli *c, const char *name)
+{
+	for (unsigned i = 0; device_table[i]; i++)
+		if (!strcmp(device_table[i]->name, name))
+			return c->cfg.dev_cfg[i];
+	return NULL;
 }
 
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
@@ -137,13 +137,13 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	cfg->vcpus = 1;
 	cfg->serial = SERIAL_STDIO;
 	cfg->serial_max = VMM_SERIAL_MAX_DEFAULT;
-	cfg->rng = true;
-	cfg->cid = 3;
+	if (cli_init_devices(c, err, errlen))
+		return -EINVAL;
 
 	if (i < argc && !strcmp(argv[i], "run"))
 		i++;
 	else if (i < argc && argv[i][0] != '-')
-		return cli_err(err, errlen, "unknown command '%s' (try --help)", argv[i]);
+		return dev_option_error(err, errlen, "unknown command '%s' (try --help)", argv[i]);
 
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -157,13 +157,13 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		if (!strcmp(a, "--version"))
 			return CLI_VERSION;
 		if (a[0] != '-' || !a[1])
-			return cli_err(err, errlen, "unexpected argument '%s' (try --help)", a);
+			return dev_option_error(err, errlen, "unexpected argument '%s' (try --help)", a);
 		/* --opt=value */
 		eq = a[1] == '-' ? strchr(a, '=') : NULL;
 		if (eq) {
 			size_t l = (size_t)(eq - a);
 			if (l >= sizeof(name))
-				return cli_err(err, errlen, "unknown option '%s'", a);
+				return dev_option_error(err, errlen, "unknown option '%s'", a);
 			memcpy(name, a, l);
 			name[l] = 0;
 			val = eq + 1;
@@ -173,11 +173,11 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 #define NEED_VAL() do { \
 		if (!val) { \
 			if (i + 1 >= argc) \
-				return cli_err(err, errlen, "option %s needs a value", a); \
+				return dev_option_error(err, errlen, "option %s needs a value", a); \
 			val = argv[++i]; \
 		} \
 	} while (0)
-#define NO_VAL() do { if (val) return cli_err(err, errlen, "option %s takes no value", a); } while (0)
+#define NO_VAL() do { if (val) return dev_option_error(err, errlen, "option %s takes no value", a); } while (0)
 		if (IS("-k", "--kernel")) {
 			NEED_VAL();
 			cfg->kernel = val;
@@ -189,7 +189,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			NEED_VAL();
 			l = strlen(val);
 			if (plen + l + 2 > sizeof(c->params))
-				return cli_err(err, errlen, "%s: kernel parameters too long (max %zu bytes)", a,
+				return dev_option_error(err, errlen, "%s: kernel parameters too long (max %zu bytes)", a,
 					       sizeof(c->params) - 1);
 			if (plen)
 				c->params[plen++] = ' ';
@@ -199,14 +199,14 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		} else if (IS("-m", "--mem")) {
 			NEED_VAL();
 			/* 1 TiB matches gm_create's ceiling. */
-			if (cli_u64(val, 1, 1ULL << 20, &n))
-				return cli_err(err, errlen, "%s '%s': memory must be a whole number of MiB from 1 to 1048576",
+			if (dev_option_u64(val, 1, 1ULL << 20, &n))
+				return dev_option_error(err, errlen, "%s '%s': memory must be a whole number of MiB from 1 to 1048576",
 					       a, val);
 			cfg->mem_mib = n;
 		} else if (IS("-c", "--cpus")) {
 			NEED_VAL();
-			if (cli_u64(val, 1, VMM_MAX_VCPUS, &n))
-				return cli_err(err, errlen, "%s '%s': vCPU count must be 1 to %d", a, val, VMM_MAX_VCPUS);
+			if (dev_option_u64(val, 1, VMM_MAX_VCPUS, &n))
+				return dev_option_error(err, errlen, "%s '%s': vCPU count must be 1 to %d", a, val, VMM_MAX_VCPUS);
 			cfg->vcpus = (unsigned)n;
 		} else if (!strcmp(a, "--serial")) {
 			NEED_VAL();
@@ -220,7 +220,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				for (const char *p = val + 5; (p = strstr(p, ",max=")); p++)
 					opt = p;
 				if (opt && (opt == val + 5 || cli_size(opt + 5, 1, 1ULL << 40, &n)))
-					return cli_err(err, errlen, "--serial '%s': expected file:PATH,max=SIZE with SIZE "
+					return dev_option_error(err, errlen, "--serial '%s': expected file:PATH,max=SIZE with SIZE "
 						       "from 1 to 1024G bytes (suffix K, M or G)", val);
 				if (opt) {
 					*(char *)opt = 0;  /* argv is ours, as for -d */
@@ -229,46 +229,12 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				cfg->serial = SERIAL_FILE;
 				cfg->serial_path = val + 5;
 			} else {
-				return cli_err(err, errlen, "--serial '%s': expected stdio, none or file:PATH", val);
+				return dev_option_error(err, errlen, "--serial '%s': expected stdio, none or file:PATH", val);
 			}
-		} else if (IS("-r", "--root")) {
-			NEED_VAL();
-			if (cli_add_disk(cfg, val, 1, 1, err, errlen, a))
-				return -EINVAL;
-		} else if (!strcmp(a, "--rwroot")) {
-			NEED_VAL();
-			if (cli_add_disk(cfg, val, 0, 1, err, errlen, a))
-				return -EINVAL;
-		} else if (IS("-d", "--disk")) {
-			const char *comma;
-			int ro = 0;
-			NEED_VAL();
-			comma = strrchr(val, ',');
-			if (comma) {
-				if (strcmp(comma + 1, "ro"))
-					return cli_err(err, errlen, "%s '%s': unknown disk flag '%s' (only 'ro')", a, val,
-						       comma + 1);
-				/* Keep the path NUL-terminated without copying: argv is ours. */
-				*(char *)comma = 0;
-				ro = 1;
-			}
-			if (cli_add_disk(cfg, val, ro, 0, err, errlen, a))
-				return -EINVAL;
-		} else if (!strcmp(a, "--cid")) {
-			NEED_VAL();
-			/* 0-2 are reserved (hypervisor, local, host); -1U is VMADDR_CID_ANY. */
-			if (cli_u64(val, 3, 0xfffffffeULL, &n))
-				return cli_err(err, errlen, "--cid '%s': guest CID must be 3 to 4294967294", val);
-			cfg->cid = (uint32_t)n;
-		} else if (!strcmp(a, "--vsock")) {
-			NEED_VAL();
-			if (!*val)
-				return cli_err(err, errlen, "--vsock: empty path");
-			cfg->vsock_path = val;
 		} else if (IS("-s", "--socket")) {
 			NEED_VAL();
 			if (!*val)
-				return cli_err(err, errlen, "%s: empty path", a);
+				return dev_option_error(err, errlen, "%s: empty path", a);
 			cfg->socket_path = val;
 		} else if (!strcmp(a, "--syslog")) {
 			NEED_VAL();
@@ -283,13 +249,13 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				cfg->syslog = SYSLOG_FILE;
 				cfg->syslog_path = val + 5;
 			} else {
-				return cli_err(err, errlen,
+				return dev_option_error(err, errlen,
 					       "--syslog '%s': expected stderr, file:PATH or syslog[:/SOCKET]", val);
 			}
 		} else if (!strcmp(a, "--crash-dir")) {
 			NEED_VAL();
 			if (!*val)
-				return cli_err(err, errlen, "--crash-dir: empty path");
+				return dev_option_error(err, errlen, "--crash-dir: empty path");
 			cfg->crash_dir = val;
 		} else if (!strcmp(a, "--name")) {
 			size_t l;
@@ -298,15 +264,9 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			/* It becomes part of file names and log lines. */
 			if (!l || l > 64 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != l ||
 			    val[0] == '.' || val[0] == '-')
-				return cli_err(err, errlen, "--name '%s': expected 1-64 of [A-Za-z0-9._-], not starting with . or -",
+				return dev_option_error(err, errlen, "--name '%s': expected 1-64 of [A-Za-z0-9._-], not starting with . or -",
 					       val);
 			cfg->name = val;
-		} else if (!strcmp(a, "--rng")) {
-			NO_VAL();
-			cfg->rng = true;
-		} else if (!strcmp(a, "--no-rng")) {
-			NO_VAL();
-			cfg->rng = false;
 		} else if (!strcmp(a, "--pit")) {
 			NO_VAL();
 			cfg->pit = true;
@@ -317,13 +277,22 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			NO_VAL();
 			cfg->verbose = -1;
 		} else {
-			return cli_err(err, errlen, "unknown option '%s' (try --help)", a);
+			unsigned dev;
+			const struct dev_option *o = cli_find_dev_option(a, &dev);
+			if (!o)
+				return dev_option_error(err, errlen, "unknown option '%s' (try --help)", a);
+			if (o->takes_value)
+				NEED_VAL();
+			else
+				NO_VAL();
+			if (o->parse((void *)cfg->dev_cfg[dev], a, val, err, errlen))
+				return -EINVAL;
 		}
 #undef IS
 #undef NEED_VAL
 #undef NO_VAL
 	}
 	if (!cfg->kernel)
-		return cli_err(err, errlen, "missing -k KERNEL (try --help)");
+		return dev_option_error(err, errlen, "missing -k KERNEL (try --help)");
 	return CLI_RUN;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,8 +15,10 @@
 #include "proto/rpc.h"
 #include "proto/vmctl.h"
 #include "proto/vsh.h"
+#include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/usock.h"
+#include "vmm/virtio.h"
 
 /* A started frame must finish within this; idle time between frames is free. */
 #define CTL_IO_TIMEOUT_MS 10000
@@ -39,6 +42,10 @@ struct ctl_conn {
 	int fd;
 	int guest_fd;
 };
+
+/* A numeric constant as a string literal, for messages built at compile time. */
+#define CTL_STR_(x) #x
+#define CTL_STR(x) CTL_STR_(x)
 
 static int ctl_track(struct ctl *c, int fd)
 {
@@ -138,6 +145,37 @@ static int ctl_error_reply(int fd, uint32_t stream, uint32_t code, const char *f
 	return rc;
 }
 
+/* A stream to guest port: hand one end of a new socketpair to the
+ * connector with "CONNECT <port>\n" (vmm/virtio.h). The device answers
+ * only by wiring or closing it: a refusal reads as EOF. Never blocks: a
+ * connector whose queue is full means the device is not keeping up. */
+static int ctl_guest_connect(const struct ctl *c, uint32_t port)
+{
+	char line[32], cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = line };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int sv[2], rc = 0;
+
+	if (c->hooks.guest_streams < 0)
+		return -ENODEV;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	iov.iov_len = (size_t)snprintf(line, sizeof(line), VIRTIO_STREAM_CONNECT " %u\n", port);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &sv[1], sizeof(int));
+	if (sendmsg(c->hooks.guest_streams, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		rc = -errno;
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		return rc;
+	}
+	return sv[0];
+}
+
 /* Forward one request frame to the guest and its response back. */
 static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struct rpc_hdr *h)
 {
@@ -147,10 +185,11 @@ static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struc
 	int rc;
 
 	if (cc->guest_fd < 0) {
-		int g = c->hooks.guest_connect(c->hooks.vm, PROTO_MAITRED_PORT);
+		int g = ctl_guest_connect(c, PROTO_MAITRED_PORT);
 		if (g < 0)
 			return ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE,
-					       "guest service on vsock port 8888 not reachable: %s", strerror(-g));
+					       "guest service on vsock port " CTL_STR(PROTO_MAITRED_PORT) " not reachable: %s",
+					       strerror(-g));
 		if (ctl_track(c, g)) {
 			close(g);
 			return ctl_error_reply(cc->fd, h->stream, RPC_RESOURCE_EXHAUSTED, "%s", "too many connections");
@@ -167,7 +206,8 @@ static int ctl_relay(struct ctl_conn *cc, const struct rpc_buf *req, const struc
 		ctl_untrack_close(c, cc->guest_fd);
 		cc->guest_fd = -1;
 		rpc_buf_free(&resp);
-		return ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE, "guest service did not answer: %s",
+		return ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE,
+				       "guest service on vsock port " CTL_STR(PROTO_MAITRED_PORT) " did not answer: %s",
 				       rc == 1 ? "connection closed (service not running?)" : strerror(-rc));
 	}
 	rc = rpc_write_full(cc->fd, resp.data, resp.len, rpc_deadline(CTL_IO_TIMEOUT_MS));
@@ -233,7 +273,7 @@ static void ctl_open_shell(struct ctl_conn *cc, const struct rpc_hdr *h)
 {
 	struct ctl *c = cc->ctl;
 	struct rpc_buf out = { 0 };
-	int g = c->hooks.guest_connect(c->hooks.vm, VSH_PORT), rc;
+	int g = ctl_guest_connect(c, VSH_PORT), rc;
 
 	if (g < 0) {
 		ctl_error_reply(cc->fd, h->stream, RPC_UNAVAILABLE,
@@ -355,7 +395,7 @@ int ctl_open(struct ctl **out, const char *path, struct evloop *ev, const struct
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_err("-s %s: socket path too long (max %zu bytes)", path, sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
+		return dev_input_error(-ENAMETOOLONG);
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -373,7 +413,7 @@ int ctl_open(struct ctl **out, const char *path, struct evloop *ev, const struct
 			close(probe);
 			close(fd);
 			log_err("-s %s: another VM is using this control socket", path);
-			return -EADDRINUSE;
+			return dev_input_error(-EADDRINUSE);
 		}
 		if (probe >= 0)
 			close(probe);

@@ -1,19 +1,34 @@
 /* What a device may use from the VM, and what the VM needs from a device.
  *
  * The core never includes a device header: devices are listed by name in the
- * explicit table vmm/devices/table.c and reach the VM only through struct
- * dev_env. A later issue moves devices into their own jailed processes, so a
- * device must touch nothing but guest memory, the fds it is given (irqfd,
- * ioeventfd, backing files) and these calls. */
+ * explicit table vmm/devices/table.c, bring their own command-line options
+ * (struct dev_option) and reach the VM only through struct dev_env. A virtio
+ * device is a struct virtio_device (vmm/virtio.h) that the core's device
+ * host (vmm/virtio_host.h) builds a transport for; platform devices (serial,
+ * i8042, RTC, debug ports) create themselves on the buses. */
 #ifndef VMM_DEVICE_H
 #define VMM_DEVICE_H
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/gm.h"
+#include "vmm/resource.h"
 
 struct vm;
+struct virtio_device;
+
+/* One error model: a device decides where it validates its input whether a
+ * failure is the user's (bad option, missing or locked image: `vmm` exits
+ * 2) or a runtime one (exit 1), and says so in its return value:
+ * dev_input_error(-errno) for the former, plain -errno for the latter. */
+#define DEV_EINPUT 4096
+static inline int dev_input_error(int neg_errno) { return neg_errno - DEV_EINPUT; }
+static inline int dev_error_is_input(int rc) { return rc <= -DEV_EINPUT; }
+/* The -errno inside either kind. */
+static inline int dev_error_errno(int rc) { return rc <= -DEV_EINPUT ? rc + DEV_EINPUT : rc; }
 
 enum vm_exit_reason {
 	VM_EXIT_NONE = 0,
@@ -37,25 +52,28 @@ struct dev_env {
 	/* New eventfd bound to gsi with KVM_IRQFD; writing to it raises the
 	 * interrupt (edge). Returns the fd (owned by the caller) or -errno. */
 	int (*irqfd_new)(struct vm *vm, unsigned gsi);
-	/* New eventfd KVM signals when the guest writes (addr, len) on the MMIO
-	 * bus, matching datamatch when match != 0 (KVM_IOEVENTFD). Returns the fd
-	 * (owned by the caller) or -errno. */
-	int (*ioeventfd_new)(struct vm *vm, uint64_t addr, uint32_t len, int match, uint64_t datamatch);
+	/* Make KVM signal the eventfd fd (owned by the caller) when the guest
+	 * writes (addr, len) on the MMIO bus, matching datamatch when match != 0
+	 * (KVM_IOEVENTFD). 0 or -errno. */
+	int (*ioeventfd)(struct vm *vm, int fd, uint64_t addr, uint32_t len, int match, uint64_t datamatch);
 	/* Call cb on the main event-loop thread when fd is readable. */
 	int (*watch)(struct vm *vm, int fd, dev_watch_cb cb, void *opaque);
 	int (*unwatch)(struct vm *vm, int fd);
 	/* Reserve a virtio-mmio window and a GSI and announce it to the guest
 	 * on the kernel command line (virtio_mmio.device=SIZE@BASE:IRQ). */
 	int (*virtio_slot)(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi);
+	/* Record what the device occupies for the firmware tables (copied).
+	 * -ENOSPC when RES_MAX records exist. */
+	int (*publish)(struct vm *vm, const struct dev_resource *r);
 	/* Append one word to the guest kernel command line. -E2BIG if full. */
 	int (*cmdline_add)(struct vm *vm, const char *word);
 	/* Ask the VM to end; the first request wins. Safe from any thread. */
 	void (*request_exit)(struct vm *vm, enum vm_exit_reason reason, int status);
-	/* The vsock device offers in-process connections to guest ports: the
-	 * core's control socket uses them to reach the guest's RPC service.
-	 * connect(dev, port) returns a connected stream fd (a socketpair end
-	 * the caller owns) or -errno; -ECONNREFUSED when the guest refuses. */
-	int (*vsock_register)(struct vm *vm, int (*connect)(void *dev, uint32_t port), void *dev);
+	/* Hand the core a guest-stream connector (struct virtio_dev_info's
+	 * stream_fd): the control socket opens streams to guest ports through
+	 * it. The core owns fd from then on (closed even on error). -EEXIST
+	 * when it already has one. */
+	int (*guest_streams)(struct vm *vm, int fd);
 	/* vmm's own vsock endpoints (log, crash; docs/AGENTS.md): a private
 	 * 0700 directory holding a listening unix socket per host port, named
 	 * by the port number; NULL when vmm serves none. The vsock device
@@ -65,13 +83,47 @@ struct dev_env {
 	uint64_t start_ns;
 };
 
+/* One command-line option a device owns (Solo5 hvt's modules carry
+ * {setup, handle_cmdarg, usage} the same way). */
+struct dev_option {
+	const char *name;      /* "--disk" */
+	const char *alias;     /* "-d", or NULL */
+	bool takes_value;      /* --disk PATH vs --no-rng */
+	/* Store the option in the device's parsed config. opt is the spelling
+	 * the user used, val the value (NULL for a flag). 0, or -EINVAL with
+	 * one line in err naming opt and what is wrong. */
+	int (*parse)(void *cfg, const char *opt, const char *val, char *err, size_t errlen);
+	/* Its lines of `vmm --help`, "\n"-terminated; NULL when another
+	 * option's lines cover it (--no-rng under --rng). */
+	const char *usage;
+};
+
+/* For option parsers (vmm/cli.c): write one line into err (control bytes
+ * replaced) and return -EINVAL; parse a decimal in [min, max] (0 or
+ * -EINVAL). */
+int dev_option_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int dev_option_u64(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out);
+
 struct device_ops {
 	const char *name;
-	/* Create the device if the config asks for it: register its bus ranges,
-	 * fds and command-line words. Returns 0 (created, *state set), 1 (not
-	 * configured, nothing done) or -errno with one error line logged that
-	 * names the input at fault. Runs before any vCPU starts. */
-	int (*create)(const struct dev_env *env, void **state);
+	/* Options, terminated by an entry with name NULL; NULL for none. */
+	const struct dev_option *options;
+	/* The device's parsed options: cfg_size bytes, set to defaults by
+	 * cfg_init (zeroed first) before any option is parsed. */
+	size_t cfg_size;
+	void (*cfg_init)(void *cfg);
+	/* Optional: members for the control socket's status object, as
+	 * `"key":value` pairs separated by commas (no braces), from the parsed
+	 * options. Returns the length or -ENOSPC. */
+	int (*status_json)(const void *cfg, char *buf, size_t len);
+	/* A virtio device: the core's device host creates one transport per
+	 * instance; create/destroy/dump below are then unused. */
+	const struct virtio_device *virtio;
+	/* A platform device: create it if its options ask for it (register bus
+	 * ranges, fds, command-line words). Returns 0 (created, *state set), 1
+	 * (not configured) or an error as above, with one line logged naming
+	 * the input at fault. Runs before any vCPU starts. */
+	int (*create)(const struct dev_env *env, const void *cfg, void **state);
 	/* Release everything create acquired. Called after vCPUs have stopped. */
 	void (*destroy)(void *state);
 	/* Optional: log the device's internal state, a few log_state lines

@@ -83,8 +83,15 @@ int main(int argc, char **argv)
 	}
 	rc = cli_parse(c, argc, argv, err, sizeof(err));
 	if (rc == CLI_HELP) {
-		fputs(cli_usage(), stdout);
-		return VMM_EXIT_OK;
+		char *text;
+		size_t n = cli_usage(NULL, 0);
+		if ((text = malloc(n + 1))) {
+			cli_usage(text, n + 1);
+			fputs(text, stdout);
+			free(text);
+		}
+		free(c);
+		return text ? VMM_EXIT_OK : VMM_EXIT_FAILURE;
 	}
 	if (rc == CLI_VERSION) {
 		printf("vmm %s\n", APPVM_VERSION);

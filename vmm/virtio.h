@@ -1,20 +1,22 @@
 /* Virtio constants and the narrow interface between a virtio transport and
  * a virtio device (virtio 1.2, "Virtual I/O Device (VIRTIO) Version 1.2").
  *
- * The split follows what a later issue needs: each device moves into its own
+ * The split follows what the sandbox needs: each device may run in its own
  * forked, jailed process (crosvm style). So a device never sees the
- * transport's structures. It is driven only through struct virtio_dev_ops,
- * whose arguments are plain data (offsets, bytes, feature words, queue
- * addresses) that can be marshalled over a socket, and it talks back only
- * through struct virtio_signal (an irqfd plus two words that can live in a
- * shared page). Guest memory is reached through struct gm, which maps the
- * same memfd in every process. */
+ * transport's structures. The device host (vmm/virtio_host.h) drives it
+ * only through struct virtio_device, whose arguments are plain data
+ * (feature words, queue addresses) that can be marshalled over a socket,
+ * and it talks back only through struct virtio_signal (an irqfd plus three
+ * words that can live in a shared page). Guest memory is reached through
+ * struct gm, which maps the same memfd in every process. */
 #ifndef VMM_VIRTIO_H
 #define VMM_VIRTIO_H
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/gm.h"
+
+struct dev_env;
 
 /* §2.1 Device Status Field. */
 #define VIRTIO_STATUS_ACKNOWLEDGE 0x01
@@ -113,28 +115,78 @@ struct virtq_config {
 	uint64_t used;       /* QueueDevice */
 };
 
-/* What a transport may ask of a device. The transport serialises all calls
- * for one device (never two at once). dev is the device's own state.
+/* Bytes of device configuration space a device may publish (§4.2.2
+ * Config: the MMIO window leaves 0xf00; every device we have uses < 64). */
+#define VIRTIO_CONFIG_MAX 256
+#define VIRTIO_CMDLINE_MAX 64
+
+/* What a device's open() reports about one instance: plain data the device
+ * host builds the transport from, so config-space and feature reads never
+ * reach the device (in a jailed layout they never cross into its process).
+ * The configuration space is read-only to the driver: writes are ignored
+ * (none of our devices offers a writable field, e.g. VIRTIO_BLK_F_CONFIG_WCE). */
+struct virtio_dev_info {
+	char name[24];                  /* log prefix: "virtio-blk vda" */
+	uint64_t features;              /* offered, VIRTIO_F_VERSION_1 included */
+	uint32_t config_len;
+	uint8_t config[VIRTIO_CONFIG_MAX];
+	/* Words for the guest kernel command line, added right after the
+	 * transport's own announcement ("root=/dev/vda ro"), or "". */
+	char cmdline[VIRTIO_CMDLINE_MAX];
+	/* -1, or an fd the device wants its poll op called for when readable
+	 * (vsock's host sockets). Owned by the device. */
+	int poll_fd;
+	/* -1, or the VMM's end of a SOCK_SEQPACKET connector through which the
+	 * VMM opens streams to guest ports (see VIRTIO_STREAM_CONNECT). The
+	 * host hands it to the core, which owns it from then on. */
+	int stream_fd;
+};
+
+/* The guest-stream protocol on stream_fd: one datagram "CONNECT <port>\n"
+ * carrying one SCM_RIGHTS fd (a stream socket). The device wires that fd
+ * to the guest's port; a refusal, a driver that is not up or a full
+ * connection table close it (the VMM side reads EOF). */
+#define VIRTIO_STREAM_CONNECT "CONNECT"
+
+/* A virtio device type: its descriptor for the transport, the privileged
+ * open() the VMM process runs, and the serve ops.
  *
- * Ownership: the device owns its backing fds; the transport owns the
- * irqfd/ioeventfds and the struct virtio_signal it passes to create. */
-struct virtio_dev_ops {
+ * open() runs in the VMM before any vCPU: it validates the instance's
+ * options, acquires every fd the device needs (files, sockets) and fills
+ * *info. It may read env (guest memory, the VMM's service directory) but
+ * keeps nothing of it but env->gm: the serve ops must not call into the VM. It may log; on failure it returns -errno, or dev_input_error(-errno)
+ * (vmm/device.h) when the user's input is at fault, with one line logged
+ * naming the input.
+ *
+ * The serve ops need only guest memory, the fds open() acquired, the
+ * struct virtio_signal the host gave open() and plain data: they can run in
+ * another thread or process. The host serialises them per instance (never
+ * two at once) and never holds the transport's register lock around them.
+ *
+ * Ownership: the device owns its backing fds (close() releases them); the
+ * host owns the signal, the irqfd and the notify eventfds. */
+struct virtio_device {
+	const char *name;       /* "virtio-blk" */
 	uint32_t device_id;     /* VIRTIO_ID_* */
 	unsigned num_queues;
 	uint16_t queue_max;     /* QueueNumMax for every queue, power of 2 */
-	/* Offered feature bits, VIRTIO_F_VERSION_1 included. */
-	uint64_t (*features)(void *dev);
-	/* Device-specific configuration space (§4.2.2 Config): off and len are
-	 * untrusted; out-of-range bytes read as 0 and are ignored on write. */
-	void (*config_read)(void *dev, uint32_t off, uint8_t *data, uint32_t len);
-	void (*config_write)(void *dev, uint32_t off, const uint8_t *data, uint32_t len);
+	/* How many instances cfg (the device's parsed options) asks for. */
+	unsigned (*instances)(const void *cfg);
+	int (*open)(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+		    struct virtio_signal *sig, struct virtio_dev_info *info);
+	void (*close)(void *dev);
 	/* DRIVER_OK: the driver accepted features and configured queues
 	 * (queue configs are not validated yet). A negative return means the
-	 * configuration is unusable; the transport then sets NEEDS_RESET. */
+	 * configuration is unusable; the host then sets NEEDS_RESET. */
 	int (*activate)(void *dev, uint64_t features, const struct virtq_config *q, unsigned nq);
-	/* The driver notified queue q (0 <= q < num_queues) after activate. */
+	/* The driver notified queue q (0 <= q < num_queues) after activate,
+	 * or the device asked to be called again (virtio_signal_requeue). */
 	void (*queue_notify)(void *dev, unsigned q);
+	/* info->poll_fd is readable. Optional. */
+	void (*poll)(void *dev);
 	/* Status written 0: forget queues and negotiated features. */
 	void (*reset)(void *dev);
+	/* Log the device's state (SIGUSR2). Optional. */
+	void (*dump)(void *dev);
 };
 #endif

@@ -11,32 +11,24 @@
 
 #include "vmm/log.h"
 
-struct virtio_mmio_notify {
-	struct virtio_mmio *t;
-	unsigned q;
-	int fd;          /* ioeventfd, or -1: QueueNotify then traps to us */
-	bool watched;
-};
-
 struct virtio_mmio {
-	/* Taken by every register access (vCPU threads) and around every
-	 * device call (vCPU threads and the event-loop thread). */
+	/* Taken by every register access (vCPU threads). Never held while
+	 * the device serves a queue: the host's worker does that under the
+	 * host's own lock, which activate/reset take after this one. */
 	pthread_mutex_t lock;
 	struct dev_env env;               /* copy: create's argument may not live on */
 	const char *name;
-	const struct virtio_dev_ops *ops;
-	void *dev;
+	struct virtio_mmio_dev d;         /* copy of what the host told us */
 	struct virtio_signal *sig;
 	uint64_t base;
 	unsigned gsi;
-	uint64_t dev_features;            /* fixed at create */
 	/* Driver-visible register state, reset to zero by a status write of 0. */
 	uint32_t status;
 	uint32_t dev_features_sel, drv_features_sel, queue_sel;
 	uint64_t drv_features;
 	bool active;                      /* DRIVER_OK accepted by the device */
 	struct virtq_config q[VIRTIO_MAX_QUEUES];
-	struct virtio_mmio_notify notify[VIRTIO_MAX_QUEUES];
+	bool bound[VIRTIO_MAX_QUEUES];    /* KVM signals notify_fd[q] itself */
 };
 
 void virtio_signal_used(struct virtio_signal *s)
@@ -66,57 +58,31 @@ void virtio_signal_requeue(struct virtio_signal *s, unsigned q)
 		__atomic_fetch_or(&s->requeue, 1u << q, __ATOMIC_SEQ_CST);
 }
 
-/* Take (and clear) the device's requeue request for queue q. */
-static bool virtio_mmio_take_requeue(struct virtio_mmio *t, unsigned q)
-{
-	uint32_t bit = q < 32 ? 1u << q : 0;
-
-	return bit && (__atomic_fetch_and(&t->sig->requeue, ~bit, __ATOMIC_SEQ_CST) & bit);
-}
-
 static bool virtio_mmio_needs_reset(const struct virtio_mmio *t)
 {
 	return __atomic_load_n(&t->sig->needs_reset, __ATOMIC_SEQ_CST) != 0;
 }
 
-/* Call with the lock held. */
+/* A QueueNotify write KVM did not take (no ioeventfd for the queue, or an
+ * index that does not exist): pass it to the host's worker through the
+ * same eventfd an ioeventfd would signal. Call with the lock held. */
 static void virtio_mmio_kick(struct virtio_mmio *t, unsigned q)
 {
-	if (q >= t->ops->num_queues) {
+	uint64_t one = 1;
+
+	if (q >= t->d.num_queues) {
 		log_guest("%s: notify for queue %u which does not exist", t->name, q);
 		return;
 	}
 	if (!t->active || virtio_mmio_needs_reset(t) || !t->q[q].ready)
 		return;
-	t->ops->queue_notify(t->dev, q);
-}
-
-/* Event-loop thread: KVM signalled a QueueNotify write matching this queue. */
-static void virtio_mmio_notified(void *opaque, int fd, uint32_t events)
-{
-	struct virtio_mmio_notify *n = opaque;
-	uint64_t cnt;
-
-	uint64_t one = 1;
-	bool again;
-
-	/* Drain before processing, so a notify racing with us re-arms it. */
-	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		log_guest("%s: ioeventfd read: %s", n->t->name, strerror(errno));
-	pthread_mutex_lock(&n->t->lock);
-	virtio_mmio_kick(n->t, n->q);
-	again = virtio_mmio_take_requeue(n->t, n->q);
-	pthread_mutex_unlock(&n->t->lock);
-	/* The device left chains in the ring: make the (level-triggered)
-	 * ioeventfd readable again, so the loop comes back to this queue after
-	 * serving every other ready fd. */
-	if (again && write(fd, &one, sizeof(one)) < 0)
-		log_guest("%s: re-arming queue %u: %s", n->t->name, n->q, strerror(errno));
+	if (write(t->d.notify_fd[q], &one, sizeof(one)) < 0)
+		log_guest("%s: queue %u notify: %s", t->name, q, strerror(errno));
 }
 
 static void virtio_mmio_reset(struct virtio_mmio *t)
 {
-	t->ops->reset(t->dev);
+	t->d.reset(t->d.host);
 	t->status = 0;
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
 	t->drv_features = 0;
@@ -127,33 +93,25 @@ static void virtio_mmio_reset(struct virtio_mmio *t)
 	__atomic_store_n(&t->sig->requeue, 0, __ATOMIC_SEQ_CST);
 }
 
-/* Register one ioeventfd per queue on QueueNotify, once, when the driver
- * first starts the device. Until then (and if it fails) a notify traps to
- * the vCPU thread, which serves the queue itself. Call with the lock held. */
+/* Bind each queue's notify eventfd to QueueNotify with KVM_IOEVENTFD
+ * (datamatch = queue index), once, when the driver first starts the
+ * device: a guest that never drives it costs KVM nothing (an ioeventfd
+ * makes the VM's teardown measurably slower, docs/BENCHMARKS.md), as in
+ * crosvm and Firecracker. Until then (and if it fails) a notify traps to
+ * the vCPU thread, which signals the same eventfd. Lock held. */
 static void virtio_mmio_arm_notify(struct virtio_mmio *t)
 {
-	for (unsigned q = 0; q < t->ops->num_queues && t->env.ioeventfd_new; q++) {
-		struct virtio_mmio_notify *n = &t->notify[q];
-		int fd, r;
+	for (unsigned q = 0; q < t->d.num_queues && t->env.ioeventfd; q++) {
+		int r;
 
-		if (n->fd >= 0)
+		if (t->bound[q])
 			continue;
-		fd = t->env.ioeventfd_new(t->env.vm, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, 1, q);
-		if (fd < 0) {
-			log_debug("%s: no ioeventfd for queue %u (%s), notifies trap", t->name, q, strerror(-fd));
-			continue;
-		}
-		r = t->env.watch(t->env.vm, fd, virtio_mmio_notified, n);
+		r = t->env.ioeventfd(t->env.vm, t->d.notify_fd[q], t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, 1, q);
 		if (r < 0) {
-			/* KVM now consumes this queue's notifies into fd and nobody
-			 * would read it: the device cannot work; say so. */
-			log_err("%s: watching queue %u notifications: %s", t->name, q, strerror(-r));
-			n->fd = fd;
-			virtio_signal_needs_reset(t->sig);
+			log_debug("%s: no ioeventfd for queue %u (%s), notifies trap", t->name, q, strerror(-r));
 			continue;
 		}
-		n->fd = fd;
-		n->watched = true;
+		t->bound[q] = true;
 	}
 }
 
@@ -177,9 +135,9 @@ static void virtio_mmio_set_status(struct virtio_mmio *t, uint32_t v)
 	if (added & VIRTIO_STATUS_FEATURES_OK) {
 		/* §2.2.2: the device refuses FEATURES_OK for features it did not
 		 * offer; we are a non-transitional device (§7.1: VERSION_1). */
-		if ((t->drv_features & ~t->dev_features) || !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+		if ((t->drv_features & ~t->d.features) || !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
 			log_guest("%s: refusing driver features 0x%llx (offered 0x%llx)", t->name,
-				  (unsigned long long)t->drv_features, (unsigned long long)t->dev_features);
+				  (unsigned long long)t->drv_features, (unsigned long long)t->d.features);
 			v &= ~VIRTIO_STATUS_FEATURES_OK;
 			added &= ~VIRTIO_STATUS_FEATURES_OK;
 		}
@@ -188,7 +146,7 @@ static void virtio_mmio_set_status(struct virtio_mmio *t, uint32_t v)
 		if (!(v & VIRTIO_STATUS_FEATURES_OK)) {
 			log_guest("%s: DRIVER_OK before FEATURES_OK", t->name);
 			v &= ~VIRTIO_STATUS_DRIVER_OK;
-		} else if (t->ops->activate(t->dev, t->drv_features, t->q, t->ops->num_queues) < 0) {
+		} else if (t->d.activate(t->d.host, t->drv_features, t->q, t->d.num_queues) < 0) {
 			virtio_signal_needs_reset(t->sig);
 		} else {
 			t->active = true;
@@ -202,7 +160,7 @@ static void virtio_mmio_set_status(struct virtio_mmio *t, uint32_t v)
  * device not started (§4.2.3.2). */
 static struct virtq_config *virtio_mmio_queue_rw(struct virtio_mmio *t)
 {
-	if (t->queue_sel >= t->ops->num_queues)
+	if (t->queue_sel >= t->d.num_queues)
 		return NULL;
 	if ((t->status & VIRTIO_STATUS_DRIVER_OK) || t->q[t->queue_sel].ready) {
 		log_guest("%s: queue %u register written while live", t->name, t->queue_sel);
@@ -216,18 +174,18 @@ static void set_hi(uint64_t *r, uint32_t v) { *r = (*r & 0xffffffffull) | (uint6
 
 static uint32_t virtio_mmio_reg_read(struct virtio_mmio *t, uint64_t off)
 {
-	const struct virtq_config *q = t->queue_sel < t->ops->num_queues ? &t->q[t->queue_sel] : NULL;
+	const struct virtq_config *q = t->queue_sel < t->d.num_queues ? &t->q[t->queue_sel] : NULL;
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE: return VIRTIO_MMIO_MAGIC;
 	case VIRTIO_MMIO_VERSION: return 2;
-	case VIRTIO_MMIO_DEVICE_ID: return t->ops->device_id;
+	case VIRTIO_MMIO_DEVICE_ID: return t->d.device_id;
 	case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		if (t->dev_features_sel > 1)
 			return 0;
-		return (uint32_t)(t->dev_features >> (32 * t->dev_features_sel));
-	case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? t->ops->queue_max : 0;
+		return (uint32_t)(t->d.features >> (32 * t->dev_features_sel));
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? t->d.queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return q ? q->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return __atomic_load_n(&t->sig->isr, __ATOMIC_SEQ_CST);
 	case VIRTIO_MMIO_STATUS:
@@ -274,7 +232,7 @@ static void virtio_mmio_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t 
 			q->size = v > 0xffff ? 0 : (uint16_t)v;  /* 0 fails at setup */
 		break;
 	case VIRTIO_MMIO_QUEUE_READY:
-		if (t->queue_sel >= t->ops->num_queues)
+		if (t->queue_sel >= t->d.num_queues)
 			break;
 		if (v == 0 && !(t->status & VIRTIO_STATUS_DRIVER_OK))
 			t->q[t->queue_sel].ready = false;
@@ -284,13 +242,7 @@ static void virtio_mmio_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t 
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* Reaches us only when no ioeventfd matched: a queue without one
 		 * (fallback) or an index that does not exist. */
-		if (v < t->ops->num_queues && t->notify[v].watched)
-			break;
-		/* On the vCPU thread the guest only waits for itself: serve the
-		 * queue until the device stops asking to be called again. */
-		do
-			virtio_mmio_kick(t, v);
-		while (virtio_mmio_take_requeue(t, v));
+		virtio_mmio_kick(t, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		__atomic_fetch_and(&t->sig->isr, ~v, __ATOMIC_SEQ_CST);
@@ -316,11 +268,16 @@ void virtio_mmio_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 	uint32_t v;
 
 	memset(data, 0, len);
-	pthread_mutex_lock(&t->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
-		if (off < VIRTIO_MMIO_WINDOW && len <= VIRTIO_MMIO_WINDOW - off)
-			t->ops->config_read(t->dev, (uint32_t)(off - VIRTIO_MMIO_CONFIG), data, len);
-	} else if (len == 4 && !(off & 3)) {
+		/* Plain data fixed at create: no lock, no device call. Bytes
+		 * past the device's config space read 0 (§4.2.2). */
+		uint64_t c = off - VIRTIO_MMIO_CONFIG;
+		for (uint32_t i = 0; i < len && c + i < t->d.config_len; i++)
+			data[i] = t->d.config[c + i];
+		return;
+	}
+	pthread_mutex_lock(&t->lock);
+	if (len == 4 && !(off & 3)) {
 		/* §4.2.2.2: registers are accessed 32 bits wide and aligned. */
 		v = virtio_mmio_reg_read(t, off);
 		memcpy(data, &v, 4);
@@ -335,11 +292,11 @@ void virtio_mmio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 	struct virtio_mmio *t = opaque;
 	uint32_t v;
 
+	/* The config space is read-only (struct virtio_dev_info). */
+	if (off >= VIRTIO_MMIO_CONFIG)
+		return;
 	pthread_mutex_lock(&t->lock);
-	if (off >= VIRTIO_MMIO_CONFIG) {
-		if (off < VIRTIO_MMIO_WINDOW && len <= VIRTIO_MMIO_WINDOW - off)
-			t->ops->config_write(t->dev, (uint32_t)(off - VIRTIO_MMIO_CONFIG), data, len);
-	} else if (len == 4 && !(off & 3)) {
+	if (len == 4 && !(off & 3)) {
 		memcpy(&v, data, 4);
 		virtio_mmio_reg_write(t, off, v);
 	} else {
@@ -354,15 +311,15 @@ static const struct bus_ops virtio_mmio_bus_ops = {
 };
 
 int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, const char *name,
-		       const struct virtio_dev_ops *ops, void *dev, struct virtio_signal *sig)
+		       const struct virtio_mmio_dev *d)
 {
 	struct virtio_mmio *t;
 	uint64_t size;
 	int r;
 
 	*out = NULL;
-	if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MAX_QUEUES ||
-	    !ops->queue_max || ops->queue_max > VIRTQ_MAX_SIZE) {
+	if (d->num_queues == 0 || d->num_queues > VIRTIO_MAX_QUEUES || !d->queue_max ||
+	    d->queue_max > VIRTQ_MAX_SIZE || d->config_len > VIRTIO_MMIO_WINDOW - VIRTIO_MMIO_CONFIG) {
 		log_err("%s: bad virtio device description", name);
 		return -EINVAL;
 	}
@@ -372,13 +329,9 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 	pthread_mutex_init(&t->lock, NULL);
 	t->env = *env;
 	t->name = name;
-	t->ops = ops;
-	t->dev = dev;
-	t->sig = sig;
-	t->dev_features = ops->features(dev);
-	sig->irqfd = -1;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		t->notify[q] = (struct virtio_mmio_notify){ .t = t, .q = q, .fd = -1 };
+	t->d = *d;
+	t->sig = d->sig;
+	t->sig->irqfd = -1;
 
 	r = env->virtio_slot(env->vm, &t->base, &size, &t->gsi);
 	if (r < 0) {
@@ -390,11 +343,14 @@ int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, cons
 		log_err("%s: irqfd for GSI %u: %s", name, t->gsi, strerror(-r));
 		goto fail;
 	}
-	sig->irqfd = r;
-	/* Queue-notify ioeventfds are registered when the driver starts the
-	 * device (virtio_mmio_arm_notify), as crosvm and Firecracker do: a
-	 * guest that never drives it costs KVM nothing (an ioeventfd makes the
-	 * VM's teardown measurably slower, docs/BENCHMARKS.md). */
+	t->sig->irqfd = r;
+	/* For the firmware tables (ACPI kernels find the window as LNRO0005). */
+	r = env->publish(env->vm, &(struct dev_resource){
+		.kind = RES_VIRTIO_MMIO, .base = t->base, .size = size, .irq = (int)t->gsi, .reset_port = -1 });
+	if (r < 0) {
+		log_err("%s: firmware tables full: %s", name, strerror(-r));
+		goto fail;
+	}
 	/* Last: the bus cannot forget a range, so nothing may fail after it. */
 	r = bus_add(env->mmio, t->base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, t);
 	if (r < 0) {
@@ -416,8 +372,9 @@ void virtio_mmio_dump(struct virtio_mmio *t)
 
 	pthread_mutex_lock(&t->lock);
 	notify[0] = 0;
-	for (unsigned q = 0; q < t->ops->num_queues && n < sizeof(notify) - 8; q++)
-		n += (size_t)snprintf(notify + n, sizeof(notify) - n, " %d", t->notify[q].fd);
+	for (unsigned q = 0; q < t->d.num_queues && n < sizeof(notify) - 8; q++)
+		n += (size_t)snprintf(notify + n, sizeof(notify) - n, " %d%s", t->d.notify_fd[q],
+				      t->bound[q] ? "" : "(trap)");
 	log_state("%s: mmio %#llx gsi %u status %#x features %#llx active %d isr %#x needs_reset %d "
 		  "ioeventfds%s", t->name, (unsigned long long)t->base, t->gsi, t->status,
 		  (unsigned long long)t->drv_features, t->active, __atomic_load_n(&t->sig->isr, __ATOMIC_SEQ_CST),
@@ -425,24 +382,10 @@ void virtio_mmio_dump(struct virtio_mmio *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void virtio_mmio_dump_vq(struct virtio_mmio *t, unsigned q, const struct virtq *vq)
-{
-	pthread_mutex_lock(&t->lock);
-	virtq_log_state(vq, t->name, q);
-	pthread_mutex_unlock(&t->lock);
-}
-
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
 	if (!t)
 		return;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		struct virtio_mmio_notify *n = &t->notify[q];
-		if (n->watched && t->env.unwatch)
-			t->env.unwatch(t->env.vm, n->fd);
-		if (n->fd >= 0)
-			close(n->fd);
-	}
 	if (t->sig->irqfd >= 0) {
 		close(t->sig->irqfd);
 		t->sig->irqfd = -1;

@@ -1,15 +1,14 @@
 /* The virtio-mmio transport (virtio 1.2 §4.2, version 2 registers only).
  *
- * One struct virtio_mmio per device: it claims a 4 KiB window and a GSI from
- * env->virtio_slot (which announces virtio_mmio.device=4K@BASE:GSI), answers
- * the register file on the MMIO bus (vCPU threads), raises interrupts through
- * a KVM irqfd and receives QueueNotify through one ioeventfd per queue
- * (datamatch = queue index), watched on the event-loop thread, where the
- * device's queue_notify runs. A mutex serialises register accesses against
- * queue processing, so a device never sees two calls at once.
- *
- * The device is reached only through its struct virtio_dev_ops and reports
- * back only through the struct virtio_signal it hands in (see virtio.h). */
+ * The device host (vmm/virtio_host.h) creates one struct virtio_mmio per
+ * device instance: it claims a 4 KiB window and a GSI from env->virtio_slot
+ * (the architecture announces it to the guest), answers the register file
+ * on the MMIO bus (vCPU threads) and raises interrupts through a KVM irqfd.
+ * Notifications never run device code here: at DRIVER_OK each queue's
+ * QueueNotify is bound with KVM_IOEVENTFD to the host's notify eventfd for
+ * that queue, and a notify that still traps is written to that eventfd.
+ * The register lock is held only for register state; activate and reset go
+ * to the host, which serialises them against its worker. */
 #ifndef VMM_VIRTIO_MMIO_H
 #define VMM_VIRTIO_MMIO_H
 #include <stdint.h>
@@ -19,20 +18,34 @@
 
 struct virtio_mmio;
 
-/* Create the transport for dev. sig is owned by the device and must outlive
- * the transport; its irqfd field is set here (the transport owns that fd).
- * name is used in messages ("virtio-blk vda"). Returns 0 or -errno (with an
- * error logged). On success *out is set. */
+/* What the transport is told about the device it fronts, and how it
+ * reaches the host: plain data plus two calls. */
+struct virtio_mmio_dev {
+	uint32_t device_id;
+	unsigned num_queues;
+	uint16_t queue_max;
+	uint64_t features;             /* offered */
+	const uint8_t *config;         /* read-only config space, config_len bytes */
+	uint32_t config_len;
+	struct virtio_signal *sig;     /* its irqfd is set (and owned) here */
+	const int *notify_fd;          /* num_queues eventfds the host serves */
+	void *host;
+	/* DRIVER_OK with the driver's features and queues; <0: NEEDS_RESET. */
+	int (*activate)(void *host, uint64_t features, const struct virtq_config *q, unsigned nq);
+	/* Status written 0. */
+	void (*reset)(void *host);
+};
+
+/* Create the transport. d is copied; what it points to must outlive the
+ * transport. name is used in messages ("virtio-blk vda"). Returns 0 or
+ * -errno (with an error logged). On success *out is set. */
 int virtio_mmio_create(struct virtio_mmio **out, const struct dev_env *env, const char *name,
-		       const struct virtio_dev_ops *ops, void *dev, struct virtio_signal *sig);
-/* Unwatch and close the fds; the device itself is not touched. NULL is ok. */
+		       const struct virtio_mmio_dev *d);
+/* Close the irqfd; the device and the notify eventfds are not touched.
+ * NULL is ok. */
 void virtio_mmio_destroy(struct virtio_mmio *t);
 /* Log the transport's state in one line (SIGUSR2 dumps). */
 void virtio_mmio_dump(struct virtio_mmio *t);
-/* Log the state of queue q, held by the device in vq, under the
- * transport's lock (for devices whose queue work runs under it). */
-struct virtq;
-void virtio_mmio_dump_vq(struct virtio_mmio *t, unsigned q, const struct virtq *vq);
 
 /* The register file as seen from the bus (exposed for unit tests; the bus
  * calls these through its ops). off is relative to the window. */

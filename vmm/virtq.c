@@ -197,6 +197,53 @@ bool virtq_arm_notify(struct virtq *vq)
 	return virtq_has_avail(vq);
 }
 
+int virtq_serve(struct virtq *vq, unsigned q, struct virtio_signal *sig, struct virtq_chain *c,
+		virtq_handle_fn handle, void *dev)
+{
+	int rc = 0;
+
+	for (unsigned budget = vq->size;; budget--) {
+		uint32_t written = 0;
+		int r;
+
+		if (budget == 0) {
+			/* Budget spent (the ring's, or the device's own): keep
+			 * avail_event current (a stale one would silence the
+			 * driver's notifications for good) and come back after
+			 * the host served everything else. */
+			if (virtq_arm_notify(vq))
+				virtio_signal_requeue(sig, q);
+			break;
+		}
+		r = virtq_pop(vq, c);
+		if (r == 0) {
+			/* Empty: ask for the next notification, unless more
+			 * arrived while we were asking. */
+			if (virtq_arm_notify(vq))
+				continue;
+			break;
+		}
+		if (r < 0) {
+			rc = -EIO;
+			break;
+		}
+		r = handle(dev, c, &written);
+		virtq_push(vq, c->head, written);
+		if (r < 0) {
+			vq->broken = true;
+			rc = -EIO;
+			break;
+		}
+		if (r > 0)
+			budget = 1;  /* the device's budget: ends the batch at the top */
+	}
+	if (rc < 0)
+		virtio_signal_needs_reset(sig);
+	if (virtq_should_signal(vq))
+		virtio_signal_used(sig);
+	return rc;
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
 	uint8_t *elem;

@@ -103,6 +103,26 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
  * EVENT_IDX, used->idx moved past the driver's used_event (§2.7.10). */
 bool virtq_should_signal(struct virtq *vq);
 
+/* A device's work on one chain taken by virtq_serve: set *written to the
+ * bytes written into the chain's writable part. Returns 0 (next chain), 1
+ * (stop for now: a budget of the device's own is spent; the host calls
+ * again if chains wait) or -errno (the request shows a confused driver: the
+ * queue is broken). The chain is pushed back in every case. */
+typedef int (*virtq_handle_fn)(void *dev, const struct virtq_chain *c, uint32_t *written);
+
+/* The drain loop every queue-driven device shares, for one notification of
+ * queue q (< 32): pop chains and hand each to handle, at most one ring's
+ * worth (so a driver refilling as fast as we serve cannot keep the thread
+ * to itself), then interrupt once for the batch if the driver wants it.
+ * Whenever it stops with the ring empty or with the budget spent it
+ * publishes avail_event (EVENT_IDX, §2.7.10) so the driver's next
+ * notification comes, and when chains are still waiting it asks the host
+ * to call again (virtio_signal_requeue). A malformed ring or request marks
+ * the queue broken and signals DEVICE_NEEDS_RESET. c is scratch space for
+ * one chain (large: keep it in the device). Returns 0 or -EIO (broken). */
+int virtq_serve(struct virtq *vq, unsigned q, struct virtio_signal *sig, struct virtq_chain *c,
+		virtq_handle_fn handle, void *dev);
+
 /* Log "<dev>: queue <q>: ..." with the queue's state for diagnostics
  * (SIGUSR2 dumps): our positions and what the driver's ring shows now.
  * Call under whatever lock guards the queue. */

@@ -27,6 +27,7 @@
 #include "vmm/gm.h"
 #include "vmm/log.h"
 #include "vmm/services/hostsvc.h"
+#include "vmm/virtio_host.h"
 #include "proto/agents.h"
 
 #define VM_CMDLINE_MAX 4096
@@ -60,8 +61,9 @@ struct vm {
 	const struct device_ops *dev_ops[VM_MAX_DEVICES];
 	void *dev_state[VM_MAX_DEVICES];
 	unsigned virtio_next;        /* next virtio-mmio slot */
-	struct arch_mmio_dev virtio[32]; /* windows handed out, for the firmware tables */
 	unsigned gsi_next;           /* next free GSI for virtio */
+	unsigned nres;
+	struct dev_resource res[RES_MAX];  /* published by devices, for the firmware tables */
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 	unsigned nvcpus;
 	int exit_fd;                 /* eventfd: someone asked the VM to end */
@@ -69,17 +71,7 @@ struct vm {
 	atomic_int exit_reason;
 	atomic_int exit_status;
 	atomic_int stopping;
-	/* In-process vsock connector, registered by the vsock device. It runs
-	 * on the loop thread only; other threads go through the call slot. */
-	int (*vsock_connect)(void *dev, uint32_t port);
-	void *vsock_dev;
-	pthread_t loop_thread;
-	int call_fd;                 /* eventfd: a connect request is waiting */
-	pthread_mutex_t call_serial; /* one request in the slot at a time */
-	pthread_mutex_t call_lock;
-	pthread_cond_t call_cv;
-	int call_pending, call_result;
-	uint32_t call_port;
+	int guest_streams;           /* a device's guest-stream connector, or -1 */
 	struct ctl *ctl;
 	struct hostsvc *hostsvc;     /* the agents' endpoints (--syslog, --crash-dir) */
 	char name[72];               /* --name, or vm-<pid> */
@@ -113,22 +105,13 @@ static int vm_irqfd_new(struct vm *vm, unsigned gsi)
 	return fd;
 }
 
-static int vm_ioeventfd_new(struct vm *vm, uint64_t addr, uint32_t len, int match, uint64_t datamatch)
+static int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, int match, uint64_t datamatch)
 {
-	struct kvm_ioeventfd io = { .addr = addr, .len = len, .datamatch = datamatch };
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .datamatch = datamatch, .fd = fd };
 
-	if (fd < 0)
-		return -errno;
-	io.fd = fd;
 	if (match)
 		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
-	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
 
 static int vm_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
@@ -160,30 +143,32 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 	unsigned g;
 	int rc;
 
-	if (vm->virtio_next >= sizeof(vm->virtio) / sizeof(vm->virtio[0]))
-		return -ENOSPC;
-	rc = arch_virtio_window(vm->virtio_next, vm->gsi_next, base, size, &g);
+	rc = arch_virtio_window(vm->virtio_next, vm->gsi_next, base, size, &g, word, sizeof(word));
 	if (rc)
 		return rc;
 	*gsi = g;
-	/* Documentation/admin-guide/kernel-parameters.txt, virtio_mmio.device=
-	 * <size>@<baseaddr>:<irq>. */
-	snprintf(word, sizeof(word), "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)*base, g);
-	rc = vm_cmdline_add(vm, word);
-	if (rc)
+	if (word[0] && (rc = vm_cmdline_add(vm, word)))
 		return rc;
-	vm->virtio[vm->virtio_next] = (struct arch_mmio_dev){ .base = *base, .size = *size, .gsi = g };
 	vm->virtio_next++;
 	vm->gsi_next = g + 1;
 	return 0;
 }
 
-static int vm_vsock_register(struct vm *vm, int (*connect)(void *dev, uint32_t port), void *dev)
+static int vm_publish(struct vm *vm, const struct dev_resource *r)
 {
-	if (vm->vsock_connect)
+	if (vm->nres >= RES_MAX)
+		return -ENOSPC;
+	vm->res[vm->nres++] = *r;
+	return 0;
+}
+
+static int vm_guest_streams(struct vm *vm, int fd)
+{
+	if (vm->guest_streams >= 0) {
+		close(fd);
 		return -EEXIST;
-	vm->vsock_connect = connect;
-	vm->vsock_dev = dev;
+	}
+	vm->guest_streams = fd;
 	return 0;
 }
 
@@ -215,84 +200,49 @@ static void vm_exit_sum(const struct vm *vm, struct exitstat_sum *sum)
 	exitstat_sort(sum);
 }
 
+/* The core's members, then each configured device's own (struct
+ * device_ops status_json): the core names no device. */
 static int vm_ctl_status(void *opaque, char *buf, size_t len)
 {
 	struct vm *vm = opaque;
 	struct exitstat_sum sum;
 	struct timespec ts;
 	uint64_t now;
-	int n, m;
+	size_t n;
+	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	n = snprintf(buf, len,
-		     "{\"state\":\"%s\",\"pid\":%d,\"vcpus\":%u,\"mem_mib\":%llu,\"cid\":%u,"
-		     "\"uptime_ms\":%llu,\"disks\":%u,\"vsock\":%s,\"exits\":",
+	r = snprintf(buf, len, "{\"state\":\"%s\",\"pid\":%d,\"vcpus\":%u,\"mem_mib\":%llu,\"uptime_ms\":%llu",
 		     atomic_load(&vm->exit_reason) == VM_EXIT_NONE ? "running" : "stopping", (int)getpid(),
-		     vm->cfg->vcpus, (unsigned long long)vm->cfg->mem_mib, vm->cfg->cid,
-		     (unsigned long long)((now - vm->start_ns) / 1000000), vm->cfg->ndisks,
-		     vm->vsock_connect ? "true" : "false");
-	if (n < 0 || (size_t)n >= len)
+		     vm->cfg->vcpus, (unsigned long long)vm->cfg->mem_mib,
+		     (unsigned long long)((now - vm->start_ns) / 1000000));
+	if (r < 0 || (size_t)r >= len)
 		return -ENOSPC;
+	n = (size_t)r;
+	for (unsigned i = 0; device_table[i]; i++) {
+		if (!device_table[i]->status_json || !vm->cfg->dev_cfg[i])
+			continue;
+		if (n + 2 >= len)
+			return -ENOSPC;
+		buf[n++] = ',';
+		r = device_table[i]->status_json(vm->cfg->dev_cfg[i], buf + n, len - n - 1);
+		if (r < 0)
+			return r;
+		n += (size_t)r;
+	}
+	if (n + 10 >= len)
+		return -ENOSPC;
+	memcpy(buf + n, ",\"exits\":", 9);
+	n += 9;
 	vm_exit_sum(vm, &sum);
-	m = exitstat_json(&sum, 16, buf + n, len - (size_t)n - 1);
-	if (m < 0)
-		return m;
-	buf[n + m] = '}';
-	buf[n + m + 1] = '\0';
-	return n + m + 1;
-}
-
-/* Loop-thread side of a guest connect request. */
-static void vm_on_call(void *opaque, int fd, uint32_t events)
-{
-	struct vm *vm = opaque;
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
-	pthread_mutex_lock(&vm->call_lock);
-	if (vm->call_pending) {
-		vm->call_result = vm->vsock_connect ? vm->vsock_connect(vm->vsock_dev, vm->call_port) : -ENODEV;
-		vm->call_pending = 0;
-		pthread_cond_broadcast(&vm->call_cv);
-	}
-	pthread_mutex_unlock(&vm->call_lock);
-}
-
-/* Connect to a guest vsock port from any thread: the device itself is
- * single-threaded on the loop, so the request is handed to it. */
-static int vm_ctl_guest_connect(void *opaque, uint32_t port)
-{
-	struct vm *vm = opaque;
-	uint64_t one = 1;
-	int rc;
-
-	if (!vm->vsock_connect)
-		return -ENODEV;
-	if (pthread_equal(pthread_self(), vm->loop_thread))
-		return vm->vsock_connect(vm->vsock_dev, port);
-	pthread_mutex_lock(&vm->call_serial);
-	pthread_mutex_lock(&vm->call_lock);
-	vm->call_port = port;
-	vm->call_pending = 1;
-	vm->call_result = -ETIMEDOUT;
-	if (write(vm->call_fd, &one, sizeof(one)) < 0)
-		vm->call_pending = 0;
-	while (vm->call_pending && !atomic_load(&vm->stopping)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&vm->call_cv, &vm->call_lock, &ts);
-	}
-	if (vm->call_pending) {
-		vm->call_pending = 0;
-		vm->call_result = -ESHUTDOWN;
-	}
-	rc = vm->call_result;
-	pthread_mutex_unlock(&vm->call_lock);
-	pthread_mutex_unlock(&vm->call_serial);
-	return rc;
+	r = exitstat_json(&sum, 16, buf + n, len - n - 2);  /* room for "}" and NUL */
+	if (r < 0)
+		return r;
+	n += (size_t)r;
+	buf[n++] = '}';
+	buf[n] = 0;
+	return (int)n;
 }
 
 /* ---- vCPUs ----------------------------------------------------------- */
@@ -337,26 +287,7 @@ static void vcpu_mmio(struct vcpu *v)
  * failed entry), at the given log level. */
 static void vcpu_dump(struct vcpu *v, int level)
 {
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	struct kvm_vcpu_events e;
-	struct kvm_mp_state mp;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return;
-	log_msg(level, "vcpu%u: rip=0x%llx rsp=0x%llx rflags=0x%llx cs=0x%x cr0=0x%llx cr2=0x%llx cr3=0x%llx "
-		"cr4=0x%llx efer=0x%llx idt=0x%llx/%u gdt=0x%llx/%u", v->id,
-		(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)r.rflags, s.cs.selector,
-		(unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
-		(unsigned long long)s.cr4, (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
-		(unsigned long long)s.gdt.base, s.gdt.limit);
-	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &e) == 0)
-		log_msg(level, "vcpu%u: exception injected %u nr %u error 0x%x; interrupt injected %u nr %u; nmi %u",
-			v->id, e.exception.injected, e.exception.nr, e.exception.error_code, e.interrupt.injected,
-			e.interrupt.nr, e.nmi.injected);
-	/* api.rst 4.38: RUNNABLE 0, UNINITIALIZED 1, INIT_RECEIVED 2, HALTED 3. */
-	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
-		log_msg(level, "vcpu%u: mp_state %u", v->id, mp.mp_state);
+	arch_vcpu_dump(v->fd, v->id, level);
 }
 
 static void *vcpu_thread(void *arg)
@@ -520,9 +451,12 @@ static void vm_dump_state(struct vm *vm)
 {
 	log_state("SIGUSR2: state of %u devices; then each vCPU thread logs its registers "
 		  "when it next leaves KVM_RUN (a vCPU that does not is stuck in vmm)", vm->ndev);
-	for (unsigned i = 0; i < vm->ndev; i++)
-		if (vm->dev_ops[i]->dump)
+	for (unsigned i = 0; i < vm->ndev; i++) {
+		if (vm->dev_ops[i]->virtio)
+			virtio_host_dump(vm->dev_state[i]);
+		else if (vm->dev_ops[i]->dump)
 			vm->dev_ops[i]->dump(vm->dev_state[i]);
+	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		if (!vm->vcpus[i].started)
 			continue;
@@ -563,8 +497,12 @@ static void vm_teardown(struct vm *vm)
 	atomic_store(&vm->stopping, 1);
 	ctl_close(vm->ctl);
 	vm_stop_vcpus(vm);
-	for (unsigned i = vm->ndev; i > 0; i--)
-		vm->dev_ops[i - 1]->destroy(vm->dev_state[i - 1]);
+	for (unsigned i = vm->ndev; i > 0; i--) {
+		if (vm->dev_ops[i - 1]->virtio)
+			virtio_host_destroy(vm->dev_state[i - 1]);
+		else
+			vm->dev_ops[i - 1]->destroy(vm->dev_state[i - 1]);
+	}
 	/* After the vsock device: what the guest sent has been written. */
 	hostsvc_close(vm->hostsvc);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -578,8 +516,8 @@ static void vm_teardown(struct vm *vm)
 		close(vm->sig_fd);
 	if (vm->exit_fd >= 0)
 		close(vm->exit_fd);
-	if (vm->call_fd >= 0)
-		close(vm->call_fd);
+	if (vm->guest_streams >= 0)
+		close(vm->guest_streams);
 	ev_destroy(&vm->ev);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
@@ -603,13 +541,12 @@ static int vm_kvm_open(struct vm *vm)
 		log_err("/dev/kvm: API version %d, need %d", api, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
-	/* Everything we depend on (api.rst §4 capabilities). */
+	/* What the core depends on (api.rst §4 capabilities); the
+	 * architecture checks its own (arch_check_kvm). */
 	static const struct { int cap; const char *name; } caps[] = {
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	};
 	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
@@ -617,6 +554,8 @@ static int vm_kvm_open(struct vm *vm)
 			return -ENOTSUP;
 		}
 	}
+	if (arch_check_kvm(vm->kvm_fd) < 0)
+		return -ENOTSUP;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		log_err("KVM_CREATE_VM: %s", strerror(errno));
@@ -657,11 +596,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	}
 	vm->cfg = cfg;
 	vm->start_ns = start_ns;
-	vm->loop_thread = pthread_self();
-	pthread_mutex_init(&vm->call_serial, NULL);
-	pthread_mutex_init(&vm->call_lock, NULL);
-	pthread_cond_init(&vm->call_cv, NULL);
-	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->sig_fd = vm->call_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->sig_fd = vm->guest_streams = -1;
 	vm->gm.fd = -1;
 	vm->gsi_next = 5;
 	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
@@ -689,9 +624,8 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	sigdelset(&sigs, VM_KICK_SIGNAL);
 	vm->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vm->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->sig_fd < 0 || vm->exit_fd < 0 || vm->call_fd < 0 || ev_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
-	    ev_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm) || ev_add(&vm->ev, vm->call_fd, vm_on_call, vm)) {
+	if (vm->sig_fd < 0 || vm->exit_fd < 0 || ev_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
+	    ev_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm)) {
 		log_err("event setup: %s", strerror(errno));
 		goto out;
 	}
@@ -734,10 +668,10 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 
 	vm->env = (struct dev_env){
 		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = &vm->pio, .mmio = &vm->mmio,
-		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd_new = vm_ioeventfd_new,
+		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd = vm_ioeventfd,
 		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
-		.cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
-		.vsock_register = vm_vsock_register, .start_ns = start_ns,
+		.publish = vm_publish, .cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
+		.guest_streams = vm_guest_streams, .start_ns = start_ns,
 		.svc_dir = hostsvc_dir(vm->hostsvc),
 	};
 	vm_cmdline_add(vm, arch_default_cmdline());
@@ -746,24 +680,26 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	if (cfg->crash_dir)
 		vm_cmdline_add(vm, "appvm.crash=" VM_STR(PROTO_CRASH_PORT));
 	for (unsigned i = 0; device_table[i]; i++) {
+		const struct device_ops *d = device_table[i];
 		void *st = NULL;
+
+		if (i >= VMM_MAX_DEVICE_TYPES || !cfg->dev_cfg[i])
+			continue;
 		if (vm->ndev >= VM_MAX_DEVICES) {
 			log_err("too many devices");
 			goto out;
 		}
-		rc = device_table[i]->create(&vm->env, &st);
+		rc = d->virtio ? virtio_host_create(&st, &vm->env, d->virtio, cfg->dev_cfg[i])
+			       : d->create(&vm->env, cfg->dev_cfg[i], &st);
 		if (rc < 0) {
-			/* The device logged what was wrong with its input. */
-			log_debug("device %s: %s", device_table[i]->name, strerror(-rc));
-			/* Bad input (missing, unreadable, wrong type or locked by
-			 * another VM) is a usage error; anything else a failure. */
-			code = (rc == -ENOENT || rc == -EACCES || rc == -EINVAL || rc == -EISDIR || rc == -EWOULDBLOCK ||
-				rc == -ENOTDIR || rc == -EROFS || rc == -ENAMETOOLONG) ?
-				       VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
+			/* The device logged what was wrong, and decided where it
+			 * validated its input whose fault it was. */
+			log_debug("device %s: %s", d->name, strerror(-dev_error_errno(rc)));
+			code = dev_error_is_input(rc) ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 			goto out;
 		}
 		if (rc == 0) {
-			vm->dev_ops[vm->ndev] = device_table[i];
+			vm->dev_ops[vm->ndev] = d;
 			vm->dev_state[vm->ndev++] = st;
 		}
 	}
@@ -775,7 +711,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	}
 	log_debug("kernel command line: %s", vm->cmdline);
 
-	rc = arch_setup_boot(&vm->gm, cfg, vm->cmdline, vm->virtio, vm->virtio_next, &ab, err, sizeof(err));
+	rc = arch_setup_boot(&vm->gm, cfg, vm->cmdline, vm->res, vm->nres, &ab, err, sizeof(err));
 	if (rc) {
 		log_err("%s", err);
 		code = rc == -E2BIG ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
@@ -784,13 +720,18 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 
 	if (cfg->socket_path) {
 		struct ctl_hooks hooks = { .vm = vm, .stop = vm_ctl_stop, .status_json = vm_ctl_status,
-					   .guest_connect = vm_ctl_guest_connect };
+					   .guest_streams = vm->guest_streams };
 		rc = ctl_open(&vm->ctl, cfg->socket_path, &vm->ev, &hooks);
 		if (rc) {
-			code = rc == -EADDRINUSE || rc == -ENAMETOOLONG ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
+			code = dev_error_is_input(rc) ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 			goto out;
 		}
 	}
+
+	/* The virtio devices' workers, before any vCPU can notify them. */
+	for (unsigned i = 0; i < vm->ndev; i++)
+		if (vm->dev_ops[i]->virtio && virtio_host_start(vm->dev_state[i]) < 0)
+			goto out;
 
 	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0) {

@@ -52,6 +52,7 @@ struct bench {
 	struct blk_dev *blk;
 	uint16_t avail_idx, used_seen;
 	unsigned batch;
+	struct virtio_signal sig;
 };
 
 struct result {
@@ -329,7 +330,7 @@ int main(int argc, char **argv)
 		}
 	}
 	gm_init_test(&bn.gm, bn.mem, GMEM);
-	if (blk_open(&bn.blk, path, false, 0, &bn.gm) < 0)
+	if ((bn.sig.irqfd = -1, blk_open(&bn.blk, path, false, 0, &bn.gm, &bn.sig)) < 0)
 		goto out;
 
 	printf("blk: image %s, %lu MiB; queue %u, %lu requests per notify, fastest of %lu rounds\n",

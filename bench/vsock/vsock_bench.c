@@ -49,6 +49,7 @@ struct bench {
 	struct gm gm;
 	struct fq q[3];
 	struct vsock_dev *d;
+	struct virtio_signal sig;
 	char path[128];
 	uint32_t rxbuf, stride;  /* guest buffer size; buffers lie back to back */
 	/* the guest's view of the connection */
@@ -105,7 +106,7 @@ static void bench_start(struct bench *b, uint32_t rxbuf)
 		c[i] = (struct virtq_config){ .size = QS, .ready = true, .desc = b->q[i].desc,
 					      .avail = b->q[i].avail, .used = b->q[i].used };
 	}
-	if (vsock_open(&b->d, &b->gm, CID, b->path) < 0 ||
+	if ((b->sig.irqfd = -1, vsock_open(&b->d, &b->gm, CID, b->path, &b->sig, NULL)) < 0 ||
 	    vsock_virtio_ops.activate(b->d, VIRTIO_BIT(VIRTIO_F_VERSION_1), c, 3) < 0) {
 		fprintf(stderr, "vsock_bench: device setup failed\n");
 		exit(1);

@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 O=${O:-build}
 MUSL_CC=${MUSL_CC:-musl-gcc}
-OBJS="vmm/devices/virtio_blk vmm/virtio_mmio vmm/virtq vmm/gm vmm/log vmm/bus"
+OBJS="vmm/devices/virtio_blk vmm/virtio_mmio vmm/virtq vmm/dev_option vmm/gm vmm/log vmm/bus"
 objs=""
 for o in $OBJS; do objs="$objs $O/obj/$o.o"; done
 # shellcheck disable=SC2086

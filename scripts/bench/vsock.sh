@@ -14,7 +14,7 @@ out=$O/bench/vsock_bench
 mkdir -p "$O/bench"
 make -s "$O/uapi/.stamp" || exit 1
 $CC -std=gnu11 -Os -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I. -isystem "$O/uapi" -static \
-	-o "$out" bench/vsock/vsock_bench.c vmm/devices/virtio_vsock.c vmm/virtq.c vmm/virtio_mmio.c \
+	-o "$out" bench/vsock/vsock_bench.c vmm/devices/virtio_vsock.c vmm/virtq.c vmm/virtio_mmio.c vmm/dev_option.c \
 	vmm/gm.c vmm/log.c vmm/bus.c -lpthread || exit 1
 # As root, nice the run so a build alongside (2-core machines) disturbs less.
 if [ "$(id -u)" = 0 ]; then

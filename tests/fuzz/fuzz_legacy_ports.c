@@ -95,11 +95,13 @@ static void fz_rtc_check(uint8_t idx)
 		abort();
 }
 
+static int fz_publish(struct vm *vm, const struct dev_resource *r) { return 0; }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct dev_env env = {
 		.pio = &fz.pio, .mmio = &fz.mmio, .irq_line = fz_irq_line,
-		.request_exit = fz_exit, .cmdline_add = fz_cmdline,
+		.request_exit = fz_exit, .cmdline_add = fz_cmdline, .publish = fz_publish,
 	};
 	void *st_i8042 = NULL, *st_rtc = NULL, *st_debug = NULL;
 	struct serial uart;
@@ -107,8 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	log_level = -1;
 	memset(&fz, 0, sizeof(fz));
-	if (i8042_device.create(&env, &st_i8042) || rtc_device.create(&env, &st_rtc) ||
-	    debugport_device.create(&env, &st_debug))
+	if (i8042_device.create(&env, NULL, &st_i8042) || rtc_device.create(&env, NULL, &st_rtc) ||
+	    debugport_device.create(&env, NULL, &st_debug))
 		abort();
 	serial_init(&uart, fz_uart_irq, fz_uart_out, NULL, NULL);
 

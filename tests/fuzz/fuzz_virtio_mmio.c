@@ -1,14 +1,15 @@
 /* libFuzzer target: register sequences against the virtio-mmio transport
  * (virtio 1.2 §4.2.2, §4.2.3, §3.1) in front of a real device (virtio-rng, or
- * virtio-blk on a memfd), with queue notifications trapped or delivered
- * through ioeventfds and the event loop, on 64 KiB of guest memory.
+ * virtio-blk on a memfd) built by the device host, with queue notifications
+ * trapped or delivered through ioeventfds and served by the host's worker
+ * round, on 64 KiB of guest memory.
  *
  * Input: byte 0 = flags (bit 0: virtio-blk instead of virtio-rng, bit 1:
  * ioeventfds), byte 1 = number of 8-byte operations N, then N operations
  * {op, off_lo, off_hi, len, value[4]}, then the initial guest RAM.
  *   op % 4 = 0/1: read/write of len % 8 + 1 bytes at window offset
  *                 (off_hi bit 7 set: a known register, else off & 0x1ff)
- *   op % 4 = 2:   the event loop runs once (ready ioeventfds are served)
+ *   op % 4 = 2:   the host's worker runs once (ready notifies are served)
  *   op % 4 = 3:   the driver stores value at guest address off
  * Checks, besides ASan/UBSan: MagicValue and Version always read right;
  * after any sequence a reset (Status = 0) reads back 0 with every queue
@@ -28,11 +29,13 @@
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/log.h"
+#include "vmm/virtio_host.h"
 #include "vmm/virtio_mmio.h"
 #include "vmm/virtq.h"
 
 #define MEM (64u << 10)
 #define NWATCH 8
+#define BASE 0xd0000000ull
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,48 +45,27 @@ struct fz_state {
 	int ioev_fd[NWATCH];
 	uint64_t ioev_match[NWATCH];
 	unsigned nioev;
-	dev_watch_cb cb[NWATCH];
-	void *cb_opaque[NWATCH];
-	int cb_fd[NWATCH];
-	unsigned nwatch;
+	struct virtio_host *h;
 };
 
 static struct fz_state fz;
 /* The devices keep a pointer to this; its region is swapped per run. */
 static struct gm gm;
-static struct rng_dev *rng;
-static struct blk_dev *blk;
+static char disk_path[64];
 
 static int fz_irqfd_new(struct vm *vm, unsigned gsi)
 {
 	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-static int fz_ioeventfd_new(struct vm *vm, uint64_t addr, uint32_t len, int match, uint64_t dm)
+static int fz_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, int match, uint64_t dm)
 {
-	int fd;
-
 	if (!fz.ioeventfds || fz.nioev == NWATCH)
 		return -ENOSYS;
-	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fd >= 0) {
-		fz.ioev_fd[fz.nioev] = fd;
-		fz.ioev_match[fz.nioev++] = dm;
-	}
-	return fd < 0 ? -errno : fd;
-}
-
-static int fz_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
-{
-	if (fz.nwatch == NWATCH)
-		return -ENOSPC;
-	fz.cb[fz.nwatch] = cb;
-	fz.cb_opaque[fz.nwatch] = opaque;
-	fz.cb_fd[fz.nwatch++] = fd;
+	fz.ioev_fd[fz.nioev] = fd;
+	fz.ioev_match[fz.nioev++] = dm;
 	return 0;
 }
-
-static int fz_unwatch(struct vm *vm, int fd) { return 0; }
 
 static int fz_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
 {
@@ -94,6 +76,7 @@ static int fz_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
 }
 
 static int fz_cmdline(struct vm *vm, const char *w) { return 0; }
+static int fz_publish(struct vm *vm, const struct dev_resource *r) { return 0; }
 
 /* KVM's side of an ioeventfd: a 4-byte QueueNotify write matching a
  * registered datamatch signals that eventfd instead of trapping. */
@@ -113,27 +96,25 @@ static bool fz_ioevent(uint64_t off, uint32_t len, uint32_t v)
 	return false;
 }
 
-/* One pass of the event loop over the readable watched fds. */
+/* One round of the host's worker over the ready notify eventfds. */
 static void fz_loop_once(void)
 {
-	for (unsigned i = 0; i < fz.nwatch; i++) {
-		struct pollfd p = { .fd = fz.cb_fd[i], .events = POLLIN };
-		if (poll(&p, 1, 0) == 1)
-			fz.cb[i](fz.cb_opaque[i], fz.cb_fd[i], POLLIN);
-	}
+	if (virtio_host_run(fz.h, 0) < 0)
+		abort();
 }
 
-static uint32_t fz_rd(struct virtio_mmio *t, uint64_t off)
+static uint32_t fz_rd(uint64_t off)
 {
 	uint32_t v;
-	virtio_mmio_read(t, off, (uint8_t *)&v, 4);
+	if (bus_read(&fz.mmio, BASE + off, (uint8_t *)&v, 4))
+		abort();
 	return v;
 }
 
-static void fz_wr(struct virtio_mmio *t, uint64_t off, uint32_t v)
+static void fz_wr(uint64_t off, uint32_t v)
 {
-	if (!fz_ioevent(off, 4, v))
-		virtio_mmio_write(t, off, (const uint8_t *)&v, 4);
+	if (!fz_ioevent(off, 4, v) && bus_write(&fz.mmio, BASE + off, (const uint8_t *)&v, 4))
+		abort();
 }
 
 static const uint16_t fz_regs[] = {
@@ -157,7 +138,7 @@ static void fz_desc(uint8_t *mem, unsigned i, uint64_t addr, uint32_t len, uint1
  * one request on queue 0: rng gets 16 writable bytes, blk reads sector 0.
  * Aborts unless the request is used. Rings: desc 0x0, avail 0x1000, used
  * 0x2000, buffers from 0x3000 (the memory is cleared first). */
-static void fz_recover(struct virtio_mmio *t, uint8_t *mem, bool is_blk)
+static void fz_recover(uint8_t *mem, bool is_blk)
 {
 	const uint32_t ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
 	uint8_t hdr[16] = { VIRTIO_BLK_T_IN };
@@ -174,53 +155,52 @@ static void fz_recover(struct virtio_mmio *t, uint8_t *mem, bool is_blk)
 		fz_desc(mem, 0, 0x3000, 16, VIRTQ_DESC_F_WRITE, 0);
 	}
 	mem[0x1002] = 1;  /* avail idx 1, ring[0] = head 0 */
-	fz_wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	fz_wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	fz_wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	fz_wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1);  /* VIRTIO_F_VERSION_1 */
-	fz_wr(t, VIRTIO_MMIO_STATUS, ok);
-	if (fz_rd(t, VIRTIO_MMIO_STATUS) != ok)
+	fz_wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fz_wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	fz_wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	fz_wr(VIRTIO_MMIO_DRIVER_FEATURES, 1);  /* VIRTIO_F_VERSION_1 */
+	fz_wr(VIRTIO_MMIO_STATUS, ok);
+	if (fz_rd(VIRTIO_MMIO_STATUS) != ok)
 		abort();
-	fz_wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	fz_wr(t, VIRTIO_MMIO_QUEUE_NUM, 8);
-	fz_wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
-	fz_wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, 0x1000);
-	fz_wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, 0x2000);
-	fz_wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	fz_wr(t, VIRTIO_MMIO_STATUS, ok | VIRTIO_STATUS_DRIVER_OK);
-	fz_wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fz_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	fz_wr(VIRTIO_MMIO_QUEUE_NUM, 8);
+	fz_wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
+	fz_wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, 0x1000);
+	fz_wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, 0x2000);
+	fz_wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	fz_wr(VIRTIO_MMIO_STATUS, ok | VIRTIO_STATUS_DRIVER_OK);
+	fz_wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	fz_loop_once();
 	used_idx = (uint16_t)(mem[0x2002] | mem[0x2003] << 8);
-	if (used_idx != 1 || (fz_rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET) ||
-	    !(fz_rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_USED) || (is_blk && mem[0x3400] != 0))
+	if (used_idx != 1 || (fz_rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET) ||
+	    !(fz_rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_USED) || (is_blk && mem[0x3400] != 0))
 		abort();
 }
 
 static void fz_init(void)
 {
-	static char path[64];
 	int fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
 
 	log_level = -1;
 	if (fd < 0 || ftruncate(fd, 64 << 10) < 0)
 		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (blk_open(&blk, path, false, 0, &gm) < 0 || rng_open(&rng, &gm) < 0)
-		abort();
+	snprintf(disk_path, sizeof(disk_path), "/proc/self/fd/%d", fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dev_env env = {
-		.mmio = &fz.mmio, .irqfd_new = fz_irqfd_new, .ioeventfd_new = fz_ioeventfd_new,
-		.watch = fz_watch, .unwatch = fz_unwatch, .virtio_slot = fz_slot, .cmdline_add = fz_cmdline,
+		.gm = &gm, .mmio = &fz.mmio, .irqfd_new = fz_irqfd_new, .ioeventfd = fz_ioeventfd,
+		.virtio_slot = fz_slot, .cmdline_add = fz_cmdline, .publish = fz_publish,
 	};
-	struct virtio_mmio *t;
+	struct blk_opts bo = { .ndisks = 1, .disks = { { .path = disk_path } } };
+	struct rng_opts ro = { .on = true };
+	void *host;
 	bool is_blk;
 	size_t nops, body;
 	uint8_t *mem;
 
-	if (!rng)
+	if (!disk_path[0])
 		fz_init();
 	if (size < 2)
 		return 0;
@@ -236,9 +216,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(mem, data + body, size - body < MEM ? size - body : MEM);
 	gm_init_test(&gm, mem, MEM);
-	if (is_blk ? virtio_mmio_create(&t, &env, "fuzz-blk", &blk_virtio_ops, blk, blk_signal(blk))
-		   : virtio_mmio_create(&t, &env, "fuzz-rng", &rng_virtio_ops, rng, rng_signal(rng)))
+	if (is_blk ? virtio_host_create(&host, &env, &blk_virtio_ops, &bo)
+		   : virtio_host_create(&host, &env, &rng_virtio_ops, &ro))
 		abort();
+	fz.h = virtio_host_instance(host, 0);
 
 	for (size_t i = 0; i < nops; i++) {
 		const uint8_t *o = data + 2 + 8 * i;
@@ -252,11 +233,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf, o + 4, 4);
 		switch (o[0] % 4) {
 		case 0:
-			virtio_mmio_read(t, off, buf, len);
+			bus_read(&fz.mmio, BASE + off, buf, len);
 			break;
 		case 1:
 			if (!fz_ioevent(off, len, v))
-				virtio_mmio_write(t, off, buf, len);
+				bus_write(&fz.mmio, BASE + off, buf, len);
 			break;
 		case 2:
 			fz_loop_once();
@@ -267,19 +248,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	if (fz_rd(t, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC || fz_rd(t, VIRTIO_MMIO_VERSION) != 2)
+	if (fz_rd(VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC || fz_rd(VIRTIO_MMIO_VERSION) != 2)
 		abort();
-	fz_wr(t, VIRTIO_MMIO_STATUS, 0);
-	if (fz_rd(t, VIRTIO_MMIO_STATUS) != 0 || fz_rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) != 0)
+	fz_wr(VIRTIO_MMIO_STATUS, 0);
+	if (fz_rd(VIRTIO_MMIO_STATUS) != 0 || fz_rd(VIRTIO_MMIO_INTERRUPT_STATUS) != 0)
 		abort();
 	for (uint32_t q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		fz_wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		if (fz_rd(t, VIRTIO_MMIO_QUEUE_READY) != 0)
+		fz_wr(VIRTIO_MMIO_QUEUE_SEL, q);
+		if (fz_rd(VIRTIO_MMIO_QUEUE_READY) != 0)
 			abort();
 	}
-	fz_recover(t, mem, is_blk);
-	fz_wr(t, VIRTIO_MMIO_STATUS, 0);
-	virtio_mmio_destroy(t);  /* closes the irqfd and the ioeventfds */
+	fz_recover(mem, is_blk);
+	fz_wr(VIRTIO_MMIO_STATUS, 0);
+	virtio_host_destroy(host);  /* device, transport, irqfd, notify eventfds */
 	free(mem);
 	return 0;
 }

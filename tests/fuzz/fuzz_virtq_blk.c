@@ -28,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct blk_dev *disk_rw, *disk_ro;
 /* The disks keep a pointer to this; its region is swapped per run. */
 static struct gm gm;
+/* The device host's signals, one per disk. */
+static struct virtio_signal sigs[2] = { { .irqfd = -1 }, { .irqfd = -1 } };
 
 /* A memfd-backed disk (two: the rw one holds an exclusive image lock). */
 static struct blk_dev *fuzz_disk(bool ro, unsigned index)
@@ -39,7 +41,7 @@ static struct blk_dev *fuzz_disk(bool ro, unsigned index)
 	if (fd < 0 || ftruncate(fd, DISK) < 0)
 		abort();
 	snprintf(path[index], sizeof(path[index]), "/proc/self/fd/%d", fd);
-	if (blk_open(&b, path[index], ro, index, &gm) < 0)
+	if (blk_open(&b, path[index], ro, index, &gm, &sigs[index]) < 0)
 		abort();
 	return b;
 }

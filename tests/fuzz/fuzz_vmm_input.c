@@ -16,6 +16,8 @@
 
 #include "vmm/arch/x86_64/loader.h"
 #include "vmm/cli.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_vsock.h"
 #include "vmm/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,10 +88,14 @@ static void fz_cli(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	rc = cli_parse(&c, argc, argv, err, sizeof(err));
 	fz_check_err(rc, err);
-	if (rc == CLI_RUN && (!c.cfg.kernel || c.cfg.vcpus < 1 || c.cfg.vcpus > VMM_MAX_VCPUS ||
-			      c.cfg.mem_mib < 1 || c.cfg.ndisks > VMM_MAX_DISKS ||
-			      (c.cfg.ndisks > 1 && c.cfg.disks[1].root)))
-		abort();
+	if (rc == CLI_RUN) {
+		const struct blk_opts *b = cli_device_cfg(&c, "virtio-blk");
+		const struct vsock_opts *v = cli_device_cfg(&c, "virtio-vsock");
+		if (!c.cfg.kernel || c.cfg.vcpus < 1 || c.cfg.vcpus > VMM_MAX_VCPUS || c.cfg.mem_mib < 1 ||
+		    !b || b->ndisks > BLK_MAX_DISKS || (b->ndisks > 1 && b->disks[1].root) || !v || v->cid < 3 ||
+		    v->cid == UINT32_MAX)
+			abort();
+	}
 	free(buf);
 }
 

@@ -52,6 +52,7 @@ struct fz {
 	struct gm gm;
 	struct fq q[3];
 	struct vsock_dev *d;
+	struct virtio_signal sig;
 	int cli[MAXCLI];
 	unsigned ncli;
 	struct { uint32_t host, guest; } conn[MAXCONN];
@@ -228,7 +229,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memset(f.mem, 0, MEM);
 	gm_init_test(&f.gm, f.mem, MEM);
-	if (vsock_open(&f.d, &f.gm, 3, fz_path) < 0)
+	f.sig.irqfd = -1;
+	if (vsock_open(&f.d, &f.gm, 3, fz_path, &f.sig, NULL) < 0)
 		abort();
 	fz_activate(&f);
 	for (unsigned step = 0; in.n && step < 256; step++) {

@@ -25,14 +25,25 @@ static uint8_t sum(const uint8_t *p, size_t n)
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-static const struct acpi_mmio_dev devs[3] = {
-	{ 0xd0000000, 0x1000, 5 }, { 0xd0001000, 0x1000, 6 }, { 0xd0002000, 0x1000, 7 },
+/* What the platform devices and three virtio-mmio transports publish
+ * (serial.c, i8042.c, rtc.c, virtio_mmio.c), in device-table order. */
+#define VIRTIO_RES(b_, g_) { .kind = RES_VIRTIO_MMIO, .base = (b_), .size = 0x1000, .irq = (g_), \
+				.reset_port = -1 }
+static const struct dev_resource devs[6] = {
+	{ .kind = RES_ISA, .name = "COM1", .pnp = RES_PNP(0x05, 0x01), .nports = 1, .port = { 0x3f8 },
+	  .port_len = { 8 }, .irq = 4, .reset_port = -1 },
+	{ .kind = RES_ISA, .name = "PS2K", .pnp = RES_PNP(0x03, 0x03), .nports = 2, .port = { 0x60, 0x64 },
+	  .port_len = { 1, 1 }, .irq = 1, .reset_port = 0x64, .reset_value = 0xfe },
+	{ .kind = RES_ISA, .name = "RTC_", .pnp = RES_PNP(0x0b, 0x00), .nports = 1, .port = { 0x70 },
+	  .port_len = { 2 }, .irq = 8, .reset_port = -1 },
+	VIRTIO_RES(0xd0000000, 5), VIRTIO_RES(0xd0001000, 6), VIRTIO_RES(0xd0002000, 7),
 };
+#define NDEVS 6
 
 static void tables_consistent(void)
 {
 	const uint8_t *rsdp = mem + X86_ACPI_ADDR, *xsdt, *fadt = NULL, *madt = NULL, *dsdt;
-	int n = acpi_write(&gm, X86_ACPI_ADDR, X86_ACPI_SIZE, 2, devs, 3);
+	int n = acpi_write(&gm, X86_ACPI_ADDR, X86_ACPI_SIZE, 2, devs, NDEVS);
 
 	CHECK(n > 0 && n < (int)X86_ACPI_SIZE);
 	CHECK(!memcmp(rsdp, "RSD PTR ", 8));
@@ -73,10 +84,15 @@ static void tables_consistent(void)
 	CHECK_EQ(madt[60], 1);
 	CHECK_EQ(madt[62], 2);
 	CHECK_EQ(rd32(madt + 64), 0xfec00000);
-	/* ISA IRQ 4 (COM1) -> GSI 4 override */
+	/* One interrupt source override per published ISA IRQ, in record
+	 * order: 4 (COM1), 1 (i8042), 8 (RTC), each identity-mapped. */
+	CHECK_EQ(madt[72], 2);
+	CHECK_EQ(madt[75], 4);
+	CHECK_EQ(rd32(madt + 76), 4);
 	CHECK_EQ(madt[82], 2);
-	CHECK_EQ(madt[85], 4);
-	CHECK_EQ(rd32(madt + 86), 4);
+	CHECK_EQ(madt[85], 1);
+	CHECK_EQ(rd32(madt + 86), 1);
+	CHECK_EQ(madt[95], 8);
 	/* Everything inside the reserved BIOS area. */
 	CHECK(rd64(rsdp + 24) + 52 <= X86_ACPI_ADDR + X86_ACPI_SIZE);
 }
@@ -85,7 +101,7 @@ static void dsdt_disassembles(void)
 {
 	uint8_t aml[4096], tab[4096 + 36];
 	char dir[] = "/tmp/acpi_testXXXXXX", path[128], cmd[512], line[512];
-	int n = acpi_dsdt_aml(aml, sizeof(aml), devs, 3), found = 0, mem_ok = 0, irq_ok = 0, isa = 0;
+	int n = acpi_dsdt_aml(aml, sizeof(aml), devs, NDEVS), found = 0, mem_ok = 0, irq_ok = 0, isa = 0;
 	FILE *f;
 
 	CHECK(n > 0);
@@ -96,7 +112,7 @@ static void dsdt_disassembles(void)
 		struct gm g;
 		const uint8_t *fadt, *dsdt, *xsdt;
 		gm_init_test(&g, m, sizeof(m));
-		CHECK(acpi_write(&g, X86_ACPI_ADDR, X86_ACPI_SIZE, 1, devs, 3) > 0);
+		CHECK(acpi_write(&g, X86_ACPI_ADDR, X86_ACPI_SIZE, 1, devs, NDEVS) > 0);
 		xsdt = m + rd64(m + X86_ACPI_ADDR + 24);
 		fadt = m + rd64(xsdt + 36);
 		dsdt = m + rd64(fadt + 140);
@@ -139,15 +155,30 @@ static void bad_arguments(void)
 	CHECK_EQ(acpi_write(&gm, X86_ACPI_ADDR + 4, X86_ACPI_SIZE, 1, devs, 1), -EINVAL);
 	CHECK_EQ(acpi_write(&gm, X86_ACPI_ADDR, 100, 1, devs, 1), -ENOMEM);
 	CHECK_EQ(acpi_write(&gm, (64ULL << 20) - 4096, 8192, 1, devs, 1), -ENOMEM);
-	CHECK_EQ(acpi_dsdt_aml((uint8_t[8]){ 0 }, 8, devs, 3), -ENOSPC);
+	CHECK_EQ(acpi_dsdt_aml((uint8_t[8]){ 0 }, 8, devs, NDEVS), -ENOSPC);
+	CHECK_EQ(acpi_write(&gm, X86_ACPI_ADDR, X86_ACPI_SIZE, 1, devs, RES_MAX + 1), -EINVAL);
+}
+
+/* Without a record offering a reset register, the FADT offers none. */
+static void reset_register_from_records(void)
+{
+	const uint8_t *xsdt, *fadt;
+
+	CHECK(acpi_write(&gm, X86_ACPI_ADDR, X86_ACPI_SIZE, 1, devs + 2, NDEVS - 2) > 0);
+	xsdt = mem + rd64(mem + X86_ACPI_ADDR + 24);
+	fadt = mem + rd64(xsdt + 36);
+	CHECK(!memcmp(fadt, "FACP", 4));
+	CHECK_EQ(rd32(fadt + 112) & (1U << 10), 0);  /* no RESET_REG_SUP */
+	CHECK_EQ(rd64(fadt + 120), 0);
+	CHECK_EQ(fadt[128], 0);
 }
 
 static void many_devices_use_two_byte_pkglength(void)
 {
-	struct acpi_mmio_dev d[ACPI_MAX_DEVS];
-	for (unsigned i = 0; i < ACPI_MAX_DEVS; i++)
-		d[i] = (struct acpi_mmio_dev){ 0xd0000000 + i * 0x1000, 0x1000, 5 + i };
-	CHECK(acpi_write(&gm, X86_ACPI_ADDR, X86_ACPI_SIZE, 16, d, ACPI_MAX_DEVS) > 0);
+	struct dev_resource d[32];
+	for (unsigned i = 0; i < 32; i++)
+		d[i] = (struct dev_resource)VIRTIO_RES(0xd0000000 + i * 0x1000, 5 + i);
+	CHECK(acpi_write(&gm, X86_ACPI_ADDR, X86_ACPI_SIZE, 16, d, 32) > 0);
 	/* A Scope body over 63 bytes needs the 2-byte PkgLength form (bits 7:6 = 1). */
 	CHECK_EQ(mem[X86_ACPI_ADDR + 48 + 36] , 0x10);
 	CHECK_EQ(mem[X86_ACPI_ADDR + 48 + 37] >> 6, 1);
@@ -161,6 +192,7 @@ int main(void)
 	RUN(tables_consistent);
 	RUN(dsdt_disassembles);
 	RUN(bad_arguments);
+	RUN(reset_register_from_records);
 	RUN(many_devices_use_two_byte_pkglength);
 	free(mem);
 	return t_done();

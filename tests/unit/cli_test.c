@@ -4,6 +4,9 @@
 
 #include "tests/unit/t.h"
 #include "vmm/cli.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_rng.h"
+#include "vmm/devices/virtio_vsock.h"
 
 static struct cli c;
 static char err[512];
@@ -23,6 +26,11 @@ static int parse(const char *line)
 	return cli_parse(&c, argc, argv, err, sizeof(err));
 }
 
+/* Each device's own parsed options. */
+#define BLK ((const struct blk_opts *)cli_device_cfg(&c, "virtio-blk"))
+#define RNG ((const struct rng_opts *)cli_device_cfg(&c, "virtio-rng"))
+#define VSOCK ((const struct vsock_opts *)cli_device_cfg(&c, "virtio-vsock"))
+
 static void defaults(void)
 {
 	CHECK_EQ(parse("vmm -k vmlinux"), CLI_RUN);
@@ -30,11 +38,11 @@ static void defaults(void)
 	CHECK_EQ(c.cfg.mem_mib, 256);
 	CHECK_EQ(c.cfg.vcpus, 1);
 	CHECK_EQ(c.cfg.serial, SERIAL_STDIO);
-	CHECK_EQ(c.cfg.rng, 1);
+	CHECK_EQ(RNG->on, 1);
 	CHECK_EQ(c.cfg.pit, 0);
-	CHECK_EQ(c.cfg.cid, 3);
+	CHECK_EQ(VSOCK->cid, 3);
 	CHECK(c.cfg.initrd == NULL && c.cfg.params == NULL);
-	CHECK_EQ(c.cfg.ndisks, 0);
+	CHECK_EQ(BLK->ndisks, 0);
 }
 
 static void all_options(void)
@@ -47,7 +55,7 @@ static void all_options(void)
 	CHECK_EQ(c.cfg.vcpus, 2);
 	CHECK_EQ(c.cfg.serial, SERIAL_FILE);
 	CHECK(!strcmp(c.cfg.serial_path, "/tmp/x"));
-	CHECK_EQ(c.cfg.rng, 0);
+	CHECK_EQ(RNG->on, 0);
 	CHECK_EQ(c.cfg.pit, 1);
 	CHECK_EQ(c.cfg.verbose, 1);
 	CHECK_EQ(parse("vmm -k k --serial none"), CLI_RUN);
@@ -57,15 +65,15 @@ static void all_options(void)
 static void disks_root_first(void)
 {
 	CHECK_EQ(parse("vmm -k k -d a.img -r root.sqfs -d b.img,ro"), CLI_RUN);
-	CHECK_EQ(c.cfg.ndisks, 3);
-	CHECK(!strcmp(c.cfg.disks[0].path, "root.sqfs"));
-	CHECK(c.cfg.disks[0].root && c.cfg.disks[0].ro);
-	CHECK(!strcmp(c.cfg.disks[1].path, "a.img"));
-	CHECK(!c.cfg.disks[1].ro && !c.cfg.disks[1].root);
-	CHECK(!strcmp(c.cfg.disks[2].path, "b.img"));
-	CHECK(c.cfg.disks[2].ro);
+	CHECK_EQ(BLK->ndisks, 3);
+	CHECK(!strcmp(BLK->disks[0].path, "root.sqfs"));
+	CHECK(BLK->disks[0].root && BLK->disks[0].ro);
+	CHECK(!strcmp(BLK->disks[1].path, "a.img"));
+	CHECK(!BLK->disks[1].ro && !BLK->disks[1].root);
+	CHECK(!strcmp(BLK->disks[2].path, "b.img"));
+	CHECK(BLK->disks[2].ro);
 	CHECK_EQ(parse("vmm -k k --rwroot r.img"), CLI_RUN);
-	CHECK(c.cfg.disks[0].root && !c.cfg.disks[0].ro);
+	CHECK(BLK->disks[0].root && !BLK->disks[0].ro);
 	CHECK_EQ(parse("vmm -k k -r a -r b"), -EINVAL);
 	CHECK(strstr(err, "root disk was already given"));
 	CHECK_EQ(parse("vmm -k k -d a,rw"), -EINVAL);
@@ -130,8 +138,8 @@ static void serial_file_max(void)
 static void vsock_and_socket(void)
 {
 	CHECK_EQ(parse("vmm -k k --cid 42 --vsock /tmp/v.sock -s /tmp/c.sock"), CLI_RUN);
-	CHECK_EQ(c.cfg.cid, 42);
-	CHECK(!strcmp(c.cfg.vsock_path, "/tmp/v.sock"));
+	CHECK_EQ(VSOCK->cid, 42);
+	CHECK(!strcmp(VSOCK->path, "/tmp/v.sock"));
 	CHECK(!strcmp(c.cfg.socket_path, "/tmp/c.sock"));
 	CHECK_EQ(parse("vmm -k k --cid 2"), -EINVAL);
 	CHECK(strstr(err, "--cid '2'"));
@@ -182,7 +190,20 @@ static void help_and_version(void)
 	CHECK_EQ(parse("vmm --help"), CLI_HELP);
 	CHECK_EQ(parse("vmm run -h"), CLI_HELP);
 	CHECK_EQ(parse("vmm --version"), CLI_VERSION);
-	CHECK(strstr(cli_usage(), "--rwroot") && strstr(cli_usage(), "WARNING"));
+	static char text[8192];
+	size_t n = cli_usage(text, sizeof(text));
+	CHECK(n < sizeof(text) && strlen(text) == n);
+	/* The devices' own lines, in table order, between the core's. */
+	CHECK(strstr(text, "--serial MODE") < strstr(text, "--rwroot"));
+	CHECK(strstr(text, "--rwroot") < strstr(text, "WARNING"));
+	CHECK(strstr(text, "WARNING") < strstr(text, "--rng, --no-rng"));
+	CHECK(strstr(text, "--rng, --no-rng") < strstr(text, "--vsock PATH"));
+	CHECK(strstr(text, "--vsock PATH") < strstr(text, "-s, --socket"));
+	/* --no-rng has no line of its own: --rng's covers it. */
+	CHECK(strstr(strstr(text, "--no-rng") + 1, "--no-rng") == NULL);
+	/* Truncated like snprintf: same length reported, NUL-terminated. */
+	CHECK_EQ(cli_usage(text, 10), n);
+	CHECK_EQ(strlen(text), 9);
 }
 
 static void params_too_long(void)

@@ -1,13 +1,14 @@
 /* The control socket's OpenShell (vmm/control.c): vmm answers OK and then
  * relays bytes both ways between the client and the guest's vsh port. The
- * "guest" here is a real vshd session process (guest-agents/vsh) on a
- * socketpair handed out by a fake guest_connect hook, so the whole path but
- * the vsock device runs: client -> unix socket -> relay -> vshd -> /bin/sh.
- * Also: an unreachable guest (UNAVAILABLE), and ctl_close ending a live
- * session. And who may use the socket at all: it is root command execution
- * in the guest (Maitred Exec is relayed), so it is created 0600 whatever
- * the umask, and a peer that is neither our uid nor root is refused even
- * when the file's mode lets it connect (SO_PEERCRED). No KVM. */
+ * "guest" here is a real vshd session process (guest-agents/vsh) on the
+ * stream vmm hands over the guest-stream connector to a fake vsock device
+ * (tests/unit/ctl_fake.h), so the whole path but the vsock device runs:
+ * client -> unix socket -> relay -> vshd -> /bin/sh. Also: a refused stream
+ * (EOF), a device gone (UNAVAILABLE), and ctl_close ending a live session.
+ * And who may use the socket at all: it is root command execution in the
+ * guest (Maitred Exec is relayed), so it is created 0600 whatever the umask,
+ * and a peer that is neither our uid nor root is refused even when the
+ * file's mode lets it connect (SO_PEERCRED). No KVM. */
 #include "tests/unit/t.h"
 #include "tests/unit/ctl_fake.h"
 #include "proto/rpc.h"
@@ -119,12 +120,16 @@ static void open_shell_relays(void)
 	close(fd);
 	CHECK(waitpid(f.session, NULL, 0) == f.session);
 
-	/* No guest side: UNAVAILABLE, naming the port. */
-	f.fail = -ENOTCONN;
+	/* The device refuses the stream (guest driver not up, guest RST):
+	 * the session ends at once, without an exit status. */
+	f.fail = 1;
+	atomic_store(&f.port, 0);
 	fd = client_connect(path);
 	CHECK_EQ(open_shell(fd, &st), 0);
-	CHECK_EQ(st.code, RPC_UNAVAILABLE);
-	CHECK(strstr(st.msg, "9005") != NULL);
+	CHECK_EQ(st.code, RPC_OK);
+	CHECK_EQ(read_session(fd, out, err, sizeof(out), &status), 1);
+	CHECK_EQ(status, -1);
+	CHECK_EQ(atomic_load(&f.port), VSH_PORT);
 	close(fd);
 	f.fail = 0;
 
@@ -136,6 +141,17 @@ static void open_shell_relays(void)
 	n = vsh_open_encode(open, sizeof(open), 0, 0, 0, "", 2, sleeper);
 	send_msg(fd, VSH_OPEN, open, (size_t)n);
 	usleep(200000);
+	/* The device gone (its end of the connector closed): UNAVAILABLE,
+	 * naming the port, while the live session goes on. */
+	fake_device_gone(&f);
+	{
+		int fd2 = client_connect(path);
+		CHECK_EQ(open_shell(fd2, &st), 0);
+		CHECK_EQ(st.code, RPC_UNAVAILABLE);
+		CHECK(strstr(st.msg, "9005") != NULL);
+		close(fd2);
+	}
+	CHECK(waitpid(f.session, NULL, WNOHANG) == 0);
 	fake_end(&f);
 	CHECK_EQ(read_session(fd, out, err, sizeof(out), &status), 1);
 	CHECK_EQ(status, -1);
@@ -154,7 +170,6 @@ static int f_status(void *vm, char *buf, size_t len)
 	return snprintf(buf, len, "{\"state\":\"running\"}");
 }
 static void f_stop(void *vm) {}
-static int f_guest(void *vm, uint32_t port) { return -ECONNREFUSED; }
 
 /* `vmm status` as uid (a forked child): 0 answered, 1 refused. */
 static int status_as(uid_t uid)
@@ -207,7 +222,7 @@ static int serve_status_as(struct evloop *ev, uid_t uid)
 
 static void socket_private_and_peer_checked(void)
 {
-	struct ctl_hooks hooks = { .stop = f_stop, .status_json = f_status, .guest_connect = f_guest };
+	struct ctl_hooks hooks = { .stop = f_stop, .status_json = f_status, .guest_streams = -1 };
 	struct evloop ev;
 	struct ctl *c;
 	struct stat st;

@@ -21,9 +21,19 @@ static void f_exit(struct vm *vm, enum vm_exit_reason r, int st)
 	if (!exit_reason) { exit_reason = (int)r; exit_status = st; }
 }
 static int f_cmdline(struct vm *vm, const char *w) { strcat(cmdline, " "); strcat(cmdline, w); return 0; }
+static struct dev_resource res[8];
+static unsigned nres;
+static int f_publish(struct vm *vm, const struct dev_resource *r)
+{
+	if (nres >= 8)
+		return -ENOSPC;
+	res[nres++] = *r;
+	return 0;
+}
 
 static const struct dev_env env = {
 	.pio = &pio, .mmio = &mmio, .irq_line = f_irq_line, .request_exit = f_exit, .cmdline_add = f_cmdline,
+	.publish = f_publish,
 };
 
 static void reset_fakes(void)
@@ -32,16 +42,47 @@ static void reset_fakes(void)
 	exit_reason = exit_status = exit_calls = 0;
 	memset(irq_levels, 0, sizeof(irq_levels));
 	cmdline[0] = 0;
+	nres = 0;
 }
 
 static uint8_t in8(uint16_t port) { uint8_t v; bus_read(&pio, port, &v, 1); return v; }
 static void out8(uint16_t port, uint8_t v) { bus_write(&pio, port, &v, 1); }
 
+/* What a device publishes for the firmware tables is what it claims on
+ * the bus, and the reset register it names really resets the machine. */
+static void published_resources_match_buses(void)
+{
+	void *st[2];
+	uint8_t v;
+
+	reset_fakes();
+	CHECK_EQ(i8042_device.create(&env, NULL, &st[0]), 0);
+	CHECK_EQ(rtc_device.create(&env, NULL, &st[1]), 0);
+	CHECK_EQ(nres, 2);
+	for (unsigned i = 0; i < nres; i++) {
+		CHECK_EQ(res[i].kind, RES_ISA);
+		CHECK(res[i].pnp != 0 && res[i].irq >= 0 && res[i].irq < 16);
+		for (unsigned p = 0; p < res[i].nports; p++)
+			for (unsigned k = 0; k < res[i].port_len[p]; k++)
+				CHECK_EQ(bus_read(&pio, res[i].port[p] + k, &v, 1), 0);
+		/* Just outside the published ranges nothing answers. */
+		CHECK_EQ(bus_read(&pio, res[i].port[0] - 1, &v, 1), -ENOENT);
+	}
+	CHECK(!strcmp(res[0].name, "PS2K") && res[0].irq == 1);
+	CHECK(!strcmp(res[1].name, "RTC_") && res[1].irq == 8);
+	CHECK_EQ(res[1].reset_port, -1);
+	CHECK(res[0].reset_port >= 0);
+	out8((uint16_t)res[0].reset_port, res[0].reset_value);
+	CHECK_EQ(exit_reason, VM_EXIT_RESET);
+	i8042_device.destroy(st[0]);
+	rtc_device.destroy(st[1]);
+}
+
 static void i8042_probe_sequence(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	/* Linux i8042_controller_check: status readable, no stale output. */
 	CHECK_EQ(in8(0x64) & 0x01, 0);
 	out8(0x64, 0x20);                 /* read CTR */
@@ -64,7 +105,7 @@ static void i8042_keyboard_absent_times_out(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	out8(0x60, 0xf2);  /* "identify" to a keyboard that is not there */
 	CHECK_EQ(in8(0x64) & 0x41, 0x41);  /* OBF + timeout */
 	CHECK_EQ(irq_levels[1], 1);
@@ -77,13 +118,13 @@ static void i8042_reset_paths(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	out8(0x64, 0xfe);
 	CHECK_EQ(exit_reason, VM_EXIT_RESET);
 	CHECK_EQ(exit_status, 0);
 	reset_fakes();
 	i8042_device.destroy(st);
-	CHECK_EQ(i8042_device.create(&env, &st), 0);
+	CHECK_EQ(i8042_device.create(&env, NULL, &st), 0);
 	out8(0x64, 0xff);  /* pulse with bit 0 high: no reset */
 	CHECK_EQ(exit_calls, 0);
 	out8(0x64, 0xd1);  /* write output port with the reset line low */
@@ -100,7 +141,7 @@ static void rtc_reads_host_time(void)
 	time_t t;
 	struct tm tm;
 	reset_fakes();
-	CHECK_EQ(rtc_device.create(&env, &st), 0);
+	CHECK_EQ(rtc_device.create(&env, NULL, &st), 0);
 	out8(0x70, 0x0b);
 	CHECK_EQ(in8(0x71) & 0x06, 0x02);  /* 24h, BCD */
 	out8(0x70, 0x0d);
@@ -156,7 +197,7 @@ static void rtc_far_future_clamped(void)
 	void *st;
 
 	reset_fakes();
-	CHECK_EQ(rtc_device.create(&env, &st), 0);
+	CHECK_EQ(rtc_device.create(&env, NULL, &st), 0);
 	out8(0x70, 0x0b);
 	out8(0x71, 0x06);                 /* binary, 24h: values up to 255 */
 	out8(0x70, 0x32);
@@ -210,7 +251,7 @@ static void exit_and_boot_ports(void)
 {
 	void *st;
 	reset_fakes();
-	CHECK_EQ(debugport_device.create(&env, &st), 0);
+	CHECK_EQ(debugport_device.create(&env, NULL, &st), 0);
 	CHECK(strstr(cmdline, "appvm.exit_port=0x510") != NULL);
 	out8(0x3f0, 123);
 	out8(0x3f0, 7);
@@ -249,6 +290,7 @@ static void bus_overlap_and_unclaimed(void)
 int main(void)
 {
 	t_suite = "legacy_devices";
+	RUN(published_resources_match_buses);
 	RUN(i8042_probe_sequence);
 	RUN(i8042_keyboard_absent_times_out);
 	RUN(i8042_reset_paths);

@@ -173,8 +173,15 @@ static void run_watches(void)
 	for (unsigned i = 0; i < nwatched; i++)
 		watched[i].cb(watched[i].opaque, watched[i].fd, 0);
 }
+static int f_publish(struct vm *vm, const struct dev_resource *r)
+{
+	/* COM1's record names the port range and IRQ the UART answers on. */
+	CHECK(r->kind == RES_ISA && r->port[0] == 0x3f8 && r->port_len[0] == 8 && r->irq == 4);
+	return 0;
+}
 static const struct dev_env denv = {
 	.cfg = &dcfg, .pio = &pio, .irq_line = f_irq_line, .watch = f_watch, .unwatch = f_unwatch,
+	.publish = f_publish,
 };
 
 /* The guest prints n bytes through THR, byte i being 'a' + i % 26. */
@@ -220,7 +227,7 @@ static void file_size_cap_rotates(void)
 	snprintf(old, sizeof(old), "%s.1", path);
 	memset(&pio, 0, sizeof(pio));
 	dcfg = (struct vmm_config){ .serial = SERIAL_FILE, .serial_path = path, .serial_max = 1000 };
-	CHECK_EQ(serial_device.create(&denv, &st), 0);
+	CHECK_EQ(serial_device.create(&denv, NULL, &st), 0);
 	guest_print(0, 999);
 	CHECK_EQ(file_size(path), 999);
 	CHECK_EQ(file_size(old), -1);
@@ -241,7 +248,7 @@ static void file_size_cap_rotates(void)
 	CHECK_EQ(mkdir(old, 0700), 0);
 	dcfg.serial_max = 100;
 	memset(&pio, 0, sizeof(pio));
-	CHECK_EQ(serial_device.create(&denv, &st), 0);
+	CHECK_EQ(serial_device.create(&denv, NULL, &st), 0);
 	guest_print(0, 300);
 	serial_device.destroy(st);
 	long sz = file_size(path);
@@ -269,7 +276,7 @@ static int console_child(int rfd)
 	memset(&pio, 0, sizeof(pio));
 	nwatched = 0;
 	dcfg = (struct vmm_config){ .serial = SERIAL_STDIO };
-	if (serial_device.create(&denv, &st) != 0)
+	if (serial_device.create(&denv, NULL, &st) != 0)
 		return 10;
 	guest_print(0, 1 << 20);  /* 1 MiB: far more than pipe and buffer hold */
 	/* The reader wakes up: what the pipe held, then the event loop flushes

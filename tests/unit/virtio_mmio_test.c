@@ -1,22 +1,29 @@
-/* The virtio-mmio register model (virtio 1.2 §4.2.2, §4.2.3, §3.1): feature
- * negotiation, queue setup, status transitions, reset, notifications through
- * the ioeventfd (or trapped writes), interrupts through the irqfd -- against
- * a fake VM environment and a fake device that records what it is asked.
- * Also creates the real virtio-blk and virtio-rng devices through their
- * device_ops, as the VMM does. */
+/* The virtio-mmio register model (virtio 1.2 §4.2.2, §4.2.3, §3.1) and the
+ * device host behind it: feature negotiation, queue setup, status
+ * transitions, reset, notifications through the notify eventfds (bound as
+ * ioeventfds, or written by trapped QueueNotify writes) served by the host's
+ * worker round, interrupts through the irqfd -- against a fake VM
+ * environment and a fake struct virtio_device that records what it is
+ * asked. Also creates the real virtio-blk and virtio-rng devices through the
+ * host, as the VMM does. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
 #include "vmm/device.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_rng.h"
 #include "vmm/log.h"
 #include "vmm/virtio.h"
+#include "vmm/virtio_host.h"
 #include "vmm/virtio_mmio.h"
 
 #define BASE 0xd0000000ull
@@ -29,10 +36,8 @@ struct fake_vm {
 	int ioev_fd[8];
 	uint64_t ioev_match[8];
 	unsigned nioev;
-	dev_watch_cb cb[8];
-	void *cb_opaque[8];
-	int cb_fd[8];
-	unsigned nwatch, nunwatch;
+	unsigned nwatch;
+	unsigned published;
 	char cmdline[256];
 };
 
@@ -43,32 +48,34 @@ static int fake_irqfd_new(struct vm *vm, unsigned gsi)
 	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-static int fake_ioeventfd_new(struct vm *vm, uint64_t addr, uint32_t len, int match, uint64_t dm)
+/* KVM_IOEVENTFD: remember which eventfd the guest's QueueNotify writes
+ * would signal; the test then writes it as KVM would. */
+static int fake_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, int match, uint64_t dm)
 {
-	int fd;
-
 	if (fv.no_ioeventfd)
 		return -ENOSYS;
 	CHECK_EQ(addr, BASE + 0x1000ull * (fv.slots - 1) + VIRTIO_MMIO_QUEUE_NOTIFY);
 	CHECK_EQ(len, 4);
 	CHECK(match);
-	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	fv.ioev_fd[fv.nioev] = fd;
 	fv.ioev_match[fv.nioev++] = dm;
-	return fd;
-}
-
-static int fake_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
-{
-	fv.cb[fv.nwatch] = cb;
-	fv.cb_opaque[fv.nwatch] = opaque;
-	fv.cb_fd[fv.nwatch++] = fd;
 	return 0;
 }
 
-static int fake_unwatch(struct vm *vm, int fd)
+static int fake_publish(struct vm *vm, const struct dev_resource *r)
 {
-	fv.nunwatch++;
+	CHECK_EQ(r->kind, RES_VIRTIO_MMIO);
+	CHECK_EQ(r->base, BASE + 0x1000ull * (fv.slots - 1));
+	CHECK_EQ(r->size, 0x1000);
+	CHECK_EQ(r->irq, (int)(5 + fv.slots - 1));
+	fv.published++;
+	return 0;
+}
+
+/* The core loop: a virtio device must not need it (its worker serves). */
+static int fake_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
+{
+	fv.nwatch++;
 	return 0;
 }
 
@@ -96,37 +103,39 @@ static struct dev_env make_env(const struct vmm_config *cfg, struct gm *gm)
 	memset(&fv, 0, sizeof(fv));
 	return (struct dev_env){
 		.cfg = cfg, .gm = gm, .mmio = &fv.mmio,
-		.irqfd_new = fake_irqfd_new, .ioeventfd_new = fake_ioeventfd_new,
-		.watch = fake_watch, .unwatch = fake_unwatch, .virtio_slot = fake_slot,
-		.cmdline_add = fake_cmdline_add,
+		.irqfd_new = fake_irqfd_new, .ioeventfd = fake_ioeventfd,
+		.watch = fake_watch, .virtio_slot = fake_slot,
+		.cmdline_add = fake_cmdline_add, .publish = fake_publish,
 	};
 }
 
 /* ---- fake device ---------------------------------------------------------- */
 struct fake_dev {
-	struct virtio_signal sig;
+	struct virtio_signal *sig;        /* the host's */
 	int activates, notifies, resets, last_q;
 	uint64_t features;
 	struct virtq_config q[2];
 	int activate_ret;
 	int requeues;             /* ask for this many more calls */
+	bool probe_registers;     /* queue_notify: can another thread use the registers? */
+	int probe_ok;
 	uint8_t cfg[16];
-	uint32_t cfg_write_off, cfg_write_len;
 };
 
 static struct fake_dev fd_;
 
-static uint64_t fdev_features(void *d) { return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3) | VIRTIO_BIT(40); }
-static void fdev_cread(void *d, uint32_t off, uint8_t *data, uint32_t len)
+static unsigned fdev_instances(const void *cfg) { return 1; }
+static int fdev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+		     struct virtio_signal *sig, struct virtio_dev_info *info)
 {
-	for (uint32_t i = 0; i < len; i++)
-		data[i] = off + i < sizeof(fd_.cfg) ? fd_.cfg[off + i] : 0;
+	fd_.sig = sig;
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3) | VIRTIO_BIT(40);
+	info->config_len = sizeof(fd_.cfg);
+	memcpy(info->config, fd_.cfg, sizeof(fd_.cfg));
+	*dev = &fd_;
+	return 0;
 }
-static void fdev_cwrite(void *d, uint32_t off, const uint8_t *data, uint32_t len)
-{
-	fd_.cfg_write_off = off;
-	fd_.cfg_write_len = len;
-}
+static void fdev_close(void *d) { }
 static int fdev_activate(void *d, uint64_t f, const struct virtq_config *q, unsigned n)
 {
 	fd_.activates++;
@@ -135,24 +144,62 @@ static int fdev_activate(void *d, uint64_t f, const struct virtq_config *q, unsi
 	CHECK_EQ(n, 2);
 	return fd_.activate_ret;
 }
+static uint32_t rd(uint64_t off);
+
+static void *probe_thread(void *arg)
+{
+	/* A vCPU reading InterruptStatus and Status, as an interrupt handler does. */
+	(void)rd(VIRTIO_MMIO_INTERRUPT_STATUS);
+	(void)rd(VIRTIO_MMIO_STATUS);
+	__atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* While the device serves, a register access from another thread must
+ * complete: the transport's lock is not held around the serve ops. */
+static int probe_registers_while_serving(void)
+{
+	pthread_t th;
+	int done = 0;
+	struct timespec ts;
+
+	CHECK_EQ(pthread_create(&th, NULL, probe_thread, &done), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	if (pthread_timedjoin_np(th, NULL, &ts) != 0) {
+		pthread_detach(th);  /* stuck behind a lock: the test fails */
+		return 0;
+	}
+	return done;
+}
+
 static void fdev_notify(void *d, unsigned q)
 {
+	if (fd_.probe_registers)
+		fd_.probe_ok = probe_registers_while_serving();
 	fd_.notifies++;
 	fd_.last_q = (int)q;
 	if (fd_.requeues > 0) {
 		fd_.requeues--;
-		virtio_signal_requeue(&fd_.sig, q);
+		virtio_signal_requeue(fd_.sig, q);
 	}
 }
 static void fdev_reset(void *d) { fd_.resets++; }
 
-static const struct virtio_dev_ops fdev_ops = {
-	.device_id = 42, .num_queues = 2, .queue_max = 128,
-	.features = fdev_features, .config_read = fdev_cread, .config_write = fdev_cwrite,
+static const struct virtio_device fdev_ops = {
+	.name = "fake", .device_id = 42, .num_queues = 2, .queue_max = 128,
+	.instances = fdev_instances, .open = fdev_open, .close = fdev_close,
 	.activate = fdev_activate, .queue_notify = fdev_notify, .reset = fdev_reset,
 };
 
-static struct virtio_mmio *t;
+static void *hs;               /* the host's state for the fake device */
+static struct virtio_host *h;  /* its one instance */
+
+/* One round of the host's worker, as its thread would run it. */
+static int run(void)
+{
+	return virtio_host_run(h, 0);
+}
 
 static uint32_t rd(uint64_t off)
 {
@@ -166,19 +213,30 @@ static void wr(uint64_t off, uint32_t v)
 	CHECK_EQ(bus_write(&fv.mmio, BASE + off, (uint8_t *)&v, 4), 0);
 }
 
+static void setup_env(struct dev_env *env)
+{
+	CHECK_EQ(virtio_host_create(&hs, env, &fdev_ops, NULL), 0);
+	h = virtio_host_instance(hs, 0);
+	CHECK(h != NULL);
+	CHECK(virtio_host_dev(h) == &fd_);
+}
+
 static void setup(void)
 {
 	static struct vmm_config cfg;
 	struct dev_env env = make_env(&cfg, NULL);
 
 	memset(&fd_, 0, sizeof(fd_));
-	CHECK_EQ(virtio_mmio_create(&t, &env, "fake", &fdev_ops, &fd_, &fd_.sig), 0);
+	for (unsigned i = 0; i < sizeof(fd_.cfg); i++)
+		fd_.cfg[i] = (uint8_t)(0x10 + i);
+	setup_env(&env);
 }
 
 static void teardown(void)
 {
-	virtio_mmio_destroy(t);
-	t = NULL;
+	virtio_host_destroy(hs);
+	hs = NULL;
+	h = NULL;
 }
 
 /* The Linux driver's sequence (§3.1.1) up to FEATURES_OK. */
@@ -219,18 +277,17 @@ static void identity_registers(void)
 	CHECK_EQ(rd(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
 	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
 	CHECK_EQ(rd(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu);
-	CHECK_EQ(virtio_mmio_base(t), BASE);
-	CHECK_EQ(virtio_mmio_gsi(t), 5);
 	CHECK(strstr(fv.cmdline, "virtio_mmio.device=4K@0xd0000000:5") != NULL);
-	/* No ioeventfd until the driver starts the device. */
+	CHECK_EQ(fv.published, 1);  /* the window and GSI, for the firmware tables */
+	/* No ioeventfd until the driver starts the device, and nothing on the
+	 * core's event loop ever: the host's worker serves the device. */
 	CHECK_EQ(fv.nioev, 0);
 	CHECK_EQ(fv.nwatch, 0);
 	teardown();
-	CHECK_EQ(fv.nunwatch, 0);
 }
 
-/* At DRIVER_OK: one ioeventfd per queue, datamatch = queue index, watched;
- * kept across a reset and never registered twice. */
+/* At DRIVER_OK: one ioeventfd per queue, datamatch = queue index, bound to
+ * distinct host eventfds; kept across a reset and never registered twice. */
 static void ioeventfds_at_driver_ok(void)
 {
 	setup();
@@ -241,15 +298,14 @@ static void ioeventfds_at_driver_ok(void)
 	CHECK_EQ(fv.nioev, 2);
 	CHECK_EQ(fv.ioev_match[0], 0);
 	CHECK_EQ(fv.ioev_match[1], 1);
-	CHECK_EQ(fv.nwatch, 2);
+	CHECK(fv.ioev_fd[0] >= 0 && fv.ioev_fd[1] >= 0 && fv.ioev_fd[0] != fv.ioev_fd[1]);
 	wr(VIRTIO_MMIO_STATUS, 0);
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(1, 64, 0x1000, 0x2000, 0x3000);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
 	CHECK_EQ(fv.nioev, 2);
-	CHECK_EQ(fv.nwatch, 2);
+	CHECK_EQ(fv.nwatch, 0);
 	teardown();
-	CHECK_EQ(fv.nunwatch, 2);
 }
 
 static void feature_negotiation(void)
@@ -353,7 +409,7 @@ static void reset_clears_everything(void)
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
 	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
-	virtio_signal_used(&fd_.sig);
+	virtio_signal_used(fd_.sig);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED);
 	wr(VIRTIO_MMIO_STATUS, 0);
 	CHECK_EQ(fd_.resets, 2);  /* negotiate() starts with one */
@@ -363,9 +419,15 @@ static void reset_clears_everything(void)
 	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_READY), 0);
 	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM), 0);
 	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
-	/* Notifications after reset do not reach the device. */
+	/* Notifications after reset do not reach the device, whether they
+	 * trap or come through the ioeventfd. */
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 5);
-	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	{
+		uint64_t one = 1;
+		CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	}
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fd_.notifies, 0);
 	/* And it can be brought up again. */
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
@@ -387,62 +449,117 @@ static void notify_through_ioeventfd(void)
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK_EQ(fd_.notifies, 0);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(run(), 0);  /* nothing pending */
 	CHECK_EQ(write(fv.ioev_fd[1], &one, 8), 8);
-	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(fd_.notifies, 0);  /* the register path never serves */
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fd_.notifies, 1);
 	CHECK_EQ(fd_.last_q, 1);
-	/* The callback drained the eventfd. */
+	/* The worker drained the eventfd. */
 	CHECK_EQ(read(fv.ioev_fd[1], &cnt, 8), -1);
 	/* Queue 0 is not ready: its notify is dropped. */
-	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fd_.notifies, 1);
-	/* A trapped write for a queue with an ioeventfd is not doubled, one
-	 * for a queue that does not exist is ignored. */
+	/* A write that traps (KVM would have taken it had the ioeventfd
+	 * matched) reaches the same eventfd; one for a queue that does not
+	 * exist is ignored. */
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 9);
 	CHECK_EQ(fd_.notifies, 1);
+	CHECK_EQ(run(), 1);
+	CHECK_EQ(fd_.notifies, 2);
+	CHECK_EQ(run(), 0);
 	teardown();
 }
 
 /* A device that stops with chains left (virtio_signal_requeue) is called
- * again: through its ioeventfd, made readable again for the event loop, or
- * at once on the vCPU thread when notifies trap. */
+ * again: its notify eventfd is made readable again, so the worker comes
+ * back after everything else -- whether notifies come through ioeventfds or
+ * trap. */
 static void requeue_rearms_notify(void)
 {
 	static struct vmm_config cfg;
 	struct dev_env env;
-	uint64_t cnt;
+	uint64_t cnt, one = 1;
 
 	setup();
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(1, 64, 0x1000, 0x2000, 0x3000);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
 	fd_.requeues = 1;
-	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(write(fv.ioev_fd[1], &one, 8), 8);
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fd_.notifies, 1);
-	CHECK_EQ(fd_.sig.requeue, 0u);            /* taken by the transport */
+	CHECK_EQ(fd_.sig->requeue, 0u);           /* taken by the host */
 	CHECK_EQ(read(fv.ioev_fd[1], &cnt, 8), 8);  /* and re-armed */
 	CHECK_EQ(cnt, 1);
-	fv.cb[1](fv.cb_opaque[1], fv.cb_fd[1], 1);
+	CHECK_EQ(write(fv.ioev_fd[1], &one, 8), 8);
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fd_.notifies, 2);
 	CHECK_EQ(read(fv.ioev_fd[1], &cnt, 8), -1);  /* done: not re-armed */
 	/* Reset forgets a pending request. */
-	virtio_signal_requeue(&fd_.sig, 1);
+	virtio_signal_requeue(fd_.sig, 1);
 	wr(VIRTIO_MMIO_STATUS, 0);
-	CHECK_EQ(fd_.sig.requeue, 0u);
+	CHECK_EQ(fd_.sig->requeue, 0u);
 	teardown();
 
 	env = make_env(&cfg, NULL);
 	fv.no_ioeventfd = true;
 	memset(&fd_, 0, sizeof(fd_));
-	CHECK_EQ(virtio_mmio_create(&t, &env, "fake", &fdev_ops, &fd_, &fd_.sig), 0);
+	setup_env(&env);
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
 	fd_.requeues = 3;
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK_EQ(fd_.notifies, 0);  /* not on the vCPU thread */
+	for (unsigned i = 0; i < 10 && run() > 0; i++)
+		;
 	CHECK_EQ(fd_.notifies, 4);
-	CHECK_EQ(fd_.sig.requeue, 0u);
+	CHECK_EQ(fd_.sig->requeue, 0u);
+	teardown();
+}
+
+/* The serve path never holds the register lock: a slow device cannot stall
+ * a vCPU reading InterruptStatus -- for an ioeventfd notify and for one that
+ * trapped on a vCPU thread alike. */
+static void serve_outside_register_lock(void)
+{
+	uint64_t one = 1;
+
+	setup();
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	fd_.probe_registers = true;
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	CHECK_EQ(run(), 1);
+	CHECK_EQ(fd_.notifies, 1);
+	CHECK_EQ(fd_.probe_ok, 1);
+	fd_.probe_ok = 0;
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK_EQ(run(), 1);
+	CHECK_EQ(fd_.notifies, 2);
+	CHECK_EQ(fd_.probe_ok, 1);
+	teardown();
+}
+
+/* With its worker thread: a notify is served without anyone calling
+ * virtio_host_run, and destroy stops the worker. */
+static void worker_thread_serves(void)
+{
+	uint64_t one = 1;
+
+	setup();
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(1, 64, 0x1000, 0x2000, 0x3000);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(virtio_host_start(hs), 0);
+	CHECK_EQ(write(fv.ioev_fd[1], &one, 8), 8);
+	for (unsigned i = 0; i < 200 && !__atomic_load_n(&fd_.notifies, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	CHECK_EQ(__atomic_load_n(&fd_.notifies, __ATOMIC_SEQ_CST), 1);
 	teardown();
 }
 
@@ -453,16 +570,18 @@ static void notify_trapped_without_ioeventfd(void)
 
 	fv.no_ioeventfd = true;
 	memset(&fd_, 0, sizeof(fd_));
-	CHECK_EQ(virtio_mmio_create(&t, &env, "fake", &fdev_ops, &fd_, &fd_.sig), 0);
-	CHECK_EQ(fv.nwatch, 0);
+	setup_env(&env);
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(0, 64, 0x1000, 0x2000, 0x3000);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(fv.nioev, 0);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fd_.notifies, 1);
 	CHECK_EQ(fd_.last_q, 0);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);  /* not ready */
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+	CHECK_EQ(run(), 0);
 	CHECK_EQ(fd_.notifies, 1);
 	teardown();
 }
@@ -472,11 +591,11 @@ static void interrupts_and_ack(void)
 	uint64_t cnt;
 
 	setup();
-	virtio_signal_used(&fd_.sig);
-	CHECK_EQ(read(fd_.sig.irqfd, &cnt, 8), 8);
+	virtio_signal_used(fd_.sig);
+	CHECK_EQ(read(fd_.sig->irqfd, &cnt, 8), 8);
 	CHECK_EQ(cnt, 1);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED);
-	virtio_signal_needs_reset(&fd_.sig);
+	virtio_signal_needs_reset(fd_.sig);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED | VIRTIO_ISR_CONFIG);
 	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_ISR_USED);
@@ -497,11 +616,12 @@ static void activate_failure_needs_reset(void)
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
 	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), S_FOK | VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_CONFIG);
-	CHECK_EQ(read(fd_.sig.irqfd, &cnt, 8), 8);
+	CHECK_EQ(read(fd_.sig->irqfd, &cnt, 8), 8);
 	/* Nothing reaches a device that needs a reset (and a device that
 	 * failed to start got no ioeventfds: notifies trap). */
 	CHECK_EQ(fv.nioev, 0);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	run();
 	CHECK_EQ(fd_.notifies, 0);
 	/* Reset clears NEEDS_RESET. */
 	wr(VIRTIO_MMIO_STATUS, 0);
@@ -515,8 +635,6 @@ static void access_widths_and_config(void)
 	uint16_t v16;
 
 	setup();
-	for (unsigned i = 0; i < sizeof(fd_.cfg); i++)
-		fd_.cfg[i] = (uint8_t)(0x10 + i);
 	/* Registers: 32-bit aligned only; others read 0 and are dropped. */
 	CHECK_EQ(bus_read(&fv.mmio, BASE + 0, b8, 1), 0);
 	CHECK_EQ(b8[0], 0);
@@ -533,9 +651,11 @@ static void access_widths_and_config(void)
 	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x10e, b8, 4), 0);
 	CHECK_EQ(b8[1], 0x1f);
 	CHECK_EQ(b8[2], 0);
+	/* Read-only (struct virtio_dev_info): a write changes nothing. */
+	memset(b8, 0x77, sizeof(b8));
 	CHECK_EQ(bus_write(&fv.mmio, BASE + 0x105, b8, 2), 0);
-	CHECK_EQ(fd_.cfg_write_off, 5);
-	CHECK_EQ(fd_.cfg_write_len, 2);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x105, b8, 1), 0);
+	CHECK_EQ(b8[0], 0x15);
 	/* Last bytes of the window. */
 	CHECK_EQ(bus_read(&fv.mmio, BASE + 0xffc, b8, 4), 0);
 	CHECK_EQ(b8[0], 0);
@@ -545,8 +665,7 @@ static void access_widths_and_config(void)
 	teardown();
 }
 
-/* ---- the real devices through their device_ops --------------------------- */
-extern const struct device_ops virtio_blk_device, virtio_rng_device;
+/* ---- the real devices through the host ------------------------------------ */
 
 static void make_file(const char *path, size_t bytes)
 {
@@ -560,6 +679,8 @@ static void blk_devices_created_in_order(void)
 {
 	char root[64], data[64];
 	struct vmm_config cfg = { 0 };
+	struct blk_opts bo = { 0 };
+	struct rng_opts ro = { .on = true };
 	struct gm gm;
 	uint8_t mem[4096];
 	void *blk = NULL, *rng = NULL;
@@ -571,13 +692,13 @@ static void blk_devices_created_in_order(void)
 	make_file(root, 1 << 20);
 	make_file(data, 4096);
 	gm_init_test(&gm, mem, sizeof(mem));
-	cfg.disks[0] = (struct vmm_disk){ .path = root, .ro = true, .root = true };
-	cfg.disks[1] = (struct vmm_disk){ .path = data };
-	cfg.ndisks = 2;
-	cfg.rng = true;
+	bo.disks[0] = (struct blk_disk){ .path = root, .ro = true, .root = true };
+	bo.disks[1] = (struct blk_disk){ .path = data };
+	bo.ndisks = 2;
 	env = make_env(&cfg, &gm);
-	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
-	CHECK_EQ(virtio_rng_device.create(&env, &rng), 0);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), 0);
+	CHECK_EQ(virtio_host_create(&rng, &env, &rng_virtio_ops, &ro), 0);
+	CHECK_EQ(virtio_host_count(blk), 2);
 	CHECK(strstr(fv.cmdline, "virtio_mmio.device=4K@0xd0000000:5 root=/dev/vda ro "
 				 "virtio_mmio.device=4K@0xd0001000:6 virtio_mmio.device=4K@0xd0002000:7") != NULL);
 	CHECK_EQ(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
@@ -589,36 +710,37 @@ static void blk_devices_created_in_order(void)
 	CHECK_EQ(cap[0], 8);
 	CHECK(!(rd(0x1000 + VIRTIO_MMIO_DEVICE_FEATURES) & (1u << 5)));
 	CHECK_EQ(rd(0x2000 + VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
-	virtio_blk_device.destroy(blk);
-	virtio_rng_device.destroy(rng);
+	virtio_host_destroy(blk);
+	virtio_host_destroy(rng);
 
 	/* Without disks or rng the devices are not configured. */
-	cfg.ndisks = 0;
-	cfg.rng = false;
+	bo.ndisks = 0;
+	ro.on = false;
 	env = make_env(&cfg, &gm);
-	CHECK_EQ(virtio_blk_device.create(&env, &blk), 1);
-	CHECK_EQ(virtio_rng_device.create(&env, &rng), 1);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), 1);
+	CHECK_EQ(virtio_host_create(&rng, &env, &rng_virtio_ops, &ro), 1);
 	CHECK_EQ(fv.slots, 0);
 
-	/* A missing image is an error naming it, -errno. */
-	cfg.disks[0] = (struct vmm_disk){ .path = "/nonexistent/root.sqfs", .ro = true, .root = true };
-	cfg.ndisks = 1;
+	/* A missing image is the user's error naming it, before any slot. */
+	bo.disks[0] = (struct blk_disk){ .path = "/nonexistent/root.sqfs", .ro = true, .root = true };
+	bo.ndisks = 1;
 	env = make_env(&cfg, &gm);
-	CHECK_EQ(virtio_blk_device.create(&env, &blk), -ENOENT);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), dev_input_error(-ENOENT));
+	CHECK_EQ(fv.slots, 0);
 
 	/* --rwroot: root=/dev/vda rw. */
-	cfg.disks[0] = (struct vmm_disk){ .path = root, .ro = false, .root = true };
+	bo.disks[0] = (struct blk_disk){ .path = root, .ro = false, .root = true };
 	env = make_env(&cfg, &gm);
-	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), 0);
 	CHECK(strstr(fv.cmdline, " root=/dev/vda rw") != NULL);
-	virtio_blk_device.destroy(blk);
+	virtio_host_destroy(blk);
 
 	/* -d only: vda without root=. */
-	cfg.disks[0] = (struct vmm_disk){ .path = data };
+	bo.disks[0] = (struct blk_disk){ .path = data };
 	env = make_env(&cfg, &gm);
-	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), 0);
 	CHECK(strstr(fv.cmdline, "root=") == NULL);
-	virtio_blk_device.destroy(blk);
+	virtio_host_destroy(blk);
 	unlink(root);
 	unlink(data);
 }
@@ -628,6 +750,7 @@ static void blk_end_to_end(void)
 {
 	char path[64];
 	struct vmm_config cfg = { 0 };
+	struct blk_opts bo = { 0 };
 	struct fake_ring r;
 	void *blk = NULL;
 	struct dev_env env;
@@ -642,10 +765,11 @@ static void blk_end_to_end(void)
 	CHECK_EQ(ftruncate(fd, 4096), 0);
 	close(fd);
 	fr_init(&r, 8);
-	cfg.disks[0] = (struct vmm_disk){ .path = path, .ro = true, .root = true };
-	cfg.ndisks = 1;
+	bo.disks[0] = (struct blk_disk){ .path = path, .ro = true, .root = true };
+	bo.ndisks = 1;
 	env = make_env(&cfg, &r.gm);
-	CHECK_EQ(virtio_blk_device.create(&env, &blk), 0);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), 0);
+	h = virtio_host_instance(blk, 0);
 	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(0, 8, FR_DESC, FR_AVAIL, FR_USED);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
@@ -657,7 +781,7 @@ static void blk_end_to_end(void)
 	r.mem[FR_DATA + 0x400] = 0xee;
 	fr_avail(&r, 0);
 	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
-	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(run(), 1);
 	CHECK_EQ(fr_used_idx(&r), 1);
 	fr_used(&r, 0, &id, &len);
 	CHECK_EQ(len, 513);
@@ -667,7 +791,8 @@ static void blk_end_to_end(void)
 	/* A hostile ring: NEEDS_RESET + config interrupt, no crash. */
 	fr_desc(&r, 0, FR_DATA, 16, VIRTQ_DESC_F_NEXT, 0);
 	fr_avail(&r, 0);
-	fv.cb[0](fv.cb_opaque[0], fv.cb_fd[0], 1);
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	CHECK_EQ(run(), 1);
 	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	CHECK(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_CONFIG);
 	(void)!read(fv.ioev_fd[0], &cnt, 8);
@@ -677,7 +802,8 @@ static void blk_end_to_end(void)
 	setup_queue(0, 8, FR_MEM, FR_AVAIL, FR_USED);
 	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
 	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-	virtio_blk_device.destroy(blk);
+	virtio_host_destroy(blk);
+	h = NULL;
 	fr_free(&r);
 	unlink(path);
 }
@@ -695,6 +821,8 @@ int main(void)
 	RUN(notify_through_ioeventfd);
 	RUN(requeue_rearms_notify);
 	RUN(notify_trapped_without_ioeventfd);
+	RUN(serve_outside_register_lock);
+	RUN(worker_thread_serves);
 	RUN(interrupts_and_ack);
 	RUN(activate_failure_needs_reset);
 	RUN(access_widths_and_config);

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "tests/unit/t.h"
+#include "vmm/device.h"
 #include "vmm/devices/virtio_vsock.h"
 #include "vmm/log.h"
 #include "vmm/virtq.h"
@@ -50,6 +52,7 @@ static uint8_t *mem;
 static struct gm gm;
 static struct fq q[3];
 static struct vsock_dev *d;
+static struct virtio_signal sig;  /* the device host's, here the test's */
 static char dir[64], path[128];
 static struct pkt pk[1024];
 
@@ -89,7 +92,8 @@ static void start_path(const char *p)
 		c[i] = (struct virtq_config){ .size = i == VSOCK_TXQ ? txsize : i == VSOCK_RXQ ? rxsize : QSIZE, .ready = true, .desc = q[i].desc,
 					      .avail = q[i].avail, .used = q[i].used };
 	}
-	CHECK_EQ(vsock_open(&d, &gm, CID, p), 0);
+	sig = (struct virtio_signal){ .irqfd = -1 };
+	CHECK_EQ(vsock_open(&d, &gm, CID, p, &sig, NULL), 0);
 	CHECK_EQ(vsock_virtio_ops.activate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1), c, 3), 0);
 }
 
@@ -310,20 +314,32 @@ static void config_and_features(void)
 	start();
 	CHECK_EQ(vsock_virtio_ops.device_id, 19);
 	CHECK_EQ(vsock_virtio_ops.num_queues, 3);
-	CHECK(vsock_virtio_ops.features(d) & VIRTIO_BIT(VIRTIO_F_VERSION_1));
-	vsock_virtio_ops.config_read(d, 0, b, 8);
-	CHECK_EQ(b[0], CID);
-	CHECK_EQ(b[1] | b[2] | b[3] | b[4], 0);
-	memset(b, 0xff, sizeof(b));
-	vsock_virtio_ops.config_read(d, 4, b, 12);  /* half beyond the space */
-	for (unsigned i = 0; i < 12; i++)
-		CHECK_EQ(b[i], 0);
-	vsock_virtio_ops.config_read(d, 0xfff0, b, 4);
-	CHECK_EQ(b[0], 0);
 	stop();
-	/* Reserved CIDs are refused up front. */
-	CHECK_EQ(vsock_open(&d, &gm, 2, NULL), -EINVAL);
-	CHECK_EQ(vsock_open(&d, &gm, UINT32_MAX, NULL), -EINVAL);
+	/* What the device host gets from open: plain data. */
+	{
+		struct vsock_opts o = { .cid = CID };
+		struct virtio_dev_info info = { .poll_fd = -1, .stream_fd = -1 };
+		void *dev = NULL;
+
+		struct dev_env env = { .gm = &gm };
+
+		mem = calloc(1, MEM);
+		gm_init_test(&gm, mem, MEM);
+		CHECK_EQ(vsock_virtio_ops.open(&dev, &o, 0, &env, &sig, &info), 0);
+		CHECK(info.features & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+		CHECK_EQ(info.config_len, 8);  /* §5.10.4 le64 guest_cid */
+		memcpy(b, info.config, 8);
+		CHECK_EQ(b[0], CID);
+		CHECK_EQ(b[1] | b[2] | b[3] | b[4] | b[5] | b[6] | b[7], 0);
+		CHECK_EQ(info.poll_fd, vsock_event_fd(dev));
+		CHECK(info.stream_fd >= 0);
+		close(info.stream_fd);
+		vsock_virtio_ops.close(dev);
+		free(mem);
+	}
+	/* Reserved CIDs are refused up front, as the user's error. */
+	CHECK_EQ(vsock_open(&d, &gm, 2, NULL, &sig, NULL), dev_input_error(-EINVAL));
+	CHECK_EQ(vsock_open(&d, &gm, UINT32_MAX, NULL, &sig, NULL), dev_input_error(-EINVAL));
 }
 
 static void host_initiated_data_and_close(void)
@@ -345,7 +361,7 @@ static void host_initiated_data_and_close(void)
 	CHECK_EQ(pk[0].h.dst_port, 5000);
 	CHECK_EQ(pk[0].n, 5);
 	CHECK(memcmp(pk[0].data, "hello", 5) == 0);
-	CHECK(vsock_signal(d)->isr & VIRTIO_ISR_USED);
+	CHECK(sig.isr & VIRTIO_ISR_USED);
 	/* guest -> host, header and payload in separate descriptors */
 	{
 		struct vsock_hdr h = hdr(VSOCK_OP_RW, 5000, hp, 5);
@@ -829,9 +845,107 @@ static void inproc_connect(void)
 	close(fd);
 	stop();
 	/* Before the driver is up there is nobody to ask. */
-	CHECK_EQ(vsock_open(&d, &gm, CID, NULL), 0);
+	CHECK_EQ(vsock_open(&d, &gm, CID, NULL, &sig, NULL), 0);
 	CHECK_EQ(vsock_connect(d, 8888), -ENOTCONN);
 	vsock_close(d);
+}
+
+/* One guest-stream request as the control socket sends it: line + fd
+ * (fd < 0: none). */
+static void stream_request(int streams, const char *line, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)line, .iov_len = strlen(line) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	CHECK_EQ(sendmsg(streams, &mh, 0), (long long)iov.iov_len);
+}
+
+/* The VMM reaches a guest port only by handing the device an fd over the
+ * guest-stream connector (SCM_RIGHTS, vmm/virtio.h): a well-formed request
+ * becomes a connection without an OK line; a malformed one, one without an
+ * fd, or one before the driver is up closes what was handed over. */
+static void stream_connector_handover(void)
+{
+	struct virtq_config c[3];
+	int streams, sv[2];
+	uint32_t hp;
+	char buf[8];
+
+	mem = calloc(1, MEM);
+	gm_init_test(&gm, mem, MEM);
+	for (unsigned i = 0; i < 3; i++) {
+		q[i] = (struct fq){ .desc = 0x1000 + 0x3000 * i, .avail = 0x2000 + 0x3000 * i,
+				    .used = 0x3000 + 0x3000 * i };
+		c[i] = (struct virtq_config){ .size = QSIZE, .ready = true, .desc = q[i].desc,
+					      .avail = q[i].avail, .used = q[i].used };
+	}
+	sig = (struct virtio_signal){ .irqfd = -1 };
+	CHECK_EQ(vsock_open(&d, &gm, CID, NULL, &sig, &streams), 0);
+	CHECK(streams >= 0);
+	/* Driver not up yet: the handed fd is closed. */
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	stream_request(streams, "CONNECT 8888\n", sv[1]);
+	close(sv[1]);
+	vsock_poll(d);
+	CHECK_EQ(peer_state(sv[0]), 0);
+	close(sv[0]);
+	CHECK_EQ(vsock_virtio_ops.activate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1), c, 3), 0);
+	post_rx(8);
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	stream_request(streams, "CONNECT 8888\n", sv[1]);
+	close(sv[1]);  /* the device holds its own copy now */
+	vsock_poll(d);
+	CHECK_EQ(vsock_conn_count(d), 1);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_REQUEST);
+	CHECK_EQ(pk[0].h.dst_port, 8888);
+	hp = pk[0].h.src_port;
+	send_op(VSOCK_OP_RESPONSE, 8888, hp, 0, 1u << 20, 0);
+	CHECK_EQ(write(sv[0], "req", 3), 3);
+	vsock_poll(d);
+	CHECK_EQ(drain(), 1);
+	CHECK_EQ(pk[0].h.op, VSOCK_OP_RW);
+	CHECK(memcmp(pk[0].data, "req", 3) == 0);
+	{
+		struct vsock_hdr h = hdr(VSOCK_OP_RW, 8888, hp, 4);
+		send_pkt(&h, "resp", 4, false);
+	}
+	CHECK_EQ(read_n(sv[0], buf, 4), 4);
+	CHECK(memcmp(buf, "resp", 4) == 0);
+	close(sv[0]);
+
+	/* Malformed lines close the fd and wire nothing. */
+	static const char *const bad[] = { "CONNECT\n", "CONNECT x\n", "CONNECT 4294967296\n", "CONNECT 5",
+					   "LISTEN 5\n" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		stream_request(streams, bad[i], sv[1]);
+		close(sv[1]);
+		vsock_poll(d);
+		CHECK_EQ(peer_state(sv[0]), 0);
+		close(sv[0]);
+	}
+	/* No fd at all: ignored (no new REQUEST to the guest). */
+	stream_request(streams, "CONNECT 8888\n", -1);
+	vsock_poll(d);
+	for (unsigned i = 0, n = drain(); i < n; i++)
+		CHECK(pk[i].h.op != VSOCK_OP_REQUEST);
+	CHECK(vsock_conn_count(d) <= 1);
+	close(streams);
+	vsock_poll(d);  /* the VMM's end gone: nothing to do, nothing breaks */
+	stop();
 }
 
 /* A device reset forgets every connection and closes the host sides. */
@@ -923,13 +1037,13 @@ static void hostile_packets(void)
 	CHECK_EQ(pk[0].h.op, VSOCK_OP_RST);
 	CHECK_EQ(vsock_conn_count(d), 0);
 	close(fd);
-	CHECK_EQ(vsock_signal(d)->needs_reset, 0);
+	CHECK_EQ(sig.needs_reset, 0);
 	/* A tx chain shorter than a header cannot even be answered: the
 	 * device needs a reset and stops touching its queues. */
 	q_desc(&q[1], 5, TXBUF, 10, 0, 0);
 	q_avail(&q[1], 5);
 	vsock_virtio_ops.queue_notify(d, VSOCK_TXQ);
-	CHECK_EQ(vsock_signal(d)->needs_reset, 1);
+	CHECK_EQ(sig.needs_reset, 1);
 	send_op(VSOCK_OP_REQUEST, 1, 2, 0, 0, 0);
 	CHECK_EQ(drain(), 0);
 	stop();
@@ -938,7 +1052,7 @@ static void hostile_packets(void)
 	q_desc(&q[0], 0, RXBUF, RXLEN, 0, 0);
 	q_avail(&q[0], 0);
 	send_op(VSOCK_OP_REQUEST, 1, 2, 0, 0, 0);
-	CHECK_EQ(vsock_signal(d)->needs_reset, 1);
+	CHECK_EQ(sig.needs_reset, 1);
 	stop();
 }
 
@@ -1195,16 +1309,16 @@ static void listen_path_checks(void)
 	snprintf(p, sizeof(p), "%s/busy", dir);
 	l = listener(p);
 	CHECK(l >= 0);
-	CHECK_EQ(vsock_open(&d, &gm, CID, p), -EADDRINUSE);
+	CHECK_EQ(vsock_open(&d, &gm, CID, p, &sig, NULL), dev_input_error(-EADDRINUSE));
 	close(l);
 	/* A stale socket file is replaced. */
-	CHECK_EQ(vsock_open(&d, &gm, CID, p), 0);
+	CHECK_EQ(vsock_open(&d, &gm, CID, p, &sig, NULL), 0);
 	vsock_close(d);
 	CHECK(access(p, F_OK) < 0);  /* removed on close */
 	/* A regular file is not ours to remove. */
 	snprintf(p, sizeof(p), "%s/file", dir);
 	close(open(p, O_CREAT | O_WRONLY, 0600));
-	CHECK_EQ(vsock_open(&d, &gm, CID, p), -EEXIST);
+	CHECK_EQ(vsock_open(&d, &gm, CID, p, &sig, NULL), dev_input_error(-EEXIST));
 	CHECK_EQ(access(p, F_OK), 0);
 	unlink(p);
 }
@@ -1909,6 +2023,7 @@ static void connection_flood(void)
 int main(void)
 {
 	t_suite = "virtio_vsock";
+	signal(SIGPIPE, SIG_IGN);  /* a failed check must not die writing to a closed peer */
 	log_level = -1;
 	snprintf(dir, sizeof(dir), "/tmp/vsock_test.XXXXXX");
 	if (!mkdtemp(dir)) {
@@ -1931,6 +2046,7 @@ int main(void)
 	RUN(credit_request);
 	RUN(rx_starvation);
 	RUN(inproc_connect);
+	RUN(stream_connector_handover);
 	RUN(reset_closes_all);
 	RUN(hostile_packets);
 	RUN(flood_throttled_not_dropped);

@@ -201,6 +201,100 @@ static void event_idx_pop_publishes(void)
 	fr_free(&r);
 }
 
+/* ---- virtq_serve: the drain loop every device shares ---- */
+static unsigned serve_calls, serve_add_at;
+static int serve_ret;
+
+static int serve_handle(void *dev, const struct virtq_chain *c, uint32_t *written)
+{
+	/* The driver keeps adding while we serve (another vCPU). */
+	if (++serve_calls == serve_add_at)
+		fr_avail(&r, 0);
+	*written = 3;
+	return serve_ret;
+}
+
+static void serve_setup(struct virtio_signal *s)
+{
+	setup(false);
+	*s = (struct virtio_signal){ .irqfd = -1 };
+	serve_calls = serve_add_at = 0;
+	serve_ret = 0;
+	fr_desc(&r, 0, FR_DATA, 8, F_WRITE, 0);
+}
+
+/* One ring's worth per call; when the budget ends with chains waiting,
+ * avail_event is still brought up to date (a stale one leaves an EVENT_IDX
+ * driver never notifying again) and the host is asked to call again. */
+static void serve_budget_rearms_event_idx(void)
+{
+	struct virtio_signal s;
+	uint32_t id, len;
+
+	serve_setup(&s);
+	virtq_set_event_idx(&vq, true);
+	for (unsigned i = 0; i < N; i++)
+		fr_avail(&r, 0);
+	serve_add_at = 3;  /* a ninth chain arrives mid-batch */
+	CHECK_EQ(virtq_serve(&vq, 2, &s, &ch, serve_handle, NULL), 0);
+	CHECK_EQ(serve_calls, N);
+	CHECK_EQ(fr_used_idx(&r), N);
+	fr_used(&r, 0, &id, &len);
+	CHECK_EQ(len, 3);
+	CHECK_EQ(used_get_avail_event(), N);
+	CHECK_EQ(s.requeue, 1u << 2);
+	CHECK(s.isr & VIRTIO_ISR_USED);  /* used_event 0 was crossed */
+	/* Called again: the last chain, then armed past it, no requeue. */
+	s.requeue = 0;
+	CHECK_EQ(virtq_serve(&vq, 2, &s, &ch, serve_handle, NULL), 0);
+	CHECK_EQ(serve_calls, N + 1);
+	CHECK_EQ(used_get_avail_event(), N + 1);
+	CHECK_EQ(s.requeue, 0u);
+	/* Nothing waiting: nothing popped, nothing asked. */
+	CHECK_EQ(virtq_serve(&vq, 2, &s, &ch, serve_handle, NULL), 0);
+	CHECK_EQ(serve_calls, N + 1);
+	CHECK_EQ(s.requeue, 0u);
+	fr_free(&r);
+}
+
+static void serve_stop_and_broken(void)
+{
+	struct virtio_signal s;
+
+	/* 1: a budget of the device's own is spent; what it took went
+	 * back, and the host is asked to come back for the rest. */
+	serve_setup(&s);
+	fr_avail(&r, 0);
+	fr_avail(&r, 0);
+	serve_ret = 1;
+	CHECK_EQ(virtq_serve(&vq, 3, &s, &ch, serve_handle, NULL), 0);
+	CHECK_EQ(serve_calls, 1);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	CHECK_EQ(s.needs_reset, 0u);
+	CHECK_EQ(s.requeue, 1u << 3);
+	fr_free(&r);
+	/* <0: a confused driver: the chain goes back, the queue is broken
+	 * and DEVICE_NEEDS_RESET is signalled. */
+	serve_setup(&s);
+	fr_avail(&r, 0);
+	fr_avail(&r, 0);
+	serve_ret = -EIO;
+	CHECK_EQ(virtq_serve(&vq, 0, &s, &ch, serve_handle, NULL), -EIO);
+	CHECK_EQ(serve_calls, 1);
+	CHECK_EQ(fr_used_idx(&r), 1);
+	CHECK(vq.broken);
+	CHECK_EQ(s.needs_reset, 1u);
+	CHECK(s.isr & VIRTIO_ISR_CONFIG);
+	fr_free(&r);
+	/* A malformed ring: nothing handled, needs reset. */
+	serve_setup(&s);
+	fr_avail(&r, 200);  /* head out of range */
+	CHECK_EQ(virtq_serve(&vq, 0, &s, &ch, serve_handle, NULL), -EIO);
+	CHECK_EQ(serve_calls, 0);
+	CHECK_EQ(s.needs_reset, 1u);
+	fr_free(&r);
+}
+
 static void no_interrupt_flag(void)
 {
 	setup(false);
@@ -573,6 +667,8 @@ int main(void)
 	RUN(event_idx_interrupts);
 	RUN(event_idx_arm_notify);
 	RUN(event_idx_pop_publishes);
+	RUN(serve_budget_rearms_event_idx);
+	RUN(serve_stop_and_broken);
 	RUN(no_interrupt_flag);
 	RUN(full_length_chain_ok);
 	RUN(descriptor_loop);

@@ -53,7 +53,7 @@ static void debugport_destroy(void *state)
 	free(state);
 }
 
-static int debugport_create(const struct dev_env *env, void **state)
+static int debugport_create(const struct dev_env *env, const void *opts, void **state)
 {
 	struct debugport *d = calloc(1, sizeof(*d));
 	int rc;

@@ -14,6 +14,8 @@
 #define I8042_DATA 0x60
 #define I8042_CMD  0x64
 #define I8042_KBD_IRQ 1
+/* Command 0xfe pulses the CPU reset line: the classic reboot. */
+#define I8042_CMD_RESET 0xfe
 
 #define STR_OBF     0x01
 #define STR_SYSFLAG 0x04
@@ -195,7 +197,7 @@ static void i8042_destroy(void *state)
 	free(c);
 }
 
-static int i8042_create(const struct dev_env *env, void **state)
+static int i8042_create(const struct dev_env *env, const void *opts, void **state)
 {
 	struct i8042 *c = calloc(1, sizeof(*c));
 	int rc;
@@ -207,7 +209,14 @@ static int i8042_create(const struct dev_env *env, void **state)
 	c->ctr = CTR_KBDINT | CTR_SYSFLAG | CTR_AUXDIS | CTR_XLATE;
 	c->outport = 0x01;  /* reset line high (not asserted) */
 	c->status = STR_SYSFLAG | STR_KEYLOCK;
-	rc = bus_add(env->pio, I8042_DATA, 1, &i8042_data_ops, c);
+	/* A PS/2 keyboard controller (PnP PNP0303) whose reset command is the
+	 * machine's reset register (FADT RESET_REG). */
+	rc = env->publish(env->vm, &(struct dev_resource){
+		.kind = RES_ISA, .name = "PS2K", .pnp = RES_PNP(0x03, 0x03), .nports = 2,
+		.port = { I8042_DATA, I8042_CMD }, .port_len = { 1, 1 }, .irq = I8042_KBD_IRQ,
+		.reset_port = I8042_CMD, .reset_value = I8042_CMD_RESET });
+	if (rc == 0)
+		rc = bus_add(env->pio, I8042_DATA, 1, &i8042_data_ops, c);
 	if (rc == 0)
 		rc = bus_add(env->pio, I8042_CMD, 1, &i8042_cmd_ops, c);
 	if (rc) {

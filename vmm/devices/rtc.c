@@ -12,6 +12,7 @@
 #include "vmm/device.h"
 
 #define RTC_INDEX 0x70
+#define RTC_IRQ   8
 #define RTC_SEC   0x00
 #define RTC_MIN   0x02
 #define RTC_HOUR  0x04
@@ -224,7 +225,7 @@ static void rtc_destroy(void *state)
 	free(r);
 }
 
-static int rtc_create(const struct dev_env *env, void **state)
+static int rtc_create(const struct dev_env *env, const void *opts, void **state)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
 	int rc;
@@ -233,7 +234,12 @@ static int rtc_create(const struct dev_env *env, void **state)
 		return -ENOMEM;
 	pthread_mutex_init(&r->lock, NULL);
 	r->ram[RTC_REG_B] = REG_B_24H;  /* 24-hour, BCD: what a PC BIOS leaves */
-	rc = bus_add(env->pio, RTC_INDEX, 1, &rtc_index_ops, r);
+	/* An MC146818 (PnP PNP0B00): index and data ports, IRQ 8. */
+	rc = env->publish(env->vm, &(struct dev_resource){
+		.kind = RES_ISA, .name = "RTC_", .pnp = RES_PNP(0x0b, 0x00), .nports = 1,
+		.port = { RTC_INDEX }, .port_len = { 2 }, .irq = RTC_IRQ, .reset_port = -1 });
+	if (rc == 0)
+		rc = bus_add(env->pio, RTC_INDEX, 1, &rtc_index_ops, r);
 	if (rc == 0)
 		rc = bus_add(env->pio, RTC_INDEX + 1, 1, &rtc_data_ops, r);
 	if (rc) {

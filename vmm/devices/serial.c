@@ -400,7 +400,7 @@ static void serial_dev_dump(void *state)
 	pthread_mutex_unlock(&d->out_lock);
 }
 
-static int serial_dev_create(const struct dev_env *env, void **state)
+static int serial_dev_create(const struct dev_env *env, const void *opts, void **state)
 {
 	const struct vmm_config *cfg = env->cfg;
 	struct serial_dev *d = calloc(1, sizeof(*d));
@@ -424,7 +424,7 @@ static int serial_dev_create(const struct dev_env *env, void **state)
 	case SERIAL_FILE:
 		d->out_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (d->out_fd < 0) {
-			rc = -errno;
+			rc = dev_input_error(-errno);  /* the user's file */
 			log_err("--serial file:%s: cannot open: %s", cfg->serial_path, strerror(errno));
 			serial_dev_destroy(d);
 			return rc;
@@ -447,7 +447,13 @@ static int serial_dev_create(const struct dev_env *env, void **state)
 		serial_dev_destroy(d);
 		return rc;
 	}
-	rc = bus_add(env->pio, COM1_PORT, 8, &serial_bus_ops, d);
+	/* A 16550A (PnP PNP0501): the DSDT entry through which ACPI kernels
+	 * wire its IRQ (hardware-reduced ACPI has no legacy IRQ map). */
+	rc = env->publish(env->vm, &(struct dev_resource){
+		.kind = RES_ISA, .name = "COM1", .pnp = RES_PNP(0x05, 0x01), .nports = 1,
+		.port = { COM1_PORT }, .port_len = { 8 }, .irq = COM1_IRQ, .reset_port = -1 });
+	if (rc == 0)
+		rc = bus_add(env->pio, COM1_PORT, 8, &serial_bus_ops, d);
 	if (rc == 0)
 		rc = env->watch(env->vm, d->wake_fd, serial_dev_wake, d);
 	if (rc == 0 && d->in_fd >= 0) {

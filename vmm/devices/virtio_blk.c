@@ -15,7 +15,6 @@
 
 #include "vmm/device.h"
 #include "vmm/log.h"
-#include "vmm/virtio_mmio.h"
 
 #define SECTOR 512u
 /* Largest IN/OUT payload we accept: what seg_max * size_max allows; also
@@ -23,8 +22,7 @@
 #define BLK_MAX_IO ((uint64_t)BLK_SEG_MAX * BLK_SIZE_MAX)
 
 struct blk_dev {
-	struct virtio_signal sig;       /* first: shared with the transport */
-	struct virtio_mmio *t;
+	struct virtio_signal *sig;      /* the host's */
 	const struct gm *gm;
 	const struct blk_backend *io;
 	char name[8];                   /* "vda" */
@@ -45,12 +43,6 @@ struct blk_dev {
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_SIZE];
 	uint8_t config[BLK_CFG_BYTES];
-};
-
-/* All disks of the VM, in configuration order. */
-struct blk_set {
-	unsigned n;
-	struct blk_dev *d[VMM_MAX_DISKS];
 };
 
 /* A single buffer (most requests: Linux merges contiguous pages) takes the
@@ -85,9 +77,8 @@ static const struct blk_backend blk_libc = {
 static void put_le32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
 static void put_le64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
 
-static uint64_t blk_features(void *dev)
+uint64_t blk_features(const struct blk_dev *b)
 {
-	struct blk_dev *b = dev;
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 		     VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
 		     VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
@@ -120,19 +111,11 @@ static void blk_build_config(struct blk_dev *b)
 	c[BLK_CFG_WZ_MAY_UNMAP] = b->can_punch;
 }
 
-static void blk_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
+const uint8_t *blk_config(const struct blk_dev *b)
 {
-	struct blk_dev *b = dev;
-
-	memset(data, 0, len);
-	if (off < sizeof(b->config))
-		memcpy(data, b->config + off, len < sizeof(b->config) - off ? len : sizeof(b->config) - off);
-}
-
-static void blk_config_write(void *dev, uint32_t off, const uint8_t *data, uint32_t len)
-{
-	/* Only `writeback` is writable, and only with VIRTIO_BLK_F_CONFIG_WCE,
-	 * which we do not offer: ignore. */
+	/* Only `writeback` would be writable, and only with
+	 * VIRTIO_BLK_F_CONFIG_WCE, which we do not offer: read-only. */
+	return b->config;
 }
 
 /* Full transfer of len bytes at off, looping over short host reads/writes.
@@ -368,48 +351,29 @@ static int blk_activate(void *dev, uint64_t features, const struct virtq_config 
 	return 0;
 }
 
+/* One request for virtq_serve. Besides the ring's worth per notification,
+ * at most BLK_ZERO_BUDGET bytes of zeros are written (WRITE_ZEROES on a
+ * file that can neither ZERO_RANGE nor PUNCH_HOLE) before the rest is
+ * requeued. */
+static int blk_handle(void *dev, const struct virtq_chain *c, uint32_t *written)
+{
+	struct blk_dev *b = dev;
+
+	/* A chain without a status byte goes back unwritten; the driver's
+	 * other requests are still served. */
+	blk_handle_req(b, c, written);
+	return b->zero_left ? 0 : 1;
+}
+
 static void blk_queue_notify(void *dev, unsigned q)
 {
 	struct blk_dev *b = dev;
-	uint32_t written;
 
 	if (!b->active)
 		return;
 	b->zero_left = BLK_ZERO_BUDGET;
-	/* Drain the ring, then interrupt once for the whole batch. At most one
-	 * ring's worth per call, and at most BLK_ZERO_BUDGET bytes of zeros
-	 * written: a driver refilling the ring as fast as we serve it must not
-	 * keep this thread to itself. */
-	for (unsigned budget = b->vq.size;; budget--) {
-		int r;
-		if (budget == 0) {
-			/* Re-arm before leaving, whatever remains: a driver
-			 * following vring_need_event (§2.7.10) must notify for
-			 * its next chain even when this one ended the budget. */
-			if (virtq_arm_notify(&b->vq))
-				virtio_signal_requeue(&b->sig, q);
-			break;
-		}
-		r = virtq_pop(&b->vq, &b->chain);
-		if (r == 0) {
-			/* Empty: ask for the next notification, unless more
-			 * arrived while we were asking. */
-			if (virtq_arm_notify(&b->vq))
-				continue;
-			break;
-		}
-		if (r < 0) {
-			b->active = false;
-			virtio_signal_needs_reset(&b->sig);
-			break;
-		}
-		blk_handle_req(b, &b->chain, &written);
-		virtq_push(&b->vq, b->chain.head, written);
-		if (!b->zero_left)
-			budget = 1;  /* ends the batch at the top of the loop */
-	}
-	if (virtq_should_signal(&b->vq))
-		virtio_signal_used(&b->sig);
+	if (virtq_serve(&b->vq, q, b->sig, &b->chain, blk_handle, b) < 0)
+		b->active = false;
 }
 
 static void blk_reset(void *dev)
@@ -420,18 +384,6 @@ static void blk_reset(void *dev)
 	b->acked = 0;
 	memset(&b->vq, 0, sizeof(b->vq));
 }
-
-const struct virtio_dev_ops blk_virtio_ops = {
-	.device_id = VIRTIO_ID_BLOCK,
-	.num_queues = 1,
-	.queue_max = BLK_QUEUE_MAX,
-	.features = blk_features,
-	.config_read = blk_config_read,
-	.config_write = blk_config_write,
-	.activate = blk_activate,
-	.queue_notify = blk_queue_notify,
-	.reset = blk_reset,
-};
 
 /* Can the image punch holes? Probe past the end of the file, where a
  * successful punch changes nothing (KEEP_SIZE). */
@@ -444,7 +396,8 @@ static bool blk_probe_punch(struct blk_dev *b, const struct stat *st)
 	return b->io->fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, 4096) == 0;
 }
 
-int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm)
+int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm,
+	     struct virtio_signal *sig)
 {
 	struct blk_dev *b;
 	struct stat st;
@@ -457,8 +410,9 @@ int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, co
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->sig.irqfd = -1;
+	b->sig = sig;
 	b->gm = gm;
+	b->fd = -1;
 	b->io = &blk_libc;
 	b->path = path;
 	b->ro = ro;
@@ -467,8 +421,9 @@ int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, co
 	snprintf(b->qname, sizeof(b->qname), "%s queue 0", b->name);
 	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0) {
-		r = -errno;
-		log_err("disk image %s: %s", path, strerror(-r));
+		/* The user named a file we cannot open: their input. */
+		r = dev_input_error(-errno);
+		log_err("disk image %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (fstat(b->fd, &st) < 0) {
@@ -485,7 +440,7 @@ int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, co
 			goto fail;
 		}
 	} else {
-		r = -EINVAL;
+		r = dev_input_error(-EINVAL);
 		log_err("disk image %s: not a regular file or block device", path);
 		goto fail;
 	}
@@ -494,6 +449,8 @@ int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, co
 		r = -errno;
 		log_err("disk image %s: %s", path,
 			r == -EWOULDBLOCK ? "in use by another process (locked)" : strerror(-r));
+		if (r == -EWOULDBLOCK)
+			r = dev_input_error(r);  /* another VM's image: the user's choice */
 		goto fail;
 	}
 	b->sectors = (b->size + SECTOR - 1) / SECTOR;
@@ -531,7 +488,7 @@ void blk_set_backend(struct blk_dev *b, const struct blk_backend *io)
 
 struct virtio_signal *blk_signal(struct blk_dev *b)
 {
-	return &b->sig;
+	return b->sig;
 }
 
 uint64_t blk_sectors(const struct blk_dev *b)
@@ -539,82 +496,135 @@ uint64_t blk_sectors(const struct blk_dev *b)
 	return b->sectors;
 }
 
-static void blk_destroy(void *state)
-{
-	struct blk_set *s = state;
+/* ---- the device host's view ---------------------------------------------- */
 
-	if (!s)
-		return;
-	for (unsigned i = 0; i < s->n; i++) {
-		if (!s->d[i])
-			continue;
-		virtio_mmio_destroy(s->d[i]->t);
-		blk_close(s->d[i]);
-	}
-	free(s);
+static unsigned blk_instances(const void *cfg)
+{
+	return ((const struct blk_opts *)cfg)->ndisks;
 }
 
-/* One virtio-blk per configured disk, in order: disk i becomes /dev/vd('a'+i)
- * because its window comes before the next one's on the command line. */
-static int blk_create(const struct dev_env *env, void **state)
+/* Disk index becomes /dev/vd('a'+index): the host announces the windows in
+ * index order, and the kernel names virtio-blk devices in probe order. */
+static int blk_dev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+			struct virtio_signal *sig, struct virtio_dev_info *info)
 {
-	const struct vmm_config *cfg = env->cfg;
-	struct blk_set *s;
+	const struct blk_opts *o = cfg;
+	const struct blk_disk *d = &o->disks[index];
+	struct blk_dev *b;
 	int r;
 
-	*state = NULL;
-	if (cfg->ndisks == 0)
-		return 1;
-	if (cfg->ndisks > VMM_MAX_DISKS)
-		return -EINVAL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	for (unsigned i = 0; i < cfg->ndisks; i++) {
-		const struct vmm_disk *d = &cfg->disks[i];
-		struct blk_dev *b;
-
-		r = blk_open(&b, d->path, d->ro, i, env->gm);
-		if (r < 0)
-			goto fail;
-		s->d[s->n++] = b;
-		r = virtio_mmio_create(&b->t, env, b->vname, &blk_virtio_ops, b, &b->sig);
-		if (r < 0)
-			goto fail;
-		if (d->root) {
-			char word[32];
-			snprintf(word, sizeof(word), "root=/dev/%s", b->name);
-			r = env->cmdline_add(env->vm, word);
-			if (r >= 0)
-				r = env->cmdline_add(env->vm, d->ro ? "ro" : "rw");
-			if (r < 0) {
-				log_err("disk image %s: kernel command line full", d->path);
-				goto fail;
-			}
-		}
-		log_debug("%s: %s (%llu sectors%s)", b->name, d->path, (unsigned long long)b->sectors,
-			 d->ro ? ", read-only" : "");
-	}
-	*state = s;
+	r = blk_open(&b, d->path, d->ro, index, env->gm, sig);
+	if (r < 0)
+		return r;
+	snprintf(info->name, sizeof(info->name), "%s", b->vname);
+	info->features = blk_features(b);
+	info->config_len = sizeof(b->config);
+	memcpy(info->config, b->config, sizeof(b->config));
+	if (d->root)
+		snprintf(info->cmdline, sizeof(info->cmdline), "root=/dev/%s %s", b->name, d->ro ? "ro" : "rw");
+	log_debug("%s: %s (%llu sectors%s)", b->name, d->path, (unsigned long long)b->sectors,
+		  d->ro ? ", read-only" : "");
+	*dev = b;
 	return 0;
-fail:
-	blk_destroy(s);
-	return r;
 }
 
-static void blk_dump(void *state)
+static void blk_dev_close(void *dev)
 {
-	struct blk_set *s = state;
+	blk_close(dev);
+}
 
-	for (unsigned i = 0; i < s->n; i++) {
-		virtio_mmio_dump(s->d[i]->t);
-		virtio_mmio_dump_vq(s->d[i]->t, 0, &s->d[i]->vq);
+static void blk_dump(void *dev)
+{
+	struct blk_dev *b = dev;
+
+	virtq_log_state(&b->vq, b->vname, 0);
+}
+
+const struct virtio_device blk_virtio_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = BLK_QUEUE_MAX,
+	.instances = blk_instances,
+	.open = blk_dev_open,
+	.close = blk_dev_close,
+	.activate = blk_activate,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+	.dump = blk_dump,
+};
+
+/* ---- options ------------------------------------------------------------- */
+
+static int blk_add_disk(struct blk_opts *o, const char *path, bool ro, bool root, const char *opt, char *err,
+			size_t errlen)
+{
+	if (!*path)
+		return dev_option_error(err, errlen, "%s: empty path", opt);
+	if (o->ndisks >= BLK_MAX_DISKS)
+		return dev_option_error(err, errlen, "%s %s: too many disks (max %d)", opt, path, BLK_MAX_DISKS);
+	if (root) {
+		if (o->ndisks && o->disks[0].root)
+			return dev_option_error(err, errlen, "%s %s: a root disk was already given", opt, path);
+		/* The root is always the first disk, /dev/vda. */
+		memmove(&o->disks[1], &o->disks[0], o->ndisks * sizeof(o->disks[0]));
+		o->disks[0] = (struct blk_disk){ .path = path, .ro = ro, .root = true };
+	} else {
+		o->disks[o->ndisks] = (struct blk_disk){ .path = path, .ro = ro };
 	}
+	o->ndisks++;
+	return 0;
+}
+
+static int blk_opt_root(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
+{
+	return blk_add_disk(cfg, val, true, true, opt, err, errlen);
+}
+
+static int blk_opt_rwroot(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
+{
+	return blk_add_disk(cfg, val, false, true, opt, err, errlen);
+}
+
+static int blk_opt_disk(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
+{
+	const char *comma = strrchr(val, ',');
+	bool ro = false;
+
+	if (comma) {
+		if (strcmp(comma + 1, "ro"))
+			return dev_option_error(err, errlen, "%s '%s': unknown disk flag '%s' (only 'ro')", opt, val,
+						comma + 1);
+		/* Keep the path NUL-terminated without copying: argv is ours. */
+		*(char *)comma = 0;
+		ro = true;
+	}
+	return blk_add_disk(cfg, val, ro, false, opt, err, errlen);
+}
+
+static const struct dev_option blk_options[] = {
+	{ .name = "--root", .alias = "-r", .takes_value = true, .parse = blk_opt_root,
+	  .usage = "  -r, --root IMG        read-only root disk as /dev/vda; adds root=/dev/vda ro\n" },
+	{ .name = "--rwroot", .takes_value = true, .parse = blk_opt_rwroot,
+	  .usage = "      --rwroot IMG      writable root disk as /dev/vda; adds root=/dev/vda rw.\n"
+		   "                        WARNING: the guest writes the image directly; a guest\n"
+		   "                        crash or a second VM using it can corrupt it\n" },
+	{ .name = "--disk", .alias = "-d", .takes_value = true, .parse = blk_opt_disk,
+	  .usage = "  -d, --disk PATH[,ro]  another disk (vdb, vdc, ... after the root; may repeat)\n" },
+	{ 0 },
+};
+
+static int blk_status_json(const void *cfg, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "\"disks\":%u", ((const struct blk_opts *)cfg)->ndisks);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
 const struct device_ops virtio_blk_device = {
 	.name = "virtio-blk",
-	.create = blk_create,
-	.destroy = blk_destroy,
-	.dump = blk_dump,
+	.options = blk_options,
+	.cfg_size = sizeof(struct blk_opts),
+	.status_json = blk_status_json,
+	.virtio = &blk_virtio_ops,
 };

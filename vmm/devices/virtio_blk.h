@@ -1,8 +1,10 @@
 /* virtio-blk (virtio 1.2 §5.2) over a host file or block device.
  *
- * The VMM creates it through virtio_blk_device (device table); tests and the
- * benchmark drive one disk directly: blk_open, then blk_virtio_ops as a
- * transport would (activate, queue_notify, reset), watching blk_signal.
+ * The VMM creates it through virtio_blk_device (device table: the -r,
+ * --rwroot and -d options) and blk_virtio_ops (descriptor, open, serve
+ * ops), one instance per disk. Tests and the benchmark drive one disk
+ * directly: blk_open, then blk_virtio_ops as the device host would
+ * (activate, queue_notify, reset), watching the signal they passed in.
  * A disk touches only guest memory, its image fd and its virtio_signal. */
 #ifndef VMM_DEVICES_VIRTIO_BLK_H
 #define VMM_DEVICES_VIRTIO_BLK_H
@@ -65,6 +67,20 @@
 #define BLK_CFG_WZ_MAY_UNMAP 56
 #define BLK_CFG_BYTES 60
 
+#define BLK_MAX_DISKS 8
+
+/* Parsed options: the root disk (-r/--rwroot) first, then -d in order. */
+struct blk_disk {
+	const char *path;
+	bool ro;
+	bool root;     /* becomes /dev/vda, adds root=/dev/vda ro|rw */
+};
+
+struct blk_opts {
+	unsigned ndisks;
+	struct blk_disk disks[BLK_MAX_DISKS];
+};
+
 struct blk_dev;
 
 /* The host I/O calls a disk makes: libc by default, a fake in tests. */
@@ -75,15 +91,21 @@ struct blk_backend {
 	int (*fallocate)(int fd, int mode, off_t off, off_t len);
 };
 
-/* Open the image at path for disk number index (0 -> "vda"). Logs one error
- * line naming path and returns -errno when it cannot be opened, is not a
- * regular file or block device, or is locked by another user. Warns when its
- * size is not a multiple of 512. */
-int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm);
+/* Open the image at path for disk number index (0 -> "vda"); the disk
+ * reports back through sig (owned by the caller). Logs one error line
+ * naming path and returns dev_input_error(-errno) (vmm/device.h) when it
+ * cannot be opened, is not a regular file or block device, or is locked by
+ * another user; -errno for other failures. Warns when its size is not a
+ * multiple of 512. */
+int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm,
+	     struct virtio_signal *sig);
 void blk_close(struct blk_dev *b);
 /* Replace the host I/O calls (tests, benchmark); NULL restores libc's. */
 void blk_set_backend(struct blk_dev *b, const struct blk_backend *io);
 struct virtio_signal *blk_signal(struct blk_dev *b);
+/* Offered features and the config space (BLK_CFG_BYTES, read-only). */
+uint64_t blk_features(const struct blk_dev *b);
+const uint8_t *blk_config(const struct blk_dev *b);
 /* Capacity in 512-byte sectors (a partial last sector counts). */
 uint64_t blk_sectors(const struct blk_dev *b);
 
@@ -92,6 +114,6 @@ uint64_t blk_sectors(const struct blk_dev *b);
  * *written to the bytes written into the chain. */
 int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *written);
 
-/* The transport-facing ops; dev is a struct blk_dev *. */
-extern const struct virtio_dev_ops blk_virtio_ops;
+/* The descriptor, open and serve ops; dev is a struct blk_dev *. */
+extern const struct virtio_device blk_virtio_ops;
 #endif

@@ -7,35 +7,17 @@
 
 #include "vmm/device.h"
 #include "vmm/log.h"
-#include "vmm/virtio_mmio.h"
 #include "vmm/virtq.h"
 
 #define RNG_QUEUE_MAX 64
 
 struct rng_dev {
-	struct virtio_signal sig;
-	struct virtio_mmio *t;
+	struct virtio_signal *sig;
 	const struct gm *gm;
 	bool active;
 	struct virtq vq;
 	struct virtq_chain chain;
 };
-
-static uint64_t rng_features(void *dev)
-{
-	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
-	       VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
-}
-
-/* §5.4.4: no configuration space. */
-static void rng_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
-{
-	memset(data, 0, len);
-}
-
-static void rng_config_write(void *dev, uint32_t off, const uint8_t *data, uint32_t len)
-{
-}
 
 static int rng_activate(void *dev, uint64_t features, const struct virtq_config *q, unsigned nq)
 {
@@ -78,38 +60,18 @@ static uint32_t rng_fill(const struct virtq_chain *c)
 	return done;
 }
 
+static int rng_handle(void *dev, const struct virtq_chain *c, uint32_t *written)
+{
+	*written = rng_fill(c);
+	return 0;
+}
+
 static void rng_queue_notify(void *dev, unsigned q)
 {
 	struct rng_dev *r = dev;
 
-	if (!r->active)
-		return;
-	/* At most one ring's worth per call (see virtio_signal_requeue). */
-	for (unsigned budget = r->vq.size;; budget--) {
-		int n;
-		if (budget == 0) {
-			/* Re-arm before leaving, whatever remains: a driver
-			 * following vring_need_event (§2.7.10) must notify for
-			 * its next chain even when this one ended the budget. */
-			if (virtq_arm_notify(&r->vq))
-				virtio_signal_requeue(&r->sig, q);
-			break;
-		}
-		n = virtq_pop(&r->vq, &r->chain);
-		if (n == 0) {
-			if (virtq_arm_notify(&r->vq))
-				continue;
-			break;
-		}
-		if (n < 0) {
-			r->active = false;
-			virtio_signal_needs_reset(&r->sig);
-			break;
-		}
-		virtq_push(&r->vq, r->chain.head, rng_fill(&r->chain));
-	}
-	if (virtq_should_signal(&r->vq))
-		virtio_signal_used(&r->sig);
+	if (r->active && virtq_serve(&r->vq, q, r->sig, &r->chain, rng_handle, r) < 0)
+		r->active = false;
 }
 
 static void rng_reset(void *dev)
@@ -120,26 +82,14 @@ static void rng_reset(void *dev)
 	memset(&r->vq, 0, sizeof(r->vq));
 }
 
-const struct virtio_dev_ops rng_virtio_ops = {
-	.device_id = VIRTIO_ID_RNG,
-	.num_queues = 1,
-	.queue_max = RNG_QUEUE_MAX,
-	.features = rng_features,
-	.config_read = rng_config_read,
-	.config_write = rng_config_write,
-	.activate = rng_activate,
-	.queue_notify = rng_queue_notify,
-	.reset = rng_reset,
-};
-
-int rng_open(struct rng_dev **out, const struct gm *gm)
+int rng_open(struct rng_dev **out, const struct gm *gm, struct virtio_signal *sig)
 {
 	struct rng_dev *r = calloc(1, sizeof(*r));
 
 	*out = NULL;
 	if (!r)
 		return -ENOMEM;
-	r->sig.irqfd = -1;
+	r->sig = sig;
 	r->gm = gm;
 	*out = r;
 	return 0;
@@ -150,52 +100,76 @@ void rng_close(struct rng_dev *r)
 	free(r);
 }
 
-struct virtio_signal *rng_signal(struct rng_dev *r)
+static unsigned rng_instances(const void *cfg)
 {
-	return &r->sig;
+	return ((const struct rng_opts *)cfg)->on ? 1 : 0;
 }
 
-static void rng_destroy(void *state)
+static int rng_dev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+			struct virtio_signal *sig, struct virtio_dev_info *info)
 {
-	struct rng_dev *r = state;
-
-	if (!r)
-		return;
-	virtio_mmio_destroy(r->t);
-	rng_close(r);
+	/* §5.4.3: no device-specific features; §5.4.4: no config space. */
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+			 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
+	return rng_open((struct rng_dev **)dev, env->gm, sig);
 }
 
-static int rng_create(const struct dev_env *env, void **state)
+static void rng_dev_close(void *dev)
 {
-	struct rng_dev *r;
-	int e;
+	rng_close(dev);
+}
 
-	*state = NULL;
-	if (!env->cfg->rng)
-		return 1;
-	e = rng_open(&r, env->gm);
-	if (e < 0)
-		return e;
-	e = virtio_mmio_create(&r->t, env, "virtio-rng", &rng_virtio_ops, r, &r->sig);
-	if (e < 0) {
-		rng_close(r);
-		return e;
-	}
-	*state = r;
+static void rng_dump(void *dev)
+{
+	struct rng_dev *r = dev;
+
+	virtq_log_state(&r->vq, "virtio-rng", 0);
+}
+
+const struct virtio_device rng_virtio_ops = {
+	.name = "virtio-rng",
+	.device_id = VIRTIO_ID_RNG,
+	.num_queues = 1,
+	.queue_max = RNG_QUEUE_MAX,
+	.instances = rng_instances,
+	.open = rng_dev_open,
+	.close = rng_dev_close,
+	.activate = rng_activate,
+	.queue_notify = rng_queue_notify,
+	.reset = rng_reset,
+	.dump = rng_dump,
+};
+
+/* ---- options ------------------------------------------------------------ */
+
+static int rng_opt_on(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
+{
+	((struct rng_opts *)cfg)->on = true;
 	return 0;
 }
 
-static void rng_dump(void *state)
+static int rng_opt_off(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
 {
-	struct rng_dev *r = state;
+	((struct rng_opts *)cfg)->on = false;
+	return 0;
+}
 
-	virtio_mmio_dump(r->t);
-	virtio_mmio_dump_vq(r->t, 0, &r->vq);
+static const struct dev_option rng_options[] = {
+	{ .name = "--rng", .parse = rng_opt_on,
+	  .usage = "      --rng, --no-rng   virtio-rng entropy device (default on)\n" },
+	{ .name = "--no-rng", .parse = rng_opt_off },
+	{ 0 },
+};
+
+static void rng_cfg_init(void *cfg)
+{
+	((struct rng_opts *)cfg)->on = true;
 }
 
 const struct device_ops virtio_rng_device = {
 	.name = "virtio-rng",
-	.create = rng_create,
-	.destroy = rng_destroy,
-	.dump = rng_dump,
+	.options = rng_options,
+	.cfg_size = sizeof(struct rng_opts),
+	.cfg_init = rng_cfg_init,
+	.virtio = &rng_virtio_ops,
 };

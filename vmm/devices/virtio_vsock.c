@@ -42,7 +42,6 @@
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/usock.h"
-#include "vmm/virtio_mmio.h"
 #include "vmm/virtq.h"
 
 #define VSOCK_QUEUE_MAX 256
@@ -59,6 +58,7 @@
 /* "CONNECT 4294967295\n" is 19 bytes. */
 #define VSOCK_LINE_MAX 24
 #define VSOCK_TAG_LISTEN 0x100000000ull
+#define VSOCK_TAG_STREAMS 0x400000000ull
 #define VSOCK_TAG_TIMER 0x200000000ull
 #define VSOCK_TAG_AGAIN 0x300000000ull
 #define VSOCK_TIMER_MS 250
@@ -109,12 +109,10 @@ struct vsock_rst {
 };
 
 struct vsock_dev {
-	/* Serialises transport calls (vCPU threads, under the transport's own
-	 * lock) against host-socket work on the event-loop thread. Lock order:
-	 * transport lock, then this; we never call into the transport. */
+	/* Serialises the serve ops against direct callers (tests, the
+	 * benchmark); under the device host they are serialised already. */
 	pthread_mutex_t lock;
-	struct virtio_signal sig;
-	struct virtio_mmio *t;
+	struct virtio_signal *sig;
 	const struct gm *gm;
 	uint32_t cid;
 	char *path;
@@ -122,6 +120,7 @@ struct vsock_dev {
 	int listen_fd, ep, timer_fd;
 	int again_fd;                    /* eventfd in ep: budget spent, come back */
 	unsigned tx_left, rx_left;       /* chains left in this kick's budgets */
+	int streams_fd;                  /* our end of the guest-stream connector */
 	bool timer_armed;
 	bool active, broken, tx_stalled;
 	struct virtq q[VSOCK_NUM_QUEUES];
@@ -400,7 +399,7 @@ static void vsock_check_done(struct vsock_dev *d, struct vsock_conn *c)
 static void vsock_fail(struct vsock_dev *d)
 {
 	d->broken = true;
-	virtio_signal_needs_reset(&d->sig);
+	virtio_signal_needs_reset(d->sig);
 }
 
 /* Make sure rxc holds a chain. 1: yes; 0: the driver posted none; -1: the
@@ -824,7 +823,7 @@ static bool vsock_kick(struct vsock_dev *d)
 	bool tx = virtq_should_signal(&d->q[VSOCK_TXQ]);
 	bool rx = virtq_should_signal(&d->q[VSOCK_RXQ]);
 	if (tx || rx)
-		virtio_signal_used(&d->sig);
+		virtio_signal_used(d->sig);
 	if (d->broken)
 		return false;
 	return (!d->tx_left && !d->tx_stalled && virtq_has_avail(&d->q[VSOCK_TXQ])) || !d->rx_left;
@@ -936,6 +935,67 @@ static void vsock_timer(struct vsock_dev *d)
 	}
 }
 
+/* Wire fd, a stream socket the VMM holds the other end of, to guest port
+ * as a host-initiated connection without the OK line. On success the fd
+ * is the device's. Lock held. */
+static int vsock_attach(struct vsock_dev *d, int fd, uint32_t port)
+{
+	struct vsock_conn *c;
+
+	if (!d->active || d->broken)
+		return -ENOTCONN;  /* the guest driver is not up (yet) */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	if (!(c = vsock_conn_new(d, fd, VSOCK_CONNECTING)))
+		return d->nactive >= VSOCK_MAX_CONNS ? -EMFILE : -ENOMEM;
+	c->inproc = true;
+	c->guest_port = port;
+	c->host_port = vsock_local_port(d);
+	c->pend |= VSOCK_PEND_REQUEST;
+	return 0;
+}
+
+/* Requests on the guest-stream connector (the protocol in vmm/virtio.h):
+ * "CONNECT <port>\n" with one stream fd. Whatever we cannot wire is
+ * closed, which the VMM side reads as EOF. */
+static void vsock_streams(struct vsock_dev *d)
+{
+	for (unsigned i = 0; i < 64; i++) {
+		char buf[32], *end;
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		unsigned long port;
+		ssize_t n = recvmsg(d->streams_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int fd = -1, r;
+
+		if (n <= 0)
+			return;  /* drained, or the VMM closed its end */
+		buf[n] = 0;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		errno = 0;
+		if (fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    strncmp(buf, VIRTIO_STREAM_CONNECT " ", sizeof(VIRTIO_STREAM_CONNECT)) ||
+		    (port = strtoul(buf + sizeof(VIRTIO_STREAM_CONNECT), &end, 10), errno) || port > UINT32_MAX ||
+		    *end != '\n') {
+			log_warn("virtio-vsock: malformed guest-stream request");
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		r = vsock_attach(d, fd, (uint32_t)port);
+		if (r < 0) {
+			log_debug("virtio-vsock: stream to guest port %lu: %s", port, strerror(-r));
+			close(fd);
+		}
+	}
+}
+
 static void vsock_poll_locked(struct vsock_dev *d)
 {
 	struct epoll_event ev[64];
@@ -961,6 +1021,10 @@ static void vsock_poll_locked(struct vsock_dev *d)
 				uint64_t cnt;
 				if (read(d->again_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 					log_guest("virtio-vsock: again: %s", strerror(errno));
+				continue;
+			}
+			if (tag == VSOCK_TAG_STREAMS) {
+				vsock_streams(d);
 				continue;
 			}
 			if (tag >= VSOCK_MAX_CONNS)
@@ -993,67 +1057,27 @@ void vsock_poll(struct vsock_dev *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static void vsock_on_events(void *opaque, int fd, uint32_t events)
-{
-	vsock_poll(opaque);
-}
-
 int vsock_connect(void *dev, uint32_t port)
 {
 	struct vsock_dev *d = dev;
-	struct vsock_conn *c;
 	int sv[2], rc;
 
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
 	pthread_mutex_lock(&d->lock);
-	if (!d->active || d->broken) {
-		rc = -ENOTCONN;  /* the guest driver is not up (yet) */
-		goto out;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 || !(c = vsock_conn_new(d, sv[0], VSOCK_CONNECTING))) {
-		rc = d->nactive >= VSOCK_MAX_CONNS ? -EMFILE : -ENOMEM;
+	rc = vsock_attach(d, sv[0], port);
+	if (rc == 0 && vsock_kick(d))
+		vsock_again(d);
+	pthread_mutex_unlock(&d->lock);
+	if (rc < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		goto out;
+		return rc;
 	}
-	c->inproc = true;
-	c->guest_port = port;
-	c->host_port = vsock_local_port(d);
-	c->pend |= VSOCK_PEND_REQUEST;
-	if (vsock_kick(d))
-		vsock_again(d);
-	rc = sv[1];
-out:
-	pthread_mutex_unlock(&d->lock);
-	return rc;
+	return sv[1];
 }
 
-/* ---- virtio_dev_ops --------------------------------------------------- */
-
-static uint64_t vsock_features(void *dev)
-{
-	/* Stream sockets only: no VIRTIO_VSOCK_F_SEQPACKET (§5.10.3). */
-	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
-}
-
-/* §5.10.4: le64 guest_cid (upper 32 bits reserved, zero). */
-static void vsock_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
-{
-	struct vsock_dev *d = dev;
-	uint64_t cid = htole64(d->cid);
-
-	memset(data, 0, len);
-	for (uint32_t i = 0; i < len && (uint64_t)off + i < sizeof(cid); i++)
-		data[i] = ((const uint8_t *)&cid)[off + i];
-}
-
-static void vsock_config_write(void *dev, uint32_t off, const uint8_t *data, uint32_t len)
-{
-	/* Read-only (§5.10.4). */
-}
+/* ---- serve ops ----------------------------------------------------- */
 
 /* Forget every connection (the driver forgot them too). Lock held. */
 static void vsock_drop_all(struct vsock_dev *d)
@@ -1111,7 +1135,7 @@ static void vsock_queue_notify(void *dev, unsigned q)
 		return;
 	pthread_mutex_lock(&d->lock);
 	if (vsock_kick(d))
-		virtio_signal_requeue(&d->sig, q);
+		virtio_signal_requeue(d->sig, q);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -1123,18 +1147,6 @@ static void vsock_reset(void *dev)
 	vsock_reset_locked(d);
 	pthread_mutex_unlock(&d->lock);
 }
-
-const struct virtio_dev_ops vsock_virtio_ops = {
-	.device_id = VIRTIO_ID_VSOCK,
-	.num_queues = VSOCK_NUM_QUEUES,
-	.queue_max = VSOCK_QUEUE_MAX,
-	.features = vsock_features,
-	.config_read = vsock_config_read,
-	.config_write = vsock_config_write,
-	.activate = vsock_activate,
-	.queue_notify = vsock_queue_notify,
-	.reset = vsock_reset,
-};
 
 /* ---- lifetime --------------------------------------------------------- */
 
@@ -1148,7 +1160,7 @@ static int vsock_listen(const char *path)
 	/* PATH_<port> must fit too: room for '_' and ten digits. */
 	if (strlen(path) + 12 > sizeof(sa.sun_path)) {
 		log_err("--vsock %s: path too long (at most %zu bytes)", path, sizeof(sa.sun_path) - 12);
-		return -ENAMETOOLONG;
+		return dev_input_error(-ENAMETOOLONG);
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1158,12 +1170,12 @@ static int vsock_listen(const char *path)
 		if (!S_ISSOCK(st.st_mode)) {
 			log_err("--vsock %s: exists and is not a socket", path);
 			close(fd);
-			return -EEXIST;
+			return dev_input_error(-EEXIST);
 		}
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
 			log_err("--vsock %s: another process is listening on it", path);
 			close(fd);
-			return -EADDRINUSE;
+			return dev_input_error(-EADDRINUSE);
 		}
 		close(fd);
 		unlink(path);
@@ -1172,38 +1184,42 @@ static int vsock_listen(const char *path)
 			return -errno;
 	}
 	/* Mode 0600 and only our uid or root served (vsock_accept): to the
-	 * guest, a CONNECT from here comes from the host. */
+	 * guest, a CONNECT from here comes from the host. A failure is the
+	 * user's path (a missing directory, no permission). */
 	e = usock_bind_private(fd, &sa);
 	if (e == 0 && listen(fd, 128) < 0)
 		e = -errno;
 	if (e < 0) {
 		log_err("--vsock %s: %s", path, strerror(-e));
 		close(fd);
-		return e;
+		return dev_input_error(e);
 	}
 	return fd;
 }
 
-int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const char *path)
+int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const char *path,
+	       struct virtio_signal *sig, int *streams)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct vsock_dev *d;
-	int e;
+	int e, sv[2];
 
 	*out = NULL;
+	if (streams)
+		*streams = -1;
 	/* §5.10.4: CIDs 0, 1, 2 and 0xffffffff are reserved. */
 	if (cid <= VSOCK_HOST_CID || cid == UINT32_MAX) {
 		log_err("--cid %u: reserved (use 3 or above)", cid);
-		return -EINVAL;
+		return dev_input_error(-EINVAL);
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	pthread_mutex_init(&d->lock, NULL);
-	d->sig.irqfd = -1;
+	d->sig = sig;
 	d->gm = gm;
 	d->cid = cid;
-	d->listen_fd = d->timer_fd = d->again_fd = -1;
+	d->listen_fd = d->timer_fd = d->again_fd = d->streams_fd = -1;
 	d->next_port = VSOCK_LOCAL_PORT_BASE;
 	/* Free slots are known by state == VSOCK_FREE (0) and their fd is never
 	 * read, so the 1024-slot table is left as calloc returned it: pages
@@ -1225,6 +1241,21 @@ int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const 
 		e = -errno;
 		goto fail;
 	}
+	/* The guest-stream connector: datagrams keep each request whole
+	 * whichever of the VMM's threads sends it. */
+	if (streams) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+			e = -errno;
+			goto fail;
+		}
+		d->streams_fd = sv[0];
+		*streams = sv[1];
+		ev.data.u64 = VSOCK_TAG_STREAMS;
+		if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 || epoll_ctl(d->ep, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
+			e = -errno;
+			goto fail;
+		}
+	}
 	if (path) {
 		if (!(d->path = strdup(path))) {
 			e = -ENOMEM;
@@ -1245,6 +1276,10 @@ int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const 
 	*out = d;
 	return 0;
 fail:
+	if (streams && *streams >= 0) {
+		close(*streams);
+		*streams = -1;
+	}
 	vsock_close(d);
 	return e;
 }
@@ -1274,6 +1309,8 @@ void vsock_close(struct vsock_dev *d)
 		close(d->timer_fd);
 	if (d->again_fd >= 0)
 		close(d->again_fd);
+	if (d->streams_fd >= 0)
+		close(d->streams_fd);
 	if (d->ep >= 0)
 		close(d->ep);
 	free(d->path);
@@ -1283,7 +1320,7 @@ void vsock_close(struct vsock_dev *d)
 
 struct virtio_signal *vsock_signal(struct vsock_dev *d)
 {
-	return &d->sig;
+	return d->sig;
 }
 
 int vsock_event_fd(const struct vsock_dev *d)
@@ -1326,77 +1363,117 @@ void vsock_dump(struct vsock_dev *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* ---- device table ----------------------------------------------------- */
+/* ---- the device host's view --------------------------------------------- */
 
-struct vsock_inst {
-	struct vsock_dev *d;
-	struct vm *vm;
-	int (*unwatch)(struct vm *vm, int fd);
-	bool watched;
-};
-
-static void vsock_destroy(void *state)
+static unsigned vsock_instances(const void *cfg)
 {
-	struct vsock_inst *s = state;
-
-	if (!s)
-		return;
-	if (s->watched && s->unwatch)
-		s->unwatch(s->vm, s->d->ep);
-	virtio_mmio_destroy(s->d->t);
-	vsock_close(s->d);
-	free(s);
+	return 1;
 }
 
-static int vsock_create(const struct dev_env *env, void **state)
+static int vsock_dev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+			  struct virtio_signal *sig, struct virtio_dev_info *info)
 {
-	struct vsock_inst *s;
+	const struct vsock_opts *o = cfg;
+	struct vsock_dev *d;
+	uint64_t cid = htole64(o->cid);
 	int e;
 
-	*state = NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->vm = env->vm;
-	s->unwatch = env->unwatch;
-	e = vsock_open(&s->d, env->gm, env->cfg->cid, env->cfg->vsock_path);
-	if (e < 0) {
-		free(s);
-		return e;
+	e = vsock_open(&d, env->gm, o->cid, o->path, sig, &info->stream_fd);
+	if (e == 0 && env->svc_dir && (e = vsock_set_svc_dir(d, env->svc_dir)) < 0) {
+		close(info->stream_fd);
+		info->stream_fd = -1;
+		vsock_close(d);
 	}
-	if (env->svc_dir && (e = vsock_set_svc_dir(s->d, env->svc_dir)) < 0)
-		goto fail;
-	e = env->watch(env->vm, s->d->ep, vsock_on_events, s->d);
-	if (e < 0) {
-		log_err("virtio-vsock: watching host sockets: %s", strerror(-e));
-		goto fail;
-	}
-	s->watched = true;
-	e = virtio_mmio_create(&s->d->t, env, "virtio-vsock", &vsock_virtio_ops, s->d, &s->d->sig);
 	if (e < 0)
-		goto fail;
-	/* After the bus range nothing may fail; a second vsock device is
-	 * the only way registration can, and the table has one. */
-	if (env->vsock_register && (e = env->vsock_register(env->vm, vsock_connect, s->d)) < 0)
-		log_warn("virtio-vsock: in-process connector not registered: %s", strerror(-e));
-	*state = s;
+		return e;
+	/* Stream sockets only: no VIRTIO_VSOCK_F_SEQPACKET (§5.10.3). */
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	/* §5.10.4: le64 guest_cid (upper 32 bits reserved, zero). */
+	info->config_len = sizeof(cid);
+	memcpy(info->config, &cid, sizeof(cid));
+	info->poll_fd = d->ep;
+	*dev = d;
 	return 0;
-fail:
-	vsock_destroy(s);
-	return e;
 }
 
-static void vsock_dump_inst(void *state)
+static void vsock_dev_close(void *dev)
 {
-	struct vsock_inst *s = state;
+	vsock_close(dev);
+}
 
-	virtio_mmio_dump(s->d->t);
-	vsock_dump(s->d);
+static void vsock_dev_poll(void *dev)
+{
+	vsock_poll(dev);
+}
+
+static void vsock_dev_dump(void *dev)
+{
+	vsock_dump(dev);
+}
+
+const struct virtio_device vsock_virtio_ops = {
+	.name = "virtio-vsock",
+	.device_id = VIRTIO_ID_VSOCK,
+	.num_queues = VSOCK_NUM_QUEUES,
+	.queue_max = VSOCK_QUEUE_MAX,
+	.instances = vsock_instances,
+	.open = vsock_dev_open,
+	.close = vsock_dev_close,
+	.activate = vsock_activate,
+	.queue_notify = vsock_queue_notify,
+	.poll = vsock_dev_poll,
+	.reset = vsock_reset,
+	.dump = vsock_dev_dump,
+};
+
+/* ---- options ------------------------------------------------------------ */
+
+static int vsock_opt_cid(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	/* 0-2 are reserved (hypervisor, local, host); -1U is VMADDR_CID_ANY. */
+	if (dev_option_u64(val, 3, 0xfffffffeULL, &n))
+		return dev_option_error(err, errlen, "--cid '%s': guest CID must be 3 to 4294967294", val);
+	((struct vsock_opts *)cfg)->cid = (uint32_t)n;
+	return 0;
+}
+
+static int vsock_opt_path(void *cfg, const char *opt, const char *val, char *err, size_t errlen)
+{
+	if (!*val)
+		return dev_option_error(err, errlen, "--vsock: empty path");
+	((struct vsock_opts *)cfg)->path = val;
+	return 0;
+}
+
+static const struct dev_option vsock_options[] = {
+	{ .name = "--cid", .takes_value = true, .parse = vsock_opt_cid,
+	  .usage = "      --cid N           guest vsock context id (default 3)\n" },
+	{ .name = "--vsock", .takes_value = true, .parse = vsock_opt_path,
+	  .usage = "      --vsock PATH      host side of vsock as a unix socket: connect and send\n"
+		   "                        \"CONNECT <port>\\n\"; guest connections to host port P\n"
+		   "                        go to PATH_P (Firecracker's hybrid vsock)\n" },
+	{ 0 },
+};
+
+static void vsock_cfg_init(void *cfg)
+{
+	((struct vsock_opts *)cfg)->cid = 3;
+}
+
+static int vsock_status_json(const void *cfg, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "\"cid\":%u,\"vsock\":true", ((const struct vsock_opts *)cfg)->cid);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
 const struct device_ops virtio_vsock_device = {
 	.name = "virtio-vsock",
-	.create = vsock_create,
-	.destroy = vsock_destroy,
-	.dump = vsock_dump_inst,
+	.options = vsock_options,
+	.cfg_size = sizeof(struct vsock_opts),
+	.cfg_init = vsock_cfg_init,
+	.status_json = vsock_status_json,
+	.virtio = &vsock_virtio_ops,
 };

@@ -9,15 +9,17 @@
  *  - guest-initiated to host port P: forwarded to the unix socket "PATH_P";
  *    when it does not exist (or there is no PATH) the guest gets OP_RST.
  *    vmm's own endpoints (vsock_set_svc_dir) come first: "SVC_DIR/P".
- *  - in-process: vsock_connect() gives the VMM core a socketpair end wired
- *    to a guest port (the control socket reaches the guest RPC service so).
+ *  - from the VMM: a SOCK_SEQPACKET connector (struct virtio_dev_info's
+ *    stream_fd, protocol in vmm/virtio.h) takes "CONNECT <port>\n" with a
+ *    stream fd over SCM_RIGHTS and wires that fd to the guest port: the
+ *    control socket reaches the guest RPC service so, by fd handover and
+ *    never by calling into the device.
  *
- * Threads: everything runs on the VMM's event-loop thread except the
- * virtio_dev_ops the transport calls from vCPU threads (activate, reset,
- * trapped notifies); a mutex in struct vsock_dev serialises the two.
- * Host sockets sit in a private epoll set (edge-triggered, EPOLLIN and
- * EPOLLOUT) whose fd is the one fd the device watches on the core loop, so
- * any number of connections costs one event-loop slot.
+ * Threads: the device host serialises every serve op on the device's worker
+ * (and activate/reset from vCPU threads); a mutex in struct vsock_dev
+ * guards direct callers (tests) too. Host sockets and the connector sit in
+ * a private epoll set (edge-triggered, EPOLLIN and EPOLLOUT) whose fd is the
+ * device's poll_fd, so any number of connections costs one slot.
  *
  * Ownership: struct vsock_dev owns its host fds (listener, connections,
  * epoll, timerfd) and per-connection buffers; vsock_close releases all. */
@@ -81,13 +83,23 @@ struct vsock_hdr {
 void vsock_hdr_put(uint8_t out[VSOCK_HDR_SIZE], const struct vsock_hdr *h);
 void vsock_hdr_get(struct vsock_hdr *h, const uint8_t in[VSOCK_HDR_SIZE]);
 
+/* Parsed options: --cid N (default 3), --vsock PATH. */
+struct vsock_opts {
+	uint32_t cid;
+	const char *path;
+};
+
 struct vsock_dev;
 
-/* Create the device model for guest CID cid. path, when not NULL, is the
- * host listening socket (created here; a stale socket is replaced, one a
- * live process listens on is an error). Returns 0 or -errno (with an error
- * line naming the path). */
-int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const char *path);
+/* Create the device model for guest CID cid, reporting back through sig
+ * (owned by the caller). path, when not NULL, is the host listening socket
+ * (created here; a stale socket is replaced, one a live process listens on
+ * is an error). streams, when not NULL, receives the VMM's end of the
+ * guest-stream connector (owned by the caller). Returns 0, or
+ * dev_input_error(-errno) for a bad CID or path, or -errno (with an error
+ * line naming the input). */
+int vsock_open(struct vsock_dev **out, const struct gm *gm, uint32_t cid, const char *path,
+	       struct virtio_signal *sig, int *streams);
 /* Guest connections to host port P go to the unix socket DIR/P when it
  * exists (vmm's own endpoints: the log and crash services, docs/AGENTS.md),
  * before PATH_P. dir is copied; NULL turns it off. 0 or -ENOMEM. */
@@ -100,14 +112,15 @@ int vsock_event_fd(const struct vsock_dev *d);
 /* Handle pending host-socket events (what the event loop calls when
  * vsock_event_fd is readable). Never blocks. */
 void vsock_poll(struct vsock_dev *d);
-/* In-process connection to guest port: returns our socketpair end's peer
- * (blocking, CLOEXEC, owned by the caller) or -errno. The guest's answer
- * comes later: a refusal closes the stream (the caller reads EOF). */
+/* Connection to guest port from the device's own thread (tests; the VMM
+ * uses the connector): returns our socketpair end's peer (blocking,
+ * CLOEXEC, owned by the caller) or -errno (-ENOTCONN: the driver is not
+ * up). The guest's answer comes later: a refusal closes the stream. */
 int vsock_connect(void *dev, uint32_t port);
 /* Live connections (tests). */
 unsigned vsock_conn_count(const struct vsock_dev *d);
 /* Log the device's queues and connections (SIGUSR2 on vmm). */
 void vsock_dump(struct vsock_dev *d);
 
-extern const struct virtio_dev_ops vsock_virtio_ops;
+extern const struct virtio_device vsock_virtio_ops;
 #endif

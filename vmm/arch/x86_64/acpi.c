@@ -1,6 +1,7 @@
 #include "vmm/arch/x86_64/acpi.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "vmm/arch/x86_64/layout.h"
@@ -141,7 +142,7 @@ static size_t acpi_aml_dev(uint8_t *out, const char name[4], const uint8_t *hid,
 /* A virtio-mmio window: _HID "LNRO0005" (the virtio_mmio driver's ACPI id),
  * Memory32Fixed (§6.4.3.4) + Extended Interrupt (§6.4.3.6: consumer, edge,
  * active-high, exclusive). */
-static size_t acpi_aml_virtio(uint8_t *out, unsigned idx, const struct acpi_mmio_dev *d)
+static size_t acpi_aml_virtio(uint8_t *out, unsigned idx, const struct dev_resource *d)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	static const uint8_t hid[] = { 0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0 };
@@ -155,14 +156,14 @@ static size_t acpi_aml_virtio(uint8_t *out, unsigned idx, const struct acpi_mmio
 	crs[c++] = 0x01;  /* read/write */
 	acpi_put32(crs + c, (uint32_t)d->base);
 	c += 4;
-	acpi_put32(crs + c, d->size);
+	acpi_put32(crs + c, (uint32_t)d->size);
 	c += 4;
 	crs[c++] = 0x89;
 	crs[c++] = 0x06;
 	crs[c++] = 0x00;
 	crs[c++] = 0x03;  /* consumer | edge-triggered */
 	crs[c++] = 0x01;  /* one interrupt */
-	acpi_put32(crs + c, d->gsi);
+	acpi_put32(crs + c, (uint32_t)d->irq);
 	c += 4;
 	crs[c++] = 0x79;  /* End Tag */
 	crs[c++] = 0x00;
@@ -173,50 +174,54 @@ static size_t acpi_aml_virtio(uint8_t *out, unsigned idx, const struct acpi_mmio
  * decode) and one ISA IRQ (§6.4.2.1, edge, active high). Hardware-reduced
  * ACPI has no legacy IRQ map, so the kernel wires these IRQs only through
  * such devices (8250_pnp, i8042 PNP, rtc_cmos PNP). */
-static size_t acpi_aml_isa(uint8_t *out, const char name[4], uint32_t eisaid, const uint16_t *ports,
-			   const uint8_t *lens, unsigned nports, unsigned irq)
+static size_t acpi_aml_isa(uint8_t *out, const struct dev_resource *r)
 {
 	uint8_t hid[5] = { 0x0c };  /* DWordPrefix */
 	uint8_t crs[64];
 	size_t c = 0;
 
-	memcpy(hid + 1, &eisaid, 4);
-	for (unsigned i = 0; i < nports; i++) {
+	memcpy(hid + 1, &r->pnp, 4);
+	for (unsigned i = 0; i < r->nports && i < RES_MAX_PORTS; i++) {
 		crs[c++] = 0x47;
 		crs[c++] = 0x01;
-		crs[c++] = (uint8_t)ports[i];
-		crs[c++] = (uint8_t)(ports[i] >> 8);
-		crs[c++] = (uint8_t)ports[i];
-		crs[c++] = (uint8_t)(ports[i] >> 8);
+		crs[c++] = (uint8_t)r->port[i];
+		crs[c++] = (uint8_t)(r->port[i] >> 8);
+		crs[c++] = (uint8_t)r->port[i];
+		crs[c++] = (uint8_t)(r->port[i] >> 8);
 		crs[c++] = 0x01;
-		crs[c++] = lens[i];
+		crs[c++] = r->port_len[i];
 	}
-	crs[c++] = 0x22;
-	crs[c++] = (uint8_t)(1U << irq);
-	crs[c++] = (uint8_t)((1U << irq) >> 8);
+	if (r->irq >= 0 && r->irq < 16) {
+		crs[c++] = 0x22;
+		crs[c++] = (uint8_t)(1U << r->irq);
+		crs[c++] = (uint8_t)((1U << r->irq) >> 8);
+	}
 	crs[c++] = 0x79;
 	crs[c++] = 0x00;
-	return acpi_aml_dev(out, name, hid, sizeof(hid), 0, crs, c);
+	return acpi_aml_dev(out, r->name, hid, sizeof(hid), 0, crs, c);
 }
 
-/* EISA ids (compressed "PNPxxxx", stored as the bytes 41 d0 xx xx). */
-#define EISAID_PNP(hi, lo) (0x0000d041U | ((uint32_t)(hi) << 16) | ((uint32_t)(lo) << 24))
-
-int acpi_dsdt_aml(uint8_t *out, size_t cap, const struct acpi_mmio_dev *devs, unsigned ndevs)
+/* An ISA record with an interrupt the kernel must route (ISA IRQs only). */
+static bool acpi_isa_irq(const struct dev_resource *r)
 {
-	static const uint16_t com1_ports[] = { 0x3f8 }, kbd_ports[] = { 0x60, 0x64 }, rtc_ports[] = { 0x70 };
-	static const uint8_t com1_lens[] = { 8 }, kbd_lens[] = { 1, 1 }, rtc_lens[] = { 2 };
-	uint8_t devbuf[3 * 96 + ACPI_MAX_DEVS * 96];
+	return r->kind == RES_ISA && r->irq >= 0 && r->irq < 16;
+}
+
+int acpi_dsdt_aml(uint8_t *out, size_t cap, const struct dev_resource *res, unsigned nres)
+{
+	uint8_t devbuf[RES_MAX * 96];
 	size_t dn = 0;
+	unsigned nvirtio = 0;
 	int pl;
 
-	if (ndevs > ACPI_MAX_DEVS)
+	if (nres > RES_MAX)
 		return -ENOSPC;
-	dn += acpi_aml_isa(devbuf + dn, "COM1", EISAID_PNP(0x05, 0x01), com1_ports, com1_lens, 1, 4);
-	dn += acpi_aml_isa(devbuf + dn, "PS2K", EISAID_PNP(0x03, 0x03), kbd_ports, kbd_lens, 2, 1);
-	dn += acpi_aml_isa(devbuf + dn, "RTC_", EISAID_PNP(0x0b, 0x00), rtc_ports, rtc_lens, 1, 8);
-	for (unsigned i = 0; i < ndevs; i++)
-		dn += acpi_aml_virtio(devbuf + dn, i, &devs[i]);
+	for (unsigned i = 0; i < nres; i++) {
+		if (res[i].kind == RES_ISA && res[i].pnp)
+			dn += acpi_aml_isa(devbuf + dn, &res[i]);
+		else if (res[i].kind == RES_VIRTIO_MMIO)
+			dn += acpi_aml_virtio(devbuf + dn, nvirtio++, &res[i]);
+	}
 	/* ScopeOp PkgLength "_SB_" devices */
 	if (cap < 1 + 3 + 4 + dn)
 		return -ENOSPC;
@@ -230,15 +235,22 @@ int acpi_dsdt_aml(uint8_t *out, size_t cap, const struct acpi_mmio_dev *devs, un
 }
 
 int acpi_write(const struct gm *gm, uint64_t gpa, size_t max, unsigned ncpus,
-	       const struct acpi_mmio_dev *devs, unsigned ndevs)
+	       const struct dev_resource *res, unsigned nres)
 {
 	uint8_t *base = gm_translate(gm, gpa, max);
 	uint64_t off = 0, xsdt_off, fadt_off, madt_off, dsdt_off;
+	const struct dev_resource *reset = NULL;
+	unsigned nisa = 0;
 	struct acpi_rsdp *rsdp;
 	int aml;
 
-	if (ncpus == 0 || ncpus > 255 || ndevs > ACPI_MAX_DEVS || (gpa & 15))
+	if (ncpus == 0 || ncpus > 255 || nres > RES_MAX || (gpa & 15))
 		return -EINVAL;
+	for (unsigned i = 0; i < nres; i++) {
+		nisa += acpi_isa_irq(&res[i]);
+		if (!reset && res[i].reset_port >= 0)
+			reset = &res[i];
+	}
 	if (!base || max < 4096)
 		return -ENOMEM;
 	memset(base, 0, max);
@@ -250,7 +262,7 @@ int acpi_write(const struct gm *gm, uint64_t gpa, size_t max, unsigned ncpus,
 	/* DSDT: header + AML. */
 	dsdt_off = off;
 	aml = acpi_dsdt_aml(base + dsdt_off + sizeof(struct acpi_hdr), max - dsdt_off - sizeof(struct acpi_hdr),
-			    devs, ndevs);
+			    res, nres);
 	if (aml < 0)
 		return -ENOMEM;
 	/* Revision 2: 64-bit AML integers. */
@@ -258,22 +270,25 @@ int acpi_write(const struct gm *gm, uint64_t gpa, size_t max, unsigned ncpus,
 	off = (dsdt_off + sizeof(struct acpi_hdr) + (size_t)aml + 15) & ~15ULL;
 
 	/* FADT (§5.2.9), revision 6: hardware-reduced; reset through the
-	 * i8042 (port 0x64, value 0xfe), which ends the VM. */
+	 * register a device published (the i8042's), which ends the VM. */
 	fadt_off = off;
 	if (fadt_off + FADT_LEN > max)
 		return -ENOMEM;
 	{
 		uint8_t *f = base + fadt_off;
-		uint32_t flags = FADT_F_HW_REDUCED | FADT_F_RESET_REG_SUP;
+		uint32_t flags = FADT_F_HW_REDUCED | (reset ? FADT_F_RESET_REG_SUP : 0);
 		uint16_t boot = FADT_BOOT_8042 | FADT_BOOT_NO_VGA | FADT_BOOT_NO_MSI;
-		struct acpi_gas reset = { .space = 1, .bit_width = 8, .access = 1, .address = 0x64 };
 		uint64_t dsdt = gpa + dsdt_off;
 
 		acpi_put32(f + 40, (uint32_t)dsdt);        /* DSDT */
 		memcpy(f + 109, &boot, 2);                  /* IAPC_BOOT_ARCH */
 		memcpy(f + 112, &flags, 4);                 /* Flags */
-		memcpy(f + 116, &reset, sizeof(reset));     /* RESET_REG */
-		f[128] = 0xfe;                              /* RESET_VALUE */
+		if (reset) {
+			struct acpi_gas reg = { .space = 1, .bit_width = 8, .access = 1,
+						.address = (uint64_t)reset->reset_port };
+			memcpy(f + 116, &reg, sizeof(reg)); /* RESET_REG */
+			f[128] = reset->reset_value;        /* RESET_VALUE */
+		}
 		f[131] = 4;                                 /* FADT minor version: 6.4 */
 		memcpy(f + 140, &dsdt, 8);                  /* X_DSDT */
 		acpi_hdr_fill((struct acpi_hdr *)f, "FACP", FADT_LEN, 6);
@@ -284,8 +299,7 @@ int acpi_write(const struct gm *gm, uint64_t gpa, size_t max, unsigned ncpus,
 	 * Local APIC per vCPU (ids as in the MP table) and the IOAPIC. */
 	madt_off = off;
 	{
-		static const uint8_t isa_irqs[] = { 1, 4, 8 };  /* i8042, COM1, RTC */
-		size_t len = sizeof(struct acpi_hdr) + 8 + ncpus * 8 + 12 + sizeof(isa_irqs) * 10;
+		size_t len = sizeof(struct acpi_hdr) + 8 + ncpus * 8 + 12 + nisa * 10;
 		uint8_t *m = base + madt_off, *e;
 		if (madt_off + len > max)
 			return -ENOMEM;
@@ -310,14 +324,17 @@ int acpi_write(const struct gm *gm, uint64_t gpa, size_t max, unsigned ncpus,
 		 * IRQs to IOAPIC pins only where an override says so
 		 * (arch/x86/kernel/acpi/boot.c). Identity, flags 0 = ISA default
 		 * (edge, active high). */
-		for (unsigned i = 0; i < sizeof(isa_irqs); i++, e += 10) {
+		for (unsigned i = 0; i < nres; i++) {
 			uint16_t flags = 0;
+			if (!acpi_isa_irq(&res[i]))
+				continue;
 			e[0] = 2;
 			e[1] = 10;
 			e[2] = 0;               /* ISA bus */
-			e[3] = isa_irqs[i];
-			acpi_put32(e + 4, isa_irqs[i]);
+			e[3] = (uint8_t)res[i].irq;
+			acpi_put32(e + 4, (uint32_t)res[i].irq);
 			memcpy(e + 8, &flags, 2);
+			e += 10;
 		}
 		acpi_hdr_fill((struct acpi_hdr *)m, "APIC", (uint32_t)len, 5);
 		off = (madt_off + len + 15) & ~15ULL;

@@ -13,22 +13,18 @@
 #include <stdint.h>
 
 #include "vmm/gm.h"
-
-#define ACPI_MAX_DEVS 32
-
-struct acpi_mmio_dev {
-	uint64_t base;
-	uint32_t size;
-	uint32_t gsi;
-};
+#include "vmm/resource.h"
 
 /* Build the tables at gpa (16-byte aligned, inside [0xe0000, 0x100000) so
- * Linux's RSDP scan finds them). Returns the bytes used, or -ENOMEM (not
- * RAM or does not fit in max bytes), -EINVAL (bad arguments). */
+ * Linux's RSDP scan finds them) from the devices' resource records: a DSDT
+ * device per PnP ISA device and per virtio-mmio window, an interrupt source
+ * override per ISA IRQ, the reset register from the record that has one.
+ * Returns the bytes used, or -ENOMEM (not RAM or does not fit in max
+ * bytes), -EINVAL (bad arguments). */
 int acpi_write(const struct gm *gm, uint64_t gpa, size_t max, unsigned ncpus,
-	       const struct acpi_mmio_dev *devs, unsigned ndevs);
+	       const struct dev_resource *res, unsigned nres);
 
-/* AML for the DSDT body (\_SB scope with one device per window), for tests.
- * Returns the length or -ENOSPC. */
-int acpi_dsdt_aml(uint8_t *out, size_t cap, const struct acpi_mmio_dev *devs, unsigned ndevs);
+/* AML for the DSDT body (\_SB scope with one device per record), for
+ * tests. Returns the length or -ENOSPC. */
+int acpi_dsdt_aml(uint8_t *out, size_t cap, const struct dev_resource *res, unsigned nres);
 #endif

@@ -49,7 +49,8 @@ const char *arch_default_cmdline(void)
 	return "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd";
 }
 
-int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi)
+int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi,
+		       char *word, size_t wordlen)
 {
 	unsigned g = gsi_from;
 
@@ -61,7 +62,52 @@ int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t
 	*base = X86_VIRTIO_MMIO_BASE + idx * X86_VIRTIO_MMIO_SIZE;
 	*size = X86_VIRTIO_MMIO_SIZE;
 	*gsi = g;
+	/* Documentation/admin-guide/kernel-parameters.txt, virtio_mmio.device=
+	 * <size>@<baseaddr>:<irq>: kernels without ACPI find the window so;
+	 * ACPI kernels through the DSDT (acpi.c). */
+	snprintf(word, wordlen, "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)*base, g);
 	return 0;
+}
+
+int arch_check_kvm(int kvm_fd)
+{
+	/* The in-kernel LAPIC/IOAPIC/PIC and the CPUID leaves we patch. */
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	};
+
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			log_err("/dev/kvm: missing %s", caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+void arch_vcpu_dump(int fd, unsigned id, int level)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_vcpu_events e;
+	struct kvm_mp_state mp;
+
+	if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	log_msg(level, "vcpu%u: rip=0x%llx rsp=0x%llx rflags=0x%llx cs=0x%x cr0=0x%llx cr2=0x%llx cr3=0x%llx "
+		"cr4=0x%llx efer=0x%llx idt=0x%llx/%u gdt=0x%llx/%u", id,
+		(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)r.rflags, s.cs.selector,
+		(unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+		(unsigned long long)s.cr4, (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
+		(unsigned long long)s.gdt.base, s.gdt.limit);
+	if (ioctl(fd, KVM_GET_VCPU_EVENTS, &e) == 0)
+		log_msg(level, "vcpu%u: exception injected %u nr %u error 0x%x; interrupt injected %u nr %u; nmi %u",
+			id, e.exception.injected, e.exception.nr, e.exception.error_code, e.interrupt.injected,
+			e.interrupt.nr, e.nmi.injected);
+	/* api.rst 4.38: RUNNABLE 0, UNINITIALIZED 1, INIT_RECEIVED 2, HALTED 3. */
+	if (ioctl(fd, KVM_GET_MP_STATE, &mp) == 0)
+		log_msg(level, "vcpu%u: mp_state %u", id, mp.mp_state);
 }
 
 /* The in-kernel i8254, only on request (--pit). A Linux guest with
@@ -194,11 +240,10 @@ int arch_load_images(struct gm *gm, const struct vmm_config *cfg, struct arch_bo
 }
 
 int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmdline,
-		    const struct arch_mmio_dev *devs, unsigned ndevs, struct arch_boot *ab, char *err,
+		    const struct dev_resource *res, unsigned nres, struct arch_boot *ab, char *err,
 		    size_t errlen)
 {
 	const struct x86_loaded *l = (const struct x86_loaded *)ab->priv;
-	struct acpi_mmio_dev adevs[ACPI_MAX_DEVS];
 	int rc;
 
 	rc = bootparams_write(gm, &l->k, cmdline, l->initrd_gpa, l->initrd_size);
@@ -210,12 +255,7 @@ int arch_setup_boot(struct gm *gm, const struct vmm_config *cfg, const char *cmd
 	if (rc == 0)
 		rc = mptable_write(gm, X86_MPTABLE_ADDR, cfg->vcpus, 0x600, 0x201);
 	if (rc == 0) {
-		if (ndevs > ACPI_MAX_DEVS)
-			ndevs = ACPI_MAX_DEVS;
-		for (unsigned i = 0; i < ndevs; i++)
-			adevs[i] = (struct acpi_mmio_dev){ .base = devs[i].base, .size = (uint32_t)devs[i].size,
-							   .gsi = devs[i].gsi };
-		rc = acpi_write(gm, X86_ACPI_ADDR, X86_ACPI_SIZE, cfg->vcpus, adevs, ndevs);
+		rc = acpi_write(gm, X86_ACPI_ADDR, X86_ACPI_SIZE, cfg->vcpus, res, nres);
 		rc = rc < 0 ? rc : 0;
 	}
 	if (rc == 0)
