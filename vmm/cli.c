@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm/device.h"
+#include "vmm/gm.h"
 
 /* The help text: the core's options around the devices' own lines (struct
  * dev_option usage, in device-table order). */
@@ -21,6 +22,9 @@ static const char cli_usage_head[] =
 	"  -p, --params STRING   extra kernel command line, appended after the VMM's\n"
 	"                        own words (may be given more than once)\n"
 	"  -m, --mem MiB         guest RAM in MiB (default 256)\n"
+	"      --hugepages MODE  back guest RAM with 2 MiB pages: 2M (hugetlb, from\n"
+	"                        /proc/sys/vm/nr_hugepages; -m a multiple of 2) or thp\n"
+	"                        (transparent, where shmem_enabled allows it)\n"
 	"  -c, --cpus N          number of vCPUs (default 1, max 16)\n"
 	"      --serial MODE     COM1: stdio (default), file:PATH[,max=SIZE] or none;\n"
 	"                        a file over SIZE (default 16M) moves to PATH.1\n"
@@ -203,6 +207,14 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				return dev_option_error(err, errlen, "%s '%s': memory must be a whole number of MiB from 1 to 1048576",
 					       a, val);
 			cfg->mem_mib = n;
+		} else if (!strcmp(a, "--hugepages")) {
+			NEED_VAL();
+			if (!strcmp(val, "2M"))
+				cfg->hugepages = GM_PAGES_2M;
+			else if (!strcmp(val, "thp"))
+				cfg->hugepages = GM_PAGES_THP;
+			else
+				return dev_option_error(err, errlen, "--hugepages '%s': expected 2M or thp", val);
 		} else if (IS("-c", "--cpus")) {
 			NEED_VAL();
 			if (dev_option_u64(val, 1, VMM_MAX_VCPUS, &n))
@@ -294,5 +306,8 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	}
 	if (!cfg->kernel)
 		return dev_option_error(err, errlen, "missing -k KERNEL (try --help)");
+	if (cfg->hugepages == GM_PAGES_2M && cfg->mem_mib % 2)
+		return dev_option_error(err, errlen, "-m %llu: --hugepages 2M needs a multiple of 2 MiB",
+					(unsigned long long)cfg->mem_mib);
 	return CLI_RUN;
 }

@@ -1,30 +1,40 @@
 #include "vmm/gm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <linux/memfd.h>  /* MFD_HUGE_2MB: musl has only MFD_HUGETLB */
 #include <sys/mman.h>
 #include <unistd.h>
 
-int gm_create(struct gm *gm, uint64_t ram_bytes)
+int gm_create(struct gm *gm, uint64_t ram_bytes, enum gm_pages pages)
 {
 	uint64_t low;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->fd = -1;
-	if (ram_bytes == 0 || ram_bytes > (1ULL << 40))
+	if (ram_bytes == 0 || ram_bytes > (1ULL << 40) ||
+	    (pages == GM_PAGES_2M && ram_bytes % (2ULL << 20)))
 		return -EINVAL;
-	gm->fd = memfd_create("appvm-ram", MFD_CLOEXEC);
+	gm->fd = memfd_create("appvm-ram", MFD_CLOEXEC |
+			      (pages == GM_PAGES_2M ? MFD_HUGETLB | MFD_HUGE_2MB : 0));
 	if (gm->fd < 0)
 		return -errno;
 	if (ftruncate(gm->fd, (off_t)ram_bytes) < 0)
 		goto fail;
-	/* MAP_NORESERVE: pages are only populated as the guest touches them. */
-	gm->map = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->fd, 0);
+	/* MAP_NORESERVE: 4 KiB pages are only populated as the guest touches
+	 * them. Not for hugetlb: without a reservation an empty pool would
+	 * SIGBUS the VMM at the guest's first touch. */
+	gm->map = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (pages == GM_PAGES_2M ? 0 : MAP_NORESERVE), gm->fd, 0);
 	if (gm->map == MAP_FAILED) {
 		gm->map = NULL;
 		goto fail;
 	}
 	gm->map_size = ram_bytes;
+	/* Advice only: where shmem THP is off the kernel ignores it. */
+	if (pages == GM_PAGES_THP)
+		(void)madvise(gm->map, ram_bytes, MADV_HUGEPAGE);
 	low = ram_bytes < GM_HOLE_START ? ram_bytes : GM_HOLE_START;
 	gm->r[0] = (struct gm_region){ .gpa = 0, .size = low, .host = gm->map, .fd_off = 0 };
 	gm->nregions = 1;
@@ -40,6 +50,19 @@ fail:
 		gm_destroy(gm);
 		return e;
 	}
+}
+
+bool gm_thp_shmem(void)
+{
+	char b[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/shmem_enabled", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)!read(fd, b, sizeof(b) - 1);
+		close(fd);
+	}
+	/* The active value is bracketed: "always within_size [advise] never deny force". */
+	return strstr(b, "[advise]") || strstr(b, "[within_size]") || strstr(b, "[always]") || strstr(b, "[force]");
 }
 
 void gm_init_test(struct gm *gm, void *mem, uint64_t size)

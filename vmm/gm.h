@@ -7,6 +7,7 @@
  * All functions are thread-safe after setup (the layout never changes). */
 #ifndef VMM_GM_H
 #define VMM_GM_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +33,24 @@ struct gm {
 #define GM_HOLE_START 0xC0000000ULL
 #define GM_HOLE_END   0x100000000ULL
 
-/* Create memfd-backed RAM of ram_bytes with the 32-bit hole. -errno. */
-int gm_create(struct gm *gm, uint64_t ram_bytes);
+/* Page backing for guest RAM (--hugepages). Every 4 KiB page the guest
+ * touches first costs a nested page fault exit (82% of a boot's exits in
+ * the nested benchmark, docs/BENCHMARKS.md); 2 MiB pages cut that 512-fold. */
+enum gm_pages {
+	GM_PAGES_4K,   /* default: memfd, populated as the guest touches it */
+	GM_PAGES_THP,  /* memfd + MADV_HUGEPAGE: transparent huge pages where
+			* /sys/kernel/mm/transparent_hugepage/shmem_enabled
+			* allows them (advise, within_size, always) */
+	GM_PAGES_2M,   /* hugetlb memfd (MFD_HUGE_2MB) from the reserved pool,
+			* /proc/sys/vm/nr_hugepages; reserved at mmap, so an empty
+			* pool fails here (-ENOMEM) instead of SIGBUS later */
+};
+
+/* Create memfd-backed RAM of ram_bytes with the 32-bit hole. -errno;
+ * -EINVAL for GM_PAGES_2M when ram_bytes is not a multiple of 2 MiB. */
+int gm_create(struct gm *gm, uint64_t ram_bytes, enum gm_pages pages);
+/* Whether the host's shmem THP setting lets GM_PAGES_THP take effect. */
+bool gm_thp_shmem(void);
 /* Wrap caller-owned memory as one region at gpa 0 (unit tests, fuzzing). */
 void gm_init_test(struct gm *gm, void *mem, uint64_t size);
 void gm_destroy(struct gm *gm);

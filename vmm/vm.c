@@ -632,11 +632,18 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 
 	/* Guest RAM and the images first, without KVM: bad input (kernel,
 	 * initrd) is refused before any VM exists. */
-	rc = gm_create(&vm->gm, cfg->mem_mib << 20);
+	rc = gm_create(&vm->gm, cfg->mem_mib << 20, (enum gm_pages)cfg->hugepages);
 	if (rc) {
-		log_err("-m %llu: cannot allocate guest RAM: %s", (unsigned long long)cfg->mem_mib, strerror(-rc));
+		if (cfg->hugepages == GM_PAGES_2M)
+			log_err("-m %llu --hugepages 2M: cannot reserve %llu huge pages: %s (see /proc/sys/vm/nr_hugepages)",
+				(unsigned long long)cfg->mem_mib, (unsigned long long)cfg->mem_mib / 2, strerror(-rc));
+		else
+			log_err("-m %llu: cannot allocate guest RAM: %s", (unsigned long long)cfg->mem_mib, strerror(-rc));
 		goto out;
 	}
+	if (cfg->hugepages == GM_PAGES_THP && !gm_thp_shmem())
+		log_warn("--hugepages thp: /sys/kernel/mm/transparent_hugepage/shmem_enabled does not allow "
+			 "huge pages for guest RAM (set it to advise); using 4 KiB pages");
 	rc = arch_load_images(&vm->gm, cfg, &ab, err, sizeof(err));
 	if (rc) {
 		log_err("%s", err);

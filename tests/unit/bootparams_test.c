@@ -58,7 +58,7 @@ static void gm_create_layout(void)
 {
 	struct gm gm;
 
-	CHECK_EQ(gm_create(&gm, 3584ULL << 20), 0);
+	CHECK_EQ(gm_create(&gm, 3584ULL << 20, GM_PAGES_4K), 0);
 	CHECK_EQ(gm.nregions, 2);
 	CHECK_EQ(gm.r[1].gpa, GM_HOLE_END);
 	CHECK_EQ(gm_ram_size(&gm), 3584ULL << 20);
@@ -70,7 +70,43 @@ static void gm_create_layout(void)
 	CHECK(gm_translate(&gm, ~0ULL, 2) == NULL);
 	CHECK(gm_translate(&gm, 0, ~0ULL) == NULL);
 	gm_destroy(&gm);
-	CHECK_EQ(gm_create(&gm, 0), -EINVAL);
+	CHECK_EQ(gm_create(&gm, 0, GM_PAGES_4K), -EINVAL);
+}
+
+/* Free 2 MiB pages in the host's hugetlb pool (/proc/meminfo). */
+static long hugepages_free(void)
+{
+	char line[128];
+	long n = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* --hugepages: 2M needs whole 2 MiB pages and takes them from the pool at
+ * creation (an empty pool is -ENOMEM here, never a SIGBUS at first touch);
+ * thp is advice on an ordinary memfd. */
+static void gm_create_hugepages(void)
+{
+	struct gm gm;
+	int rc;
+
+	CHECK_EQ(gm_create(&gm, 3ULL << 20, GM_PAGES_2M), -EINVAL);
+	rc = gm_create(&gm, 4ULL << 20, GM_PAGES_2M);
+	CHECK_EQ(rc, hugepages_free() >= 2 ? 0 : -ENOMEM);
+	if (rc == 0) {
+		memset(gm.map, 0xab, 4ULL << 20);
+		gm_destroy(&gm);
+	}
+	CHECK_EQ(gm_create(&gm, 4ULL << 20, GM_PAGES_THP), 0);
+	memset(gm.map, 0xab, 4ULL << 20);
+	CHECK(gm_translate(&gm, (4ULL << 20) - 1, 1) != NULL);
+	gm_destroy(&gm);
 }
 
 static void zero_page_elf(void)
@@ -197,6 +233,7 @@ int main(void)
 	RUN(e820_small_ram);
 	RUN(e820_above_hole);
 	RUN(gm_create_layout);
+	RUN(gm_create_hugepages);
 	RUN(zero_page_elf);
 	RUN(zero_page_bzimage_keeps_header);
 	RUN(mptable_contents);

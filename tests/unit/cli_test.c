@@ -4,6 +4,7 @@
 
 #include "tests/unit/t.h"
 #include "vmm/cli.h"
+#include "vmm/gm.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/devices/virtio_vsock.h"
@@ -106,6 +107,20 @@ static void errors_name_the_input(void)
 	CHECK(strstr(err, "takes no value"));
 	CHECK_EQ(parse("vmm -k k --pit=0"), -EINVAL);
 	CHECK(strstr(err, "takes no value"));
+	CHECK_EQ(parse("vmm -k k --hugepages 1G"), -EINVAL);
+	CHECK(strstr(err, "--hugepages '1G'"));
+	CHECK_EQ(parse("vmm -k k -m 255 --hugepages 2M"), -EINVAL);
+	CHECK(strstr(err, "-m 255") && strstr(err, "multiple of 2"));
+}
+
+static void hugepages(void)
+{
+	CHECK_EQ(parse("vmm -k k"), CLI_RUN);
+	CHECK_EQ(c.cfg.hugepages, GM_PAGES_4K);
+	CHECK_EQ(parse("vmm -k k --hugepages 2M -m 64"), CLI_RUN);
+	CHECK_EQ(c.cfg.hugepages, GM_PAGES_2M);
+	CHECK_EQ(parse("vmm -k k --hugepages=thp -m 63"), CLI_RUN);
+	CHECK_EQ(c.cfg.hugepages, GM_PAGES_THP);
 }
 
 /* --serial file:PATH[,max=SIZE]: 16 MiB unless given; K/M/G suffixes
@@ -232,5 +247,6 @@ int main(void)
 	RUN(agent_endpoints);
 	RUN(help_and_version);
 	RUN(params_too_long);
+	RUN(hugepages);
 	return t_done();
 }
