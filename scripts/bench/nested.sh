@@ -27,6 +27,10 @@
 #                of other commits, or vmm with other options) run like vmm
 #                with those extra arguments, for A/B in the same L1; name is
 #                [A-Za-z0-9_]
+#   BENCH_EXTRA="vmm_2m=build/vmm:--hugepages,2M vmm_thp=build/vmm:--hugepages,thp"
+#                compares guest RAM page sizes: inside the nested L1 the
+#                script reserves 160 huge pages and sets shmem_enabled to
+#                advise (run directly on a host, reserve them yourself)
 #   BENCH_DIAG   1: one more boot per vmm build at the end without `quiet`
 #                and with initcall_debug, its console printed as DIAG lines
 #                (the guest's own timestamps: where the boot time goes)
@@ -92,6 +96,11 @@ I=$ASSETS/bench/initramfs.cpio.gz
 P="console=ttyS0 panic=-1 quiet"
 fifo=$WORK/debugcon
 rm -f "$fifo"; mkfifo "$fifo"
+# Huge pages for --hugepages builds (L1 only: BENCH_L1_HUGEPAGES is set in its env).
+if [ -n "${BENCH_L1_HUGEPAGES:-}" ]; then
+	echo "$BENCH_L1_HUGEPAGES" >/proc/sys/vm/nr_hugepages
+	echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled
+fi
 export HOME=$WORK  # kvmtool keeps its sockets under ~/.lkvm
 # boot NAME: one boot of VMM NAME under bootbench.
 boot() {
@@ -289,7 +298,8 @@ l1_image "$img" || exit 1
 cp -r "$assets" "$img/e2e/assets"
 cp "$main" "$img/e2e/main.sh"
 peers "$img/e2e/peers"
-printf 'RUNS=%s\nBENCH_VMMS="%s"\nPEERS=/e2e/peers\nBENCH_DIAG=%s\n%s' "$RUNS" "$BENCH_VMMS" "${BENCH_DIAG:-0}" "$xargs_env" >>"$img/e2e/env"
+printf 'RUNS=%s\nBENCH_VMMS="%s"\nPEERS=/e2e/peers\nBENCH_DIAG=%s\nBENCH_L1_HUGEPAGES=160\n%s' \
+	"$RUNS" "$BENCH_VMMS" "${BENCH_DIAG:-0}" "$xargs_env" >>"$img/e2e/env"
 echo stream >"$img/e2e/mode"
 # QEMU at its own paths: the binary, every shared library ldd names, the
 # loader, the firmware microvm loads (qboot, linuxboot option ROM).
