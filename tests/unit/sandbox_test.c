@@ -423,6 +423,42 @@ static void test_death_noticed(void)
 	CHECK(strstr(line, "died: exited with status 7") != NULL);
 }
 
+static int eof_body(void *arg, int sock)
+{
+	char b;
+
+	(void)arg;
+	return syscall(SYS_read, sock, &b, 1) == 0 ? 0 : 5; /* 0 at end of file */
+}
+
+/* vmm's shutdown of a device process: its socket closes and a device
+ * loop leaves (exit 0, nothing logged); one that does not leave is
+ * killed after the timeout. */
+static void test_stop(void)
+{
+	struct sandbox_config c;
+	struct sandbox_proc p;
+	char err[600];
+	long long t0;
+	int st;
+
+	sandbox_config_init(&c, "virtio-blk", "virtio_blk");
+	CHECK_EQ(sandbox_spawn(&c, eof_body, NULL, &p, err, sizeof(err)), 0);
+	t0 = now_ms();
+	st = sandbox_stop(&p, 1000);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(now_ms() - t0 < 1000);
+	CHECK_EQ(sandbox_stop(&p, 1000), -ECHILD);
+	sandbox_release(&p);
+
+	CHECK_EQ(sandbox_spawn(&c, sleep_body, NULL, &p, err, sizeof(err)), 0);
+	t0 = now_ms();
+	st = sandbox_stop(&p, 200);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	CHECK(now_ms() - t0 >= 200);
+	sandbox_release(&p);
+}
+
 /* A VMM killed by SIGKILL takes its device processes along: a middle
  * process spawns one and is killed; the device process and its reaper,
  * reparented to this test (a child subreaper), must die too. */
@@ -527,6 +563,7 @@ int main(void)
 	RUN(test_spawn_env);
 	RUN(test_spawn_error);
 	RUN(test_death_noticed);
+	RUN(test_stop);
 	RUN(test_vmm_sigkill);
 	RUN(test_vmm_filters);
 	return t_done();
