@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -260,7 +261,9 @@ static void vh_requeue(struct virtio_host *h)
 int virtio_host_run(struct virtio_host *h, int timeout_ms)
 {
 	struct epoll_event ev[VIRTIO_MAX_QUEUES + 2];
-	int n = epoll_wait(h->ep, ev, VIRTIO_MAX_QUEUES + 2, timeout_ms);
+	/* epoll_pwait with no mask: the one wait call in every libc (musl's epoll_wait
+	 * is it; glibc's is epoll_wait(2)), so device policies need no other. */
+	int n = epoll_pwait(h->ep, ev, VIRTIO_MAX_QUEUES + 2, timeout_ms, NULL);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -586,6 +589,7 @@ static int vh_spawn(struct virtio_host *h)
 	struct sandbox_config c;
 	struct timeval tv = { .tv_sec = VH_CALL_TIMEOUT_MS / 1000, .tv_usec = VH_CALL_TIMEOUT_MS % 1000 * 1000 };
 	char policy[32], err[512];
+	struct timespec t0, t1;
 	int r;
 
 	vh_policy_name(h->vd->name, policy, sizeof(policy));
@@ -607,11 +611,16 @@ static int vh_spawn(struct virtio_host *h)
 		log_err("%s: device process: %s", h->info.name, strerror(-r));
 		return r;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = sandbox_spawn(&c, vh_child, h, &h->proc, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s: device process: %s", h->info.name, err);
 		return r;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* The start-up cost per device process (scripts/bench/sandbox.sh). */
+	log_debug("%s: device process started in %ld us", h->info.name,
+		  (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (setsockopt(h->proc.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    (r = h->env->watch(h->env->vm, h->proc.pidfd, vh_on_death, h)) < 0) {
 		r = r < 0 ? r : -errno;

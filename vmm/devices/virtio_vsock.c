@@ -1001,7 +1001,7 @@ static void vsock_poll_locked(struct vsock_dev *d)
 	struct epoll_event ev[64];
 
 	for (unsigned round = 0; round < 16; round++) {
-		int n = epoll_wait(d->ep, ev, 64, 0);
+		int n = epoll_pwait(d->ep, ev, 64, 0, NULL);  /* the call device policies allow */
 
 		if (n <= 0)
 			break;

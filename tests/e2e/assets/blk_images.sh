@@ -22,6 +22,9 @@
 #   rules       the workload behind every device policy rule (policy_rules):
 #               the data mode's writes + sync, a discard of /dev/vdb, two
 #               /dev/hwrng reads; reports rules=ok when all worked
+#   bench       16 MiB of O_DIRECT reads and writes on /dev/vdb at 4 KiB and
+#               64 KiB blocks: bench_{read,write}_{4096,65536}=MiB/s
+#               (scripts/bench/sandbox.sh)
 #   busy        report busy=started, then read /dev/vda (page cache dropped
 #               each round) and /dev/hwrng in a loop until the VM ends
 set -eu
@@ -130,6 +133,19 @@ rules)
 	a=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
 	[ ${#a} -eq 64 ] || ok=hwrng
 	say "rules=$ok"
+	;;
+bench)
+	up() { cut -d' ' -f1 /proc/uptime; }
+	for bs in 4096 65536; do
+		n=$((16777216 / bs))
+		t0=$(up)
+		dd if=/dev/vdb of=/dev/null bs=$bs count=$n iflag=direct 2>/dev/null
+		t1=$(up)
+		dd if=/dev/zero of=/dev/vdb bs=$bs count=$n oflag=direct 2>/dev/null
+		t2=$(up)
+		say "bench_read_$bs=$(awk "BEGIN{d = $t1 - $t0; if (d < 0.01) d = 0.01; printf \"%.1f\", 16 / d}")"
+		say "bench_write_$bs=$(awk "BEGIN{d = $t2 - $t1; if (d < 0.01) d = 0.01; printf \"%.1f\", 16 / d}")"
+	done
 	;;
 busy)
 	say "busy=started"
