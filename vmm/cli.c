@@ -38,6 +38,11 @@ static const char cli_usage_tail[] =
 	"                        file:PATH or syslog[:SOCKET] (RFC 5424 to /dev/log)\n"
 	"      --crash-dir DIR   store the guest's crashes as DIR/<name>-<time>-<exe>\n"
 	"                        .dmp (minidump) and .json\n"
+	"      --disable-sandbox run virtio devices as threads of vmm, not as jailed\n"
+	"                        processes, and install no seccomp filter\n"
+	"      --seccomp-policy-dir DIR  compile DIR/<name>.policy for each device\n"
+	"                        process and vmm's threads instead of the built-in\n"
+	"                        policies\n"
 	"  -v, --verbose         more log output (repeat for debug)\n"
 	"  -q, --quiet           only errors\n"
 	"  -h, --help            this help\n"
@@ -279,6 +284,14 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				return dev_option_error(err, errlen, "--name '%s': expected 1-64 of [A-Za-z0-9._-], not starting with . or -",
 					       val);
 			cfg->name = val;
+		} else if (!strcmp(a, "--disable-sandbox")) {
+			NO_VAL();
+			cfg->disable_sandbox = true;
+		} else if (!strcmp(a, "--seccomp-policy-dir")) {
+			NEED_VAL();
+			if (!*val)
+				return dev_option_error(err, errlen, "--seccomp-policy-dir: empty path");
+			cfg->seccomp_policy_dir = val;
 		} else if (!strcmp(a, "--pit")) {
 			NO_VAL();
 			cfg->pit = true;

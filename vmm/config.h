@@ -33,6 +33,12 @@ struct vmm_config {
 	const char *crash_dir;    /* --crash-dir; NULL: no crash endpoint */
 	const char *name;         /* --name; NULL: vm-<pid> */
 	int verbose;
+	/* --disable-sandbox: virtio devices run as threads of vmm instead of
+	 * jailed processes (docs/SANDBOX.md); no seccomp filter on vmm. */
+	bool disable_sandbox;
+	/* --seccomp-policy-dir: DIR/<name>.policy instead of the embedded
+	 * policies (crosvm's option); NULL: embedded. */
+	const char *seccomp_policy_dir;
 	/* dev_cfg[i]: the parsed options of device_table[i] (NULL: defaults
 	 * were never set up, the device is skipped). */
 	const void *dev_cfg[VMM_MAX_DEVICE_TYPES];

@@ -7,6 +7,7 @@
 #include "vmm/log.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -252,21 +253,57 @@ void sandbox_describe(int status, int violation, char *buf, size_t len)
 	}
 }
 
-int sandbox_reap(struct sandbox_proc *p, char *line, size_t len)
+/* Reap the (dead or dying) device process: its wait status in *st and
+ * the one line describing its death in why. */
+static int sandbox_wait(struct sandbox_proc *p, int *st, char *why, size_t len)
 {
-	char why[96];
-	int st = 0;
-
 	if (p->reaper <= 0 || !p->jail)
 		return -ECHILD;
-	pid_t r = jail_wait(p->jail, p->reaper, &st);
+	pid_t r = jail_wait(p->jail, p->reaper, st);
 	if (r < 0)
 		return r;
 	p->reaper = -1;
-	sandbox_describe(st, jail_violation(p->jail), why, sizeof(why));
+	sandbox_describe(*st, jail_violation(p->jail), why, len);
+	return 0;
+}
+
+int sandbox_reap(struct sandbox_proc *p, char *line, size_t len)
+{
+	char why[96];
+	int st = 0, r = sandbox_wait(p, &st, why, sizeof(why));
+
+	if (r < 0)
+		return r;
 	log_err("device %s (pid %d) died: %s", p->name, (int)p->pid, why);
 	if (line && len)
 		snprintf(line, len, "device %s (pid %d) died: %s", p->name, (int)p->pid, why);
+	return st;
+}
+
+int sandbox_stop(struct sandbox_proc *p, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+	char why[96];
+	int st = 0, r, polled;
+
+	if (p->reaper <= 0)
+		return -ECHILD;
+	if (p->sock >= 0)
+		shutdown(p->sock, SHUT_RDWR);
+	do
+		polled = p->pidfd >= 0 ? poll(&pfd, 1, timeout_ms) : 0;
+	while (polled < 0 && errno == EINTR);
+	if (polled <= 0) {
+		pid_t target = p->pid > 1 ? p->pid : p->reaper;
+		log_warn("device %s (pid %d) did not stop within %d ms: killing it", p->name, (int)p->pid, timeout_ms);
+		if (target > 1)
+			kill(target, SIGKILL);
+	}
+	r = sandbox_wait(p, &st, why, sizeof(why));
+	if (r < 0)
+		return r;
+	if (polled > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		log_err("device %s (pid %d) died: %s", p->name, (int)p->pid, why);
 	return st;
 }
 

@@ -97,6 +97,11 @@ int sandbox_spawn(const struct sandbox_config *c, sandbox_fn fn, void *arg, stru
 int sandbox_reap(struct sandbox_proc *p, char *line, size_t len);
 /* WHY for a wait status and the violating syscall number (-1 for none). */
 void sandbox_describe(int status, int violation, char *buf, size_t len);
+/* End the device process as vmm shuts down: shut down sock (a device
+ * loop reads end of file and leaves), wait up to timeout_ms for it to
+ * die, SIGKILL it after that, and reap it. Logs only a death that was not
+ * a clean exit, or the kill. Returns the wait status or -errno. */
+int sandbox_stop(struct sandbox_proc *p, int timeout_ms);
 /* SIGKILL the device process (the reaper follows), then reap it. */
 int sandbox_kill(struct sandbox_proc *p, char *line, size_t len);
 /* Close the VMM's fds of a reaped device process. */

@@ -119,6 +119,9 @@ struct virtq_config {
  * Config: the MMIO window leaves 0xf00; every device we have uses < 64). */
 #define VIRTIO_CONFIG_MAX 256
 #define VIRTIO_CMDLINE_MAX 64
+/* Directories a jailed device may reach by path, and their length. */
+#define VIRTIO_JAIL_BINDS 2
+#define VIRTIO_JAIL_PATH_MAX 108
 
 /* What a device's open() reports about one instance: plain data the device
  * host builds the transport from, so config-space and feature reads never
@@ -140,6 +143,16 @@ struct virtio_dev_info {
 	 * VMM opens streams to guest ports (see VIRTIO_STREAM_CONNECT). The
 	 * host hands it to the core, which owns it from then on. */
 	int stream_fd;
+	/* What the device's jailed process needs beyond the default jail
+	 * (docs/SANDBOX.md; ignored with --disable-sandbox). The fds open()
+	 * acquired are kept in the process without being listed here.
+	 * nofile: RLIMIT_NOFILE for fds it creates while serving (accepted
+	 * sockets, fds received with SCM_RIGHTS); 0 = none. bind: absolute
+	 * directories it reaches by path, bound read-only at the same path
+	 * ("" = unused); a device with binds runs as vmm's own uid/gid, so it
+	 * reaches exactly what vmm could there (vsock's PATH_<port> sockets). */
+	unsigned nofile;
+	char bind[VIRTIO_JAIL_BINDS][VIRTIO_JAIL_PATH_MAX];
 };
 
 /* The guest-stream protocol on stream_fd: one datagram "CONNECT <port>\n"

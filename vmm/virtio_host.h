@@ -4,21 +4,60 @@
  * instances), the host runs the device's privileged open() in the VMM
  * process, then creates what the device must not own: the transport
  * (virtio-mmio now; PCI or an FDT announcement later), the struct
- * virtio_signal and its irqfd, one notify eventfd per queue, and a worker
- * thread that serves the queues. The worker waits on the notify eventfds
- * (which KVM signals through ioeventfds) and the device's poll_fd, and
- * calls the serve ops under the host's lock -- never under the transport's
- * register lock, so a slow disk never blocks a vCPU reading
- * InterruptStatus, nor the serial port or the control socket on the main
- * loop. A device that stopped with chains left (virtio_signal_requeue) is
- * called again after the worker served everything else that was ready.
+ * virtio_signal and its irqfd, one notify eventfd per queue, and whatever
+ * serves the queues:
  *
- * Because the serve ops see only guest memory, their own fds, the signal
- * and plain data, the same ops can later run in a jailed child that holds
- * the notify eventfds and the irqfd instead of a thread.
+ * - By default (the sandbox, docs/SANDBOX.md) a device process:
+ *   virtio_host_start() forks it through sandbox_spawn() (jailed, the
+ *   device's seccomp policy <name with '-' as '_'>.policy last). It keeps
+ *   only the guest RAM mapping, its notify eventfds, the irqfd, the fds the
+ *   device's open() acquired (found by comparing the open fds before and
+ *   after open(): a device lists none) and one end of a SOCK_SEQPACKET
+ *   socketpair (proc.sock). The data path never touches vmm: KVM signals
+ *   a notify eventfd (ioeventfd), the device process serves the queue in
+ *   guest memory and writes the irqfd. struct virtio_signal lives in a
+ *   MAP_SHARED page made before the fork, so InterruptStatus, NEEDS_RESET
+ *   and requeue bits are seen live on both sides. vmm watches proc.pidfd
+ *   in its event loop: a device process that dies is logged in one line
+ *   ("device virtio-blk vda (pid 812) died: seccomp violation: openat")
+ *   and ends the VM with exit code 1.
+ * - With --disable-sandbox a worker thread per instance, running the same
+ *   serve ops under the host's lock.
  *
- * Ownership: the host owns the transport, the signal, the eventfds, the
- * worker and the device instance (closed through the device's close). */
+ * Either way the worker loop waits on the notify eventfds and the device's
+ * poll_fd and calls the serve ops -- never under the transport's register
+ * lock, so a slow disk never blocks a vCPU reading InterruptStatus, nor
+ * the serial port or the control socket on the main loop. A device that
+ * stopped with chains left (virtio_signal_requeue) is called again after
+ * the worker served everything else that was ready.
+ *
+ * The message layer on proc.sock (vmm/virtio_host.c). Config-space reads,
+ * feature and status registers never reach the device: the transport
+ * answers them from struct virtio_dev_info. What does cross is the
+ * transport's calls into the device, as fixed-size datagrams (struct
+ * vh_msg: type, sequence number, then plain data), each answered by a
+ * fixed-size struct vh_reply (type, sequence, int32 result) unless noted:
+ *   VH_MSG_ACTIVATE  features, nq, nq struct virtq_config -> activate()
+ *   VH_MSG_RESET     -> reset(); answered once the device let go of its queues
+ *   VH_MSG_DUMP      -> dump() (SIGUSR2), not answered
+ * vmm sends one request at a time (host lock) and waits at most 5 s for its
+ * answer: the answer is hostile input, used only if it is exactly a reply's
+ * size and matches the request's type and sequence number; anything else,
+ * or no answer, fails the request (activate -> NEEDS_RESET) and is logged.
+ * The device process trusts vmm's requests but still ends on a malformed
+ * one instead of using part of it.
+ * A device op that carries plain bytes and at most one fd (e.g. a runtime
+ * "share this directory" control op) fits the same way: a new type whose
+ * datagram holds a fixed-size, length-prefixed payload (bounded, checked on
+ * receipt) and the fd as one SCM_RIGHTS message; the device process
+ * receives it with MSG_CMSG_CLOEXEC, checks there is exactly one fd
+ * (closing any other), needs an RLIMIT_NOFILE above 0 for it
+ * (virtio_dev_info nofile) and answers with the op's result. With
+ * --disable-sandbox the host calls the op directly under its lock.
+ *
+ * Ownership: the host owns the transport, the signal page, the eventfds,
+ * the worker or device process, and the device instance (closed through
+ * the device's close, in vmm, after the device process is gone). */
 #ifndef VMM_VIRTIO_HOST_H
 #define VMM_VIRTIO_HOST_H
 #include "vmm/device.h"
@@ -31,10 +70,14 @@ struct virtio_host;
  * error in the dev_input_error model (logged once, naming the input). */
 int virtio_host_create(void **state, const struct dev_env *env, const struct virtio_device *vd,
 		       const void *cfg);
-/* Start one worker thread per instance. 0 or -errno (logged). */
+/* Start each instance's device process (default; from the thread that
+ * lives as long as the VM, before vCPU threads exist) or worker thread
+ * (cfg->disable_sandbox). 0, -errno (logged), or dev_input_error() for a
+ * --seccomp-policy-dir that lacks or breaks the device's policy. */
 int virtio_host_start(void *state);
-/* Stop and join the workers, then close devices, transports and fds.
- * Call after vCPUs have stopped. NULL is ok. */
+/* Stop the device processes (their socket closes; killed after 1 s) or
+ * join the workers, then close devices, transports and fds. Call after
+ * vCPUs have stopped. NULL is ok. */
 void virtio_host_destroy(void *state);
 /* SIGUSR2: each transport's registers and each device's own dump. */
 void virtio_host_dump(void *state);
@@ -43,6 +86,10 @@ void virtio_host_dump(void *state);
 unsigned virtio_host_count(void *state);
 struct virtio_host *virtio_host_instance(void *state, unsigned i);
 void *virtio_host_dev(struct virtio_host *h);
+/* The instance's device process (jailed, after start), or -1. */
+int virtio_host_pid(struct virtio_host *h);
+/* The instance's irqfd (the transport's), or -1. */
+int virtio_host_irqfd(struct virtio_host *h);
 /* One round of the worker: wait up to timeout_ms for ready notify
  * eventfds or poll_fd and serve them. Returns the number served, or
  * -ESHUTDOWN once stopped. */

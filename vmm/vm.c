@@ -735,10 +735,16 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		}
 	}
 
-	/* The virtio devices' workers, before any vCPU can notify them. */
-	for (unsigned i = 0; i < vm->ndev; i++)
-		if (vm->dev_ops[i]->virtio && virtio_host_start(vm->dev_state[i]) < 0)
-			goto out;
+	/* The virtio devices' processes (or worker threads with
+	 * --disable-sandbox), before any vCPU can notify them: forked from
+	 * this thread, which lives as long as the VM (their PDEATHSIG follows
+	 * it), before the vCPU threads exist. */
+	for (unsigned i = 0; i < vm->ndev; i++) {
+		if (!vm->dev_ops[i]->virtio || (rc = virtio_host_start(vm->dev_state[i])) == 0)
+			continue;
+		code = dev_error_is_input(rc) ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
+		goto out;
+	}
 
 	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0) {

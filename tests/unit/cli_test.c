@@ -61,6 +61,12 @@ static void all_options(void)
 	CHECK_EQ(c.cfg.verbose, 1);
 	CHECK_EQ(parse("vmm -k k --serial none"), CLI_RUN);
 	CHECK_EQ(c.cfg.serial, SERIAL_NONE);
+	/* The sandbox is on unless disabled; embedded policies unless a dir. */
+	CHECK_EQ(c.cfg.disable_sandbox, 0);
+	CHECK(c.cfg.seccomp_policy_dir == NULL);
+	CHECK_EQ(parse("vmm -k k --disable-sandbox --seccomp-policy-dir /etc/pol"), CLI_RUN);
+	CHECK_EQ(c.cfg.disable_sandbox, 1);
+	CHECK(!strcmp(c.cfg.seccomp_policy_dir, "/etc/pol"));
 }
 
 static void disks_root_first(void)
@@ -107,6 +113,12 @@ static void errors_name_the_input(void)
 	CHECK(strstr(err, "takes no value"));
 	CHECK_EQ(parse("vmm -k k --pit=0"), -EINVAL);
 	CHECK(strstr(err, "takes no value"));
+	CHECK_EQ(parse("vmm -k k --disable-sandbox=1"), -EINVAL);
+	CHECK(strstr(err, "--disable-sandbox"));
+	CHECK_EQ(parse("vmm -k k --seccomp-policy-dir"), -EINVAL);
+	CHECK(strstr(err, "--seccomp-policy-dir needs a value"));
+	CHECK_EQ(parse("vmm -k k --seccomp-policy-dir="), -EINVAL);
+	CHECK(strstr(err, "--seccomp-policy-dir: empty path"));
 	CHECK_EQ(parse("vmm -k k --hugepages 1G"), -EINVAL);
 	CHECK(strstr(err, "--hugepages '1G'"));
 	CHECK_EQ(parse("vmm -k k -m 255 --hugepages 2M"), -EINVAL);

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +40,11 @@ struct fake_vm {
 	uint64_t ioev_match[8];
 	unsigned nioev;
 	unsigned nwatch;
+	int watch_fd;             /* the last fd watched, and its callback */
+	dev_watch_cb watch_cb;
+	void *watch_opaque;
+	int unwatched;            /* the last fd unwatched */
+	int exit_reason, exit_status;
 	unsigned published;
 	char cmdline[256];
 };
@@ -76,7 +84,24 @@ static int fake_publish(struct vm *vm, const struct dev_resource *r)
 static int fake_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
 {
 	fv.nwatch++;
+	fv.watch_fd = fd;
+	fv.watch_cb = cb;
+	fv.watch_opaque = opaque;
 	return 0;
+}
+
+static int fake_unwatch(struct vm *vm, int fd)
+{
+	fv.unwatched = fd;
+	return 0;
+}
+
+static void fake_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
+{
+	if (!fv.exit_reason) {
+		fv.exit_reason = (int)reason;
+		fv.exit_status = status;
+	}
 }
 
 static int fake_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi)
@@ -101,10 +126,12 @@ static int fake_cmdline_add(struct vm *vm, const char *w)
 static struct dev_env make_env(const struct vmm_config *cfg, struct gm *gm)
 {
 	memset(&fv, 0, sizeof(fv));
+	fv.watch_fd = fv.unwatched = -1;
 	return (struct dev_env){
 		.cfg = cfg, .gm = gm, .mmio = &fv.mmio,
 		.irqfd_new = fake_irqfd_new, .ioeventfd = fake_ioeventfd,
-		.watch = fake_watch, .virtio_slot = fake_slot,
+		.watch = fake_watch, .unwatch = fake_unwatch, .request_exit = fake_request_exit,
+		.virtio_slot = fake_slot,
 		.cmdline_add = fake_cmdline_add, .publish = fake_publish,
 	};
 }
@@ -223,7 +250,7 @@ static void setup_env(struct dev_env *env)
 
 static void setup(void)
 {
-	static struct vmm_config cfg;
+	static struct vmm_config cfg = { .disable_sandbox = true };
 	struct dev_env env = make_env(&cfg, NULL);
 
 	memset(&fd_, 0, sizeof(fd_));
@@ -479,7 +506,7 @@ static void notify_through_ioeventfd(void)
  * trap. */
 static void requeue_rearms_notify(void)
 {
-	static struct vmm_config cfg;
+	static struct vmm_config cfg = { .disable_sandbox = true };
 	struct dev_env env;
 	uint64_t cnt, one = 1;
 
@@ -565,7 +592,7 @@ static void worker_thread_serves(void)
 
 static void notify_trapped_without_ioeventfd(void)
 {
-	static struct vmm_config cfg;
+	static struct vmm_config cfg = { .disable_sandbox = true };
 	struct dev_env env = make_env(&cfg, NULL);
 
 	fv.no_ioeventfd = true;
@@ -678,7 +705,7 @@ static void make_file(const char *path, size_t bytes)
 static void blk_devices_created_in_order(void)
 {
 	char root[64], data[64];
-	struct vmm_config cfg = { 0 };
+	struct vmm_config cfg = { .disable_sandbox = true };
 	struct blk_opts bo = { 0 };
 	struct rng_opts ro = { .on = true };
 	struct gm gm;
@@ -749,7 +776,7 @@ static void blk_devices_created_in_order(void)
 static void blk_end_to_end(void)
 {
 	char path[64];
-	struct vmm_config cfg = { 0 };
+	struct vmm_config cfg = { .disable_sandbox = true };
 	struct blk_opts bo = { 0 };
 	struct fake_ring r;
 	void *blk = NULL;
@@ -808,6 +835,140 @@ static void blk_end_to_end(void)
 	unlink(path);
 }
 
+/* Wait up to 2 s for the used ring's index to reach idx (the device
+ * process writes it in the shared guest memory). */
+static int wait_used(struct fake_ring *r, uint16_t idx)
+{
+	for (unsigned i = 0; i < 200; i++) {
+		if (__atomic_load_n((uint16_t *)(r->mem + FR_USED + 2), __ATOMIC_SEQ_CST) == idx)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* "Seccomp:\t2" and friends: the line of /proc/PID/status starting key. */
+static int proc_status_has(int pid, const char *line)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, line) != NULL;
+}
+
+/* The default (no --disable-sandbox): virtio-blk served by its own jailed
+ * process. Activate and reset cross the socketpair, a request goes
+ * ioeventfd -> device process -> used ring + irqfd with vmm doing
+ * nothing, the device's NEEDS_RESET is seen live by the transport (the
+ * shared signal page), and the process's death reaches the VM loop through
+ * the pidfd watch as a VM error. */
+static void blk_jailed_process(void)
+{
+	char path[64];
+	struct vmm_config cfg = { 0 };
+	struct blk_opts bo = { 0 };
+	struct fake_ring r;
+	void *blk = NULL;
+	struct dev_env env;
+	uint64_t one = 1, cnt;
+	uint32_t type = 0, id, len;
+	uint64_t sector = 1;
+	struct pollfd pfd;
+	uint8_t *shared;
+	int fd, pid, irqfd;
+
+	snprintf(path, sizeof(path), "/dev/shm/mmiotest-jail-%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK_EQ(pwrite(fd, "hello from a jail", 17, 512), 17);
+	CHECK_EQ(ftruncate(fd, 4096), 0);
+	close(fd);
+	/* Guest RAM is a shared mapping, as the memfd is in vmm. */
+	fr_init(&r, 8);
+	shared = mmap(NULL, FR_MEM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	free(r.mem);
+	r.mem = shared;
+	gm_init_test(&r.gm, r.mem, FR_MEM);
+	bo.disks[0] = (struct blk_disk){ .path = path, .ro = true, .root = true };
+	bo.ndisks = 1;
+	env = make_env(&cfg, &r.gm);
+	CHECK_EQ(virtio_host_create(&blk, &env, &blk_virtio_ops, &bo), 0);
+	h = virtio_host_instance(blk, 0);
+	CHECK_EQ(virtio_host_pid(h), -1);
+	CHECK_EQ(virtio_host_start(blk), 0);
+	pid = virtio_host_pid(h);
+	CHECK(pid > 1);
+	CHECK(fv.watch_fd >= 0 && fv.watch_cb != NULL);
+	CHECK(proc_status_has(pid, "Seccomp:\t2"));
+	CHECK(proc_status_has(pid, "NoNewPrivs:\t1"));
+	CHECK(proc_status_has(pid, "CapEff:\t0000000000000000"));
+
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	memcpy(r.mem + FR_DATA, &type, 4);
+	memcpy(r.mem + FR_DATA + 8, &sector, 8);
+	fr_desc(&r, 0, FR_DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	fr_desc(&r, 1, FR_DATA + 0x200, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	fr_desc(&r, 2, FR_DATA + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
+	r.mem[FR_DATA + 0x400] = 0xee;
+	fr_avail(&r, 0);
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	CHECK(wait_used(&r, 1));
+	fr_used(&r, 0, &id, &len);
+	CHECK_EQ(len, 513);
+	CHECK_EQ(r.mem[FR_DATA + 0x400], 0);
+	CHECK(memcmp(r.mem + FR_DATA + 0x200, "hello from a jail", 17) == 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_USED);
+	/* The transport's irqfd was written by the device process. */
+	irqfd = -1;
+	for (int i = 0; i < 200 && irqfd < 0; i++) {
+		pfd = (struct pollfd){ .fd = virtio_host_irqfd(h), .events = POLLIN };
+		if (poll(&pfd, 1, 10) == 1)
+			irqfd = pfd.fd;
+	}
+	CHECK(irqfd >= 0);
+	CHECK_EQ(read(irqfd, &cnt, 8), 8);
+	/* A hostile ring: the device process sets NEEDS_RESET in the page vmm reads. */
+	fr_desc(&r, 0, FR_DATA, 16, VIRTQ_DESC_F_NEXT, 0);
+	fr_avail(&r, 0);
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	for (int i = 0; i < 200 && !(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET); i++)
+		usleep(10000);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	/* Reset crosses the socketpair and is answered. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS), 0);
+	CHECK_EQ(fv.exit_reason, 0);
+
+	/* Death: the pidfd turns readable, the callback ends the VM. */
+	CHECK_EQ(kill(pid, SIGKILL), 0);
+	pfd = (struct pollfd){ .fd = fv.watch_fd, .events = POLLIN };
+	CHECK_EQ(poll(&pfd, 1, 1000), 1);
+	fv.watch_cb(fv.watch_opaque, fv.watch_fd, POLLIN);
+	CHECK_EQ(fv.unwatched, fv.watch_fd);
+	CHECK_EQ(fv.exit_reason, VM_EXIT_ERROR);
+	CHECK_EQ(fv.exit_status, 1);
+	/* A request to the dead process fails at once: NEEDS_RESET, no hang. */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	virtio_host_destroy(blk);
+	h = NULL;
+	munmap(shared, FR_MEM);
+	unlink(path);
+}
+
 int main(void)
 {
 	t_suite = "virtio_mmio";
@@ -828,5 +989,6 @@ int main(void)
 	RUN(access_widths_and_config);
 	RUN(blk_devices_created_in_order);
 	RUN(blk_end_to_end);
+	RUN(blk_jailed_process);
 	return t_done();
 }

@@ -1001,7 +1001,7 @@ static void vsock_poll_locked(struct vsock_dev *d)
 	struct epoll_event ev[64];
 
 	for (unsigned round = 0; round < 16; round++) {
-		int n = epoll_wait(d->ep, ev, 64, 0);
+		int n = epoll_pwait(d->ep, ev, 64, 0, NULL);  /* the call device policies allow */
 
 		if (n <= 0)
 			break;
@@ -1376,9 +1376,23 @@ static int vsock_dev_open(void **dev, const void *cfg, unsigned index, const str
 	const struct vsock_opts *o = cfg;
 	struct vsock_dev *d;
 	uint64_t cid = htole64(o->cid);
+	char path[VIRTIO_JAIL_PATH_MAX], *slash;
 	int e;
 
-	e = vsock_open(&d, env->gm, o->cid, o->path, sig, &info->stream_fd);
+	/* PATH_<port> is connected to later, from a jailed process whose
+	 * working directory is its empty root: make it absolute now. */
+	if (o->path && o->path[0] != '/') {
+		char cwd[VIRTIO_JAIL_PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", strcmp(cwd, "/") ? cwd : "", o->path) >= sizeof(path)) {
+			log_err("--vsock %s: path too long", o->path);
+			return dev_input_error(-ENAMETOOLONG);
+		}
+	} else if (o->path && (size_t)snprintf(path, sizeof(path), "%s", o->path) >= sizeof(path)) {
+		log_err("--vsock %s: path too long", o->path);
+		return dev_input_error(-ENAMETOOLONG);
+	}
+	e = vsock_open(&d, env->gm, o->cid, o->path ? path : NULL, sig, &info->stream_fd);
 	if (e == 0 && env->svc_dir && (e = vsock_set_svc_dir(d, env->svc_dir)) < 0) {
 		close(info->stream_fd);
 		info->stream_fd = -1;
@@ -1392,6 +1406,22 @@ static int vsock_dev_open(void **dev, const void *cfg, unsigned index, const str
 	info->config_len = sizeof(cid);
 	memcpy(info->config, &cid, sizeof(cid));
 	info->poll_fd = d->ep;
+	/* Jailed: accepted connections, guest-initiated sockets and streams
+	 * received from vmm are new fds; PATH's directory and vmm's own
+	 * endpoints are reached by path. */
+	info->nofile = VSOCK_MAX_CONNS + 64;
+	if (o->path) {
+		snprintf(info->bind[0], sizeof(info->bind[0]), "%s", path);
+		slash = strrchr(info->bind[0], '/');
+		*slash = 0;
+		/* Never the host's whole root: with PATH in /, a jailed
+		 * device reaches no PATH_<port>. */
+		if (!info->bind[0][0])
+			log_warn("--vsock %s: a socket in / cannot be reached by guest connections "
+				 "from the jailed device (use a directory, or --disable-sandbox)", path);
+	}
+	if (env->svc_dir)
+		snprintf(info->bind[1], sizeof(info->bind[1]), "%s", env->svc_dir);
 	*dev = d;
 	return 0;
 }

@@ -19,6 +19,14 @@
 #   rwroot      write /e2e-rw.txt (e2e.word=WORD) on the writable root, sync,
 #               remount / read-only
 #   rng         read /dev/hwrng twice, report rng_current and the bytes
+#   rules       the workload behind every device policy rule (policy_rules):
+#               the data mode's writes + sync, a discard of /dev/vdb, two
+#               /dev/hwrng reads; reports rules=ok when all worked
+#   bench       16 MiB of O_DIRECT reads and writes on /dev/vdb at 4 KiB and
+#               64 KiB blocks: bench_{read,write}_{4096,65536}=MiB/s
+#               (scripts/bench/sandbox.sh)
+#   busy        report busy=started, then read /dev/vda (page cache dropped
+#               each round) and /dev/hwrng in a loop until the VM ends
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 command -v mksquashfs >/dev/null || { echo "blk_images: mksquashfs missing (squashfs-tools)" >&2; exit 1; }
@@ -107,6 +115,45 @@ rng)
 	b=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
 	say "rng1=${a:-none}"
 	say "rng2=${b:-none}"
+	;;
+rules)
+	ok=ok
+	mkdir -p /tmp/data
+	if mount -t ext4 /dev/vdb /tmp/data 2>/tmp/err; then
+		yes "appvm rules $word" | head -c 1048576 >/tmp/data/pattern
+		sync
+		cmp -s /tmp/data/pattern /dev/null && ok=write
+		umount /tmp/data || ok=umount
+	else
+		ok=mount
+	fi
+	echo 3 >/proc/sys/vm/drop_caches
+	dd if=/dev/vda of=/dev/null bs=65536 2>/dev/null || ok=read
+	blkdiscard /dev/vdb 2>/tmp/err || ok=discard
+	a=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	[ ${#a} -eq 64 ] || ok=hwrng
+	say "rules=$ok"
+	;;
+bench)
+	up() { cut -d' ' -f1 /proc/uptime; }
+	for bs in 4096 65536; do
+		n=$((16777216 / bs))
+		t0=$(up)
+		dd if=/dev/vdb of=/dev/null bs=$bs count=$n iflag=direct 2>/dev/null
+		t1=$(up)
+		dd if=/dev/zero of=/dev/vdb bs=$bs count=$n oflag=direct 2>/dev/null
+		t2=$(up)
+		say "bench_read_$bs=$(awk "BEGIN{d = $t1 - $t0; if (d < 0.01) d = 0.01; printf \"%.1f\", 16 / d}")"
+		say "bench_write_$bs=$(awk "BEGIN{d = $t2 - $t1; if (d < 0.01) d = 0.01; printf \"%.1f\", 16 / d}")"
+	done
+	;;
+busy)
+	say "busy=started"
+	while :; do
+		dd if=/dev/vda of=/dev/null bs=65536 2>/dev/null
+		echo 3 >/proc/sys/vm/drop_caches
+		dd if=/dev/hwrng of=/dev/null bs=512 count=8 2>/dev/null
+	done
 	;;
 *)
 	say "error=unknown e2e.blk mode '$mode'"
