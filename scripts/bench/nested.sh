@@ -330,7 +330,8 @@ out=$E2E_RUN/console.log
 		if [ "$size" != "$last" ]; then last=$size; since=$(date +%s); continue; fi
 		if [ $(( $(date +%s) - since )) -gt 300 ]; then
 			pid=$(cat "$E2E_RUN/qemu.pid" 2>/dev/null)
-			echo "bench/nested: L1 printed nothing for 300 s: killing it (qemu pid ${pid:-?})" >&2
+			echo "bench/nested: L1 printed nothing for 300 s: killing it (qemu pid ${pid:-?}; stacks in $O/e2e/l1-postmortem.log)" >&2
+			l1_postmortem "$pid" "$O/e2e/l1-postmortem.log"
 			[ -n "$pid" ] && [ "$pid" -gt 1 ] && kill "$pid" 2>/dev/null
 			break
 		fi

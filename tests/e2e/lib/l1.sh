@@ -107,6 +107,23 @@ vhost_vsock virtio_pci"
 
 # l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
 # the guest kernels, the cloud kernel's module subset, /e2e/env.
+# l1_postmortem PID OUT: before a stuck L1's QEMU is killed, record whether
+# it was spinning or idle (CPU ticks over 2 s) and every QEMU thread's stack
+# (gdb, at most 60 s), to tell a TCG deadlock from a guest that spins.
+# Never fails.
+l1_postmortem() {
+	[ -n "$1" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/stat" ] || return 0
+	{
+		_t0=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+		sleep 2
+		_t1=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo "$_t0")
+		echo "== $(date -u '+%F %T') qemu pid $1: $((_t1 - _t0)) CPU ticks in 2 s (2 vCPUs spinning: ~400)"
+		command -v gdb >/dev/null && timeout 60 gdb -p "$1" -batch -ex 'thread apply all bt 12' 2>&1 |
+			grep -E '^(Thread|#)'
+	} >>"$2" 2>&1
+	return 0
+}
+
 l1_image() {
 	_img=$1
 	rm -rf "$_img"
