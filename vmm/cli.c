@@ -22,9 +22,9 @@ static const char cli_usage_head[] =
 	"  -p, --params STRING   extra kernel command line, appended after the VMM's\n"
 	"                        own words (may be given more than once)\n"
 	"  -m, --mem MiB         guest RAM in MiB (default 256)\n"
-	"      --hugepages MODE  back guest RAM with 2 MiB pages: 2M (hugetlb, from\n"
-	"                        /proc/sys/vm/nr_hugepages; -m a multiple of 2) or thp\n"
-	"                        (transparent, where shmem_enabled allows it)\n"
+	"      --hugepages MODE  guest RAM pages: thp (default: transparent 2 MiB pages\n"
+	"                        where shmem_enabled allows them), 2M (hugetlb, from\n"
+	"                        /proc/sys/vm/nr_hugepages; -m a multiple of 2) or off\n"
 	"  -c, --cpus N          number of vCPUs (default 1, max 16)\n"
 	"      --serial MODE     COM1: stdio (default), file:PATH[,max=SIZE] or none;\n"
 	"                        a file over SIZE (default 16M) moves to PATH.1\n"
@@ -143,6 +143,10 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 
 	memset(c, 0, sizeof(*c));
 	cfg->mem_mib = 256;
+	/* As QEMU advises its guest RAM: free where the host allows shmem
+	 * THP (exec -> /init 0.62x kvmtool's, docs/BENCHMARKS.md), a no-op
+	 * where it does not. */
+	cfg->hugepages = GM_PAGES_THP;
 	cfg->vcpus = 1;
 	cfg->serial = SERIAL_STDIO;
 	cfg->serial_max = VMM_SERIAL_MAX_DEFAULT;
@@ -218,8 +222,11 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				cfg->hugepages = GM_PAGES_2M;
 			else if (!strcmp(val, "thp"))
 				cfg->hugepages = GM_PAGES_THP;
+			else if (!strcmp(val, "off"))
+				cfg->hugepages = GM_PAGES_4K;
 			else
-				return dev_option_error(err, errlen, "--hugepages '%s': expected 2M or thp", val);
+				return dev_option_error(err, errlen, "--hugepages '%s': expected thp, 2M or off", val);
+			cfg->hugepages_set = true;
 		} else if (IS("-c", "--cpus")) {
 			NEED_VAL();
 			if (dev_option_u64(val, 1, VMM_MAX_VCPUS, &n))

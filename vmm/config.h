@@ -21,7 +21,8 @@ struct vmm_config {
 	const char *initrd;
 	const char *params;       /* user's kernel command line (appended) */
 	uint64_t mem_mib;         /* default 256 */
-	int hugepages;            /* enum gm_pages (vmm/gm.h), --hugepages */
+	int hugepages;            /* enum gm_pages (vmm/gm.h), --hugepages; default THP */
+	bool hugepages_set;       /* given explicitly: warn when it cannot take effect */
 	unsigned vcpus;           /* default 1 */
 	enum serial_mode serial;
 	const char *serial_path;  /* SERIAL_FILE */

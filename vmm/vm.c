@@ -641,7 +641,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 			log_err("-m %llu: cannot allocate guest RAM: %s", (unsigned long long)cfg->mem_mib, strerror(-rc));
 		goto out;
 	}
-	if (cfg->hugepages == GM_PAGES_THP && !gm_thp_shmem())
+	if (cfg->hugepages == GM_PAGES_THP && cfg->hugepages_set && !gm_thp_shmem())
 		log_warn("--hugepages thp: /sys/kernel/mm/transparent_hugepage/shmem_enabled does not allow "
 			 "huge pages for guest RAM (set it to advise); using 4 KiB pages");
 	rc = arch_load_images(&vm->gm, cfg, &ab, err, sizeof(err));

@@ -128,11 +128,15 @@ static void errors_name_the_input(void)
 static void hugepages(void)
 {
 	CHECK_EQ(parse("vmm -k k"), CLI_RUN);
-	CHECK_EQ(c.cfg.hugepages, GM_PAGES_4K);
+	CHECK_EQ(c.cfg.hugepages, GM_PAGES_THP);
+	CHECK(!c.cfg.hugepages_set);
 	CHECK_EQ(parse("vmm -k k --hugepages 2M -m 64"), CLI_RUN);
 	CHECK_EQ(c.cfg.hugepages, GM_PAGES_2M);
 	CHECK_EQ(parse("vmm -k k --hugepages=thp -m 63"), CLI_RUN);
 	CHECK_EQ(c.cfg.hugepages, GM_PAGES_THP);
+	CHECK(c.cfg.hugepages_set);
+	CHECK_EQ(parse("vmm -k k --hugepages off"), CLI_RUN);
+	CHECK_EQ(c.cfg.hugepages, GM_PAGES_4K);
 }
 
 /* --serial file:PATH[,max=SIZE]: 16 MiB unless given; K/M/G suffixes

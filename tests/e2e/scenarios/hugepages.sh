@@ -5,9 +5,10 @@
 #      HugePages_Rsvd), afterwards they are all free again; a pool
 #      one page short is refused up front (exit 1, the message names
 #      nr_hugepages), never a SIGBUS at the guest's first touch.
-#  thp: with shmem_enabled=advise the memfd is backed by huge pages
-#      (ShmemHugePages > 0 while it runs); with never vmm says so and boots
-#      on 4 KiB pages.
+#  thp (the default): with shmem_enabled=advise the memfd is backed by huge
+#      pages (ShmemHugePages > 0 while it runs) without any option, and not
+#      with --hugepages off; with never an explicit thp says so and boots on
+#      4 KiB pages.
 # timeout: 300
 . "$E2E_LIB/scenario.sh"
 INITRD=$ASSETS/boot/initramfs.cpio.gz
@@ -53,10 +54,14 @@ echo 0 >/proc/sys/vm/nr_hugepages
 
 old=$(sed 's/.*\[\(.*\)\].*/\1/' "$SHMEM")
 echo advise >"$SHMEM"
-run_sampled thp shmem_huge -m 64 --hugepages thp -k "$KERNEL_BZIMAGE" -i "$INITRD" -p "$GUEST_PARAMS"
+run_sampled thp shmem_huge -m 64 -k "$KERNEL_BZIMAGE" -i "$INITRD" -p "$GUEST_PARAMS"
 expect_line thp '^E2E-GUEST: init=done'
 expect_rc thp 0
-[ "$HI" -gt 0 ] || fail "ShmemHugePages stayed 0 kB while a --hugepages thp guest ran"
+[ "$HI" -gt 0 ] || fail "ShmemHugePages stayed 0 kB while a guest ran with the default (thp)"
+run_sampled off shmem_huge -m 64 --hugepages off -k "$KERNEL_BZIMAGE" -i "$INITRD" -p "$GUEST_PARAMS"
+expect_line off '^E2E-GUEST: init=done'
+expect_rc off 0
+[ "$HI" = 0 ] || fail "ShmemHugePages reached $HI kB while a --hugepages off guest ran"
 echo never >"$SHMEM"
 vmm_run nothp -m 64 --hugepages thp -k "$KERNEL_BZIMAGE" -i "$INITRD" -p "$GUEST_PARAMS"
 expect_line nothp '^E2E-GUEST: init=done'
