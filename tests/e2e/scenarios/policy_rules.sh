@@ -37,10 +37,18 @@ vsock() {
 		</dev/null >"$WORK/vs.console" 2>"$WORK/vs.err" &
 	vmm=$!
 	_ok=1
-	e2e-timeout 60 "$S" hsend "$_v" 5000 "$N" >/dev/null 2>&1 || _ok=0
+	# The guest is up, or vmm already died (a device process killed).
+	_i=0
+	while ! grep -q '^E2E-GUEST: init=ready' "$WORK/vs.console" 2>/dev/null; do
+		kill -0 "$vmm" 2>/dev/null && [ $_i -lt 600 ] || { _ok=0; break; }
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	[ $_ok = 1 ] && { e2e-timeout 60 "$S" hsend "$_v" 5000 "$N" >/dev/null 2>&1 || _ok=0; }
 	[ $_ok = 1 ] && { e2e-timeout 60 "$S" hrecv "$_v" 5000 "$N" >/dev/null 2>&1 || _ok=0; }
 	_i=0
 	while [ $_ok = 1 ] && kill -0 "$sink" 2>/dev/null && [ $_i -lt 60 ]; do sleep 1; _i=$((_i + 1)); done
+	kill "$sink" 2>/dev/null
 	wait "$sink" 2>/dev/null || _ok=0
 	sink=
 	[ $_ok = 1 ] && { grep -q '^E2E-GUEST: gconnect=refused' "$WORK/vs.console" || _ok=0; }
