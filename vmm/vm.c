@@ -26,6 +26,7 @@
 #include "vmm/exitstat.h"
 #include "vmm/gm.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/services/hostsvc.h"
 #include "vmm/virtio_host.h"
 #include "proto/agents.h"
@@ -300,6 +301,18 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	/* The vCPU filter (Firecracker's): KVM_RUN and the exits handled in
+	 * place, from before the first guest instruction. */
+	if (!vm->cfg->disable_sandbox) {
+		char msg[256];
+		int r = sandbox_vmm_filter(SANDBOX_VMM_VCPU, vm->cfg->seccomp_policy_dir, 0, msg, sizeof(msg));
+		if (r < 0) {
+			log_err("vcpu%u: seccomp filter: %s", v->id, msg[0] ? msg : strerror(-r));
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			return NULL;
+		}
+	}
 
 	uint64_t t_enter = 0, t_exit = 0;
 	int rc = 0;
@@ -630,6 +643,23 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		goto out;
 	}
 
+	/* --seccomp-policy-dir: vmm's own policies must compile before any
+	 * work (the devices' are checked as their processes start). */
+	for (int w = 0; !cfg->disable_sandbox && cfg->seccomp_policy_dir && w < 2; w++) {
+		const char *name = w ? "vmm_vcpu" : "vmm_main";
+		struct sock_filter *prog;
+		size_t len;
+
+		rc = sandbox_policy(cfg->seccomp_policy_dir, name, &prog, &len, err, sizeof(err));
+		if (rc < 0) {
+			log_err("--seccomp-policy-dir %s: %s.policy: %s", cfg->seccomp_policy_dir, name,
+				err[0] ? err : strerror(-rc));
+			code = VMM_EXIT_USAGE;
+			goto out;
+		}
+		free(prog);
+	}
+
 	/* Guest RAM and the images first, without KVM: bad input (kernel,
 	 * initrd) is refused before any VM exists. */
 	rc = gm_create(&vm->gm, cfg->mem_mib << 20, (enum gm_pages)cfg->hugepages);
@@ -769,6 +799,18 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		vm->vcpus[i].started = 1;
 	}
 
+	/* Set-up is over: the main thread's filter (event loop, control
+	 * socket, legacy devices, device supervision, teardown). Threads made
+	 * from here on (control clients) inherit it; the vCPU threads have
+	 * their own; the agents' endpoint threads (hostsvc, made before the
+	 * devices) are not filtered. */
+	if (!cfg->disable_sandbox && atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
+		rc = sandbox_vmm_filter(SANDBOX_VMM_MAIN, cfg->seccomp_policy_dir, 0, err, sizeof(err));
+		if (rc < 0) {
+			log_err("seccomp filter: %s", err[0] ? err : strerror(-rc));
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+		}
+	}
 	while (atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
 		rc = ev_run_once(&vm->ev, -1);
 		if (rc < 0) {

@@ -56,8 +56,8 @@ vsock() {
 	"$VMM" $(opts "$1") -v -v -k "$KERNEL_BZIMAGE" -i "$ASSETS/vsock/initramfs.cpio.gz" -m 512 --vsock "$V" \
 		-p "$P" </dev/null >"$WORK/v.console" 2>"$WORK/v.err" &
 	vmm=$!
-	i=0
-	while ! grep -q 'E2E-GUEST: init=ready' "$WORK/v.console" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+	w=0
+	while ! grep -q 'E2E-GUEST: init=ready' "$WORK/v.console" && [ $w -lt 1200 ]; do sleep 0.1; w=$((w + 1)); done
 	e2e-timeout 300 "$S" hsend "$V" 5000 "$N" | sed -n "s/.*(\([0-9.]*\) MiB\/s).*/RES $1 vsock_h2g \1/p"
 	e2e-timeout 300 "$S" hrecv "$V" 5000 "$N" | sed -n "s/.*(\([0-9.]*\) MiB\/s).*/RES $1 vsock_g2h \1/p"
 	echo "RES $1 rss_kib_vmm $(rss "$vmm")"
