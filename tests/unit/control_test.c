@@ -91,6 +91,15 @@ static int read_session(int fd, char *out, char *err, size_t n, int *status)
 	return 0;
 }
 
+/* The port the fake device was asked for, once its thread took the
+ * CONNECT (OpenShell answers as soon as the connector sent it), at most 5 s. */
+static uint32_t device_port(struct fake_vm *f)
+{
+	for (int i = 0; i < 500 && !atomic_load(&f->port); i++)
+		usleep(10000);
+	return atomic_load(&f->port);
+}
+
 static void open_shell_relays(void)
 {
 	static struct fake_vm f;
@@ -107,7 +116,7 @@ static void open_shell_relays(void)
 	CHECK(fd >= 0);
 	CHECK_EQ(open_shell(fd, &st), 0);
 	CHECK_EQ(st.code, RPC_OK);
-	CHECK_EQ(f.port, VSH_PORT);
+	CHECK_EQ(device_port(&f), VSH_PORT);
 	n = vsh_open_encode(open, sizeof(open), 0, 0, 0, "", 3, argv);
 	send_msg(fd, VSH_OPEN, open, (size_t)n);
 	send_msg(fd, VSH_STDIN, "through the relay\n", 18);
