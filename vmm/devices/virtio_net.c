@@ -23,7 +23,7 @@ struct net_dev {
 	int tap_fd, link_fd, ep;     /* owned */
 	int ifindex;
 	bool watching;               /* the TAP is in ep with EPOLLIN */
-	char name[24];
+	char name[32];               /* "virtio-net " + the TAP name */
 };
 
 struct vnet *net_vnet(void *dev)
@@ -244,7 +244,7 @@ static int net_open(void **dev, const void *cfg, unsigned index, const struct de
 	vnet_init(&d->n, env->gm, d->tap_fd, true, c.mac, sig);
 	/* A TAP nobody brought up is a cable not plugged in yet. */
 	d->n.status = up ? VIRTIO_NET_S_LINK_UP : 0;
-	snprintf(info->name, sizeof(info->name), "%s", d->name);
+	snprintf(info->name, sizeof(info->name), "%.23s", d->name);
 	info->features = vnet_features(&d->n);
 	info->config_len = NET_CFG_LEN;
 	vnet_config_read(&d->n, 0, info->config, NET_CFG_LEN);
