@@ -7,8 +7,13 @@
 . "$E2E_LIB/net.sh"
 net_modules
 net_vm a --host-ip 172.30.1.1 --netmask 30
-head -c 1048576 /dev/urandom >"$WORK/blk"
-"$VMM" exec "$WORK/a.sock" -i -t 60 -- sh -c 'cat >/tmp/blk' <"$WORK/blk" || fail "copying the block in failed"
+mkdir -p "$WORK/www"
+head -c 1048576 /dev/urandom >"$WORK/www/blk"
+httpd -f -p 172.30.1.1:8080 -h "$WORK/www" &
+NET_PIDS="$NET_PIDS $!"
+gx a sh -c 'for i in 1 2 3 4 5; do wget -q -O /tmp/blk http://172.30.1.1:8080/blk && exit 0; sleep 1; done; exit 1'
+[ $GX = 0 ] || fail "guest wget of the block: exit $GX: $(cat "$WORK/gx.err")"
+mv "$WORK/www/blk" "$WORK/blk"
 want=$(for i in $(seq 256); do cat "$WORK/blk"; done | md5sum | cut -d' ' -f1)
 
 now() { cut -d' ' -f1 /proc/uptime; }
