@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
 #include <fcntl.h>
 #include <string.h>
@@ -748,10 +749,64 @@ static void device_rx_backpressure(void)
 	fr_free(&dr);
 }
 
+/* `ip link del` of the TAP while the device holds it: rtnetlink
+ * RTM_DELLINK, acknowledged. */
+static void del_link(const char *name)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_DELLINK,
+			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK },
+		  .ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex(name) } };
+	char ack[256];
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	CHECK(req.ifi.ifi_index > 0);
+	CHECK_EQ(send(s, &req, sizeof(req), 0), (ssize_t)sizeof(req));
+	CHECK(recv(s, ack, sizeof(ack), 0) > 0);
+	close(s);
+}
+
+/* The TAP's interface deleted under the device: its fd reports EPOLLERR
+ * for good; the device drops it from its set (no busy loop on poll_fd)
+ * and reports the link down. */
+static void device_tap_deleted(void)
+{
+	struct net_opts o;
+	char err[200];
+	void *dev = NULL;
+	struct virtq_config q[2];
+
+	fr_init(&dr, QS);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--net", "tap=vt3,host-ip=10.9.3.1,netmask=24", err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	q[VNET_RXQ] = fr_config(&dr);
+	q[VNET_TXQ] = (struct virtq_config){ .size = QS, .ready = true, .desc = TXB,
+					     .avail = TXB + 0x1000, .used = TXB + 0x2000 };
+	CHECK_EQ(net_virtio_ops.activate(dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), q, 2), 0);
+	dev_rx_buf(0);
+	net_virtio_ops.queue_notify(dev, VNET_RXQ);
+	while (readable(dinfo.poll_fd, 100))
+		net_virtio_ops.poll(dev);
+	del_link("vt3");
+	for (int i = 0; i < 10 && readable(dinfo.poll_fd, 1000); i++)
+		net_virtio_ops.poll(dev);
+	CHECK(!readable(dinfo.poll_fd, 300));
+	CHECK_EQ(dsig.config[NET_CFG_STATUS], 0);
+	CHECK(net_vnet(dev)->st.rx_backend_err < 5);
+	net_virtio_ops.queue_notify(dev, VNET_RXQ);
+	CHECK(!readable(dinfo.poll_fd, 100));
+	net_virtio_ops.close(dev);
+	fr_free(&dr);
+}
+
 NS(device_open)
 NS(device_open_bad_input)
 NS(device_link_down_up)
 NS(device_rx_backpressure)
+NS(device_tap_deleted)
 
 int main(void)
 {
@@ -774,5 +829,6 @@ int main(void)
 	RUN(ns_device_open_bad_input);
 	RUN(ns_device_link_down_up);
 	RUN(ns_device_rx_backpressure);
+	RUN(ns_device_tap_deleted);
 	return t_done();
 }

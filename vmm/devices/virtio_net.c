@@ -23,6 +23,7 @@ struct net_dev {
 	int tap_fd, link_fd, ep;     /* owned */
 	int ifindex;
 	bool watching;               /* the TAP is in ep with EPOLLIN */
+	bool tap_gone;               /* its interface was deleted: out of ep for good */
 	char name[32];               /* "virtio-net " + the TAP name */
 };
 
@@ -40,7 +41,7 @@ static void net_watch(struct net_dev *d)
 	bool want = vnet_want_backend(&d->n);
 	struct epoll_event ev = { .events = want ? EPOLLIN : 0, .data.u32 = NET_TAG_TAP };
 
-	if (want == d->watching)
+	if (d->tap_gone || want == d->watching)
 		return;
 	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, d->tap_fd, &ev) < 0) {
 		log_guest("%s: watching the TAP: %s", d->name, strerror(errno));
@@ -96,10 +97,22 @@ static void net_poll(void *dev)
 	int n = epoll_wait(d->ep, ev, 2, 0);
 
 	for (int i = 0; i < n; i++) {
-		if (ev[i].data.u32 == NET_TAG_LINK)
+		if (ev[i].data.u32 == NET_TAG_LINK) {
 			net_link_read(d);
-		else if (ev[i].data.u32 == NET_TAG_TAP)
+		} else if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
+			/* `ip link del` of an attached TAP: the fd reports
+			 * EPOLLERR whatever it is asked for (tun_chr_poll) and
+			 * every read fails. Stop watching it, or the level-
+			 * triggered set would wake the worker forever; the
+			 * link is down, transmits fail and are counted. */
+			epoll_ctl(d->ep, EPOLL_CTL_DEL, d->tap_fd, NULL);
+			d->tap_gone = true;
+			d->watching = false;
+			log_warn("%s: the TAP's interface is gone; no more receiving", d->name);
+			net_set_link(d, false);
+		} else {
 			vnet_backend_ready(&d->n);
+		}
 	}
 	net_watch(d);
 }
