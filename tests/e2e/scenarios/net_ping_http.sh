@@ -56,7 +56,7 @@ bad() {
 	vmm_run bad -k "$KERNEL_BZIMAGE" -p "$GUEST_PARAMS" "$@"
 	[ "$RC" = 2 ] || fail "vmm $*: exit $RC, want 2"
 	[ "$(wc -l <"$WORK/bad.err")" = 1 ] || fail "vmm $*: not one line: $(cat "$WORK/bad.err")"
-	grep -qF "$want" "$WORK/bad.err" || fail "vmm $*: '$(cat "$WORK/bad.err")' does not say '$want'"
+	grep -qF -e "$want" "$WORK/bad.err" || fail "vmm $*: '$(cat "$WORK/bad.err")' does not say '$want'"
 	echo "vmm $*: $(cat "$WORK/bad.err")"
 }
 bad "--host-ip without --netmask: give both" --host-ip 172.31.0.1
