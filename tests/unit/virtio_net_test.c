@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
 #include <fcntl.h>
@@ -802,11 +803,42 @@ static void device_tap_deleted(void)
 	fr_free(&dr);
 }
 
+/* --tap-fd: the manager's fd is checked, then moved to a close-on-exec
+ * number open() created (what the device host keeps for a jailed device)
+ * and the original closed. */
+static void device_open_tap_fd(void)
+{
+	struct net_opts o;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	char err[200], num[16];
+	void *dev = NULL;
+	int fd = open("/dev/net/tun", O_RDWR);
+
+	fr_init(&dr, QS);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "mgr0");
+	CHECK(fd >= 0);
+	CHECK_EQ(ioctl(fd, TUNSETIFF, &ifr), 0);
+	snprintf(num, sizeof(num), "%d", fd);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--tap-fd", num, err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	CHECK(!strcmp(dinfo.name, "virtio-net mgr0"));
+	/* The number is closed, or reused by another of open()'s fds. */
+	memset(&ifr, 0, sizeof(ifr));
+	CHECK(fcntl(fd, F_GETFD) < 0 || ioctl(fd, TUNGETIFF, &ifr) < 0);
+	CHECK(net_vnet(dev)->fd != fd);
+	CHECK(fcntl(net_vnet(dev)->fd, F_GETFD) & FD_CLOEXEC);
+	CHECK(!strcmp(dinfo.cmdline, ""));  /* no address given: no ip= */
+	net_virtio_ops.close(dev);
+	fr_free(&dr);
+}
+
 NS(device_open)
 NS(device_open_bad_input)
 NS(device_link_down_up)
 NS(device_rx_backpressure)
 NS(device_tap_deleted)
+NS(device_open_tap_fd)
 
 int main(void)
 {
@@ -830,5 +862,6 @@ int main(void)
 	RUN(ns_device_link_down_up);
 	RUN(ns_device_rx_backpressure);
 	RUN(ns_device_tap_deleted);
+	RUN(ns_device_open_tap_fd);
 	return t_done();
 }

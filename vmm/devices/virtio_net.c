@@ -1,6 +1,7 @@
 #include "vmm/devices/virtio_net.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,19 @@ static int net_open(void **dev, const void *cfg, unsigned index, const struct de
 	r = c.tap_fd >= 0 ? tap_adopt_fd(&t, c.tap_fd, &e) : tap_open(&t, c.tap, &e);
 	if (r < 0)
 		return net_fail(&e, r);
+	if (c.tap_fd >= 0) {
+		/* The device host hands a jailed device the fds its open()
+		 * created: move the inherited one to a new, close-on-exec
+		 * number (the manager gave it to us to own). */
+		int fd = fcntl(t.fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0) {
+			r = -errno;
+			log_err("--tap-fd %d: %s", c.tap_fd, strerror(-r));
+			return r;
+		}
+		close(t.fd);
+		t.fd = fd;
+	}
 	if (c.host_ip && (r = tap_host_config(t.name, c.host_ip, c.netmask, &e)) < 0) {
 		tap_close(&t);
 		return net_fail(&e, r);
