@@ -25,6 +25,7 @@
 
 #if defined(__x86_64__)
 #include "policy/vmm/devices/policy/x86_64/virtio_blk.policy.h"
+#include "policy/vmm/devices/policy/x86_64/virtio_net.policy.h"
 #include "policy/vmm/devices/policy/x86_64/virtio_rng.policy.h"
 #include "policy/vmm/devices/policy/x86_64/virtio_vsock.policy.h"
 #include "policy/vmm/devices/policy/x86_64/vmm_main.policy.h"
@@ -38,6 +39,7 @@ static const struct {
 	const unsigned short *len;
 } sandbox_embedded[] = {
 	SANDBOX_POLICY(virtio_blk),
+	SANDBOX_POLICY(virtio_net),
 	SANDBOX_POLICY(virtio_rng),
 	SANDBOX_POLICY(virtio_vsock),
 	SANDBOX_POLICY(vmm_main),

@@ -79,6 +79,10 @@ struct dev_env;
 #define VIRTQ_MAX_SIZE 256
 #define VIRTIO_MAX_QUEUES 8
 
+/* Bytes of device configuration space a device may publish (§4.2.2
+ * Config: the MMIO window leaves 0xf00; every device we have uses < 64). */
+#define VIRTIO_CONFIG_MAX 256
+
 /* How a device reports back to its transport. Everything here may be used
  * from any thread: isr and flags are updated atomically, the irqfd is an
  * eventfd (KVM_IRQFD) or -1 when interrupts are not wired (tests, bench).
@@ -90,6 +94,15 @@ struct virtio_signal {
 	/* Bit q: the device stopped serving queue q with chains still in the
 	 * ring (see virtio_signal_requeue). Zero-initialised = none. */
 	uint32_t requeue;
+	/* ConfigGeneration (§2.5.1, §4.2.2): bumped by virtio_signal_config. */
+	uint32_t config_gen;
+	/* The configuration space the driver reads (config_len bytes of
+	 * struct virtio_dev_info, copied here by the device host after open).
+	 * A device whose config changes at run time (virtio-net's link status,
+	 * §5.1.4) stores the new bytes here, then calls virtio_signal_config.
+	 * It lives here, not in virtio_dev_info, because this struct is what a
+	 * jailed device shares with the VMM. */
+	uint8_t config[VIRTIO_CONFIG_MAX];
 };
 
 /* Set InterruptStatus bit 0 and raise the interrupt (§4.2.3.4). */
@@ -104,6 +117,10 @@ void virtio_signal_requeue(struct virtio_signal *s, unsigned q);
  * send a configuration change notification (§2.1.2). The device must stop
  * touching its queues until it is reset. */
 void virtio_signal_needs_reset(struct virtio_signal *s);
+/* The device changed bytes of s->config: bump ConfigGeneration, set
+ * InterruptStatus bit 1 and raise the interrupt (§2.1.2, §4.2.3.4), so
+ * the driver rereads the configuration space. */
+void virtio_signal_config(struct virtio_signal *s);
 
 /* The driver's view of one queue, as written through the transport's
  * registers: plain data, handed to the device at DRIVER_OK. */
@@ -115,9 +132,6 @@ struct virtq_config {
 	uint64_t used;       /* QueueDevice */
 };
 
-/* Bytes of device configuration space a device may publish (§4.2.2
- * Config: the MMIO window leaves 0xf00; every device we have uses < 64). */
-#define VIRTIO_CONFIG_MAX 256
 #define VIRTIO_CMDLINE_MAX 64
 /* Directories a jailed device may reach by path, and their length. */
 #define VIRTIO_JAIL_BINDS 2

@@ -436,9 +436,12 @@ static int vh_new(struct virtio_host **out, const struct dev_env *env, const str
 		log_err("%s: watching the device's fd: %s", h->info.name, strerror(-r));
 		goto fail;
 	}
+	/* The live copy the transport reads, in the page a jailed device
+	 * shares with the VMM (virtio_signal_config). */
+	memcpy(h->sig->config, h->info.config, sizeof(h->sig->config));
 	md = (struct virtio_mmio_dev){
 		.device_id = vd->device_id, .num_queues = vd->num_queues, .queue_max = vd->queue_max,
-		.features = h->info.features, .config = h->info.config, .config_len = h->info.config_len,
+		.features = h->info.features, .config = h->sig->config, .config_len = h->info.config_len,
 		.sig = h->sig, .notify_fd = h->notify_fd, .host = h,
 		.activate = vh_activate, .reset = vh_reset,
 	};

@@ -52,6 +52,16 @@ void virtio_signal_needs_reset(struct virtio_signal *s)
 		log_guest("virtio: irqfd write: %s", strerror(errno));
 }
 
+void virtio_signal_config(struct virtio_signal *s)
+{
+	uint64_t one = 1;
+
+	__atomic_fetch_add(&s->config_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&s->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+	if (s->irqfd >= 0 && write(s->irqfd, &one, sizeof(one)) < 0)
+		log_guest("virtio: irqfd write: %s", strerror(errno));
+}
+
 void virtio_signal_requeue(struct virtio_signal *s, unsigned q)
 {
 	if (q < 32)
@@ -194,7 +204,7 @@ static uint32_t virtio_mmio_reg_read(struct virtio_mmio *t, uint64_t off)
 	case VIRTIO_MMIO_SHM_LEN_LOW: case VIRTIO_MMIO_SHM_LEN_HIGH:
 	case VIRTIO_MMIO_SHM_BASE_LOW: case VIRTIO_MMIO_SHM_BASE_HIGH:
 		return 0xffffffffu;
-	case VIRTIO_MMIO_CONFIG_GENERATION: return 0;  /* config never changes */
+	case VIRTIO_MMIO_CONFIG_GENERATION: return __atomic_load_n(&t->sig->config_gen, __ATOMIC_SEQ_CST);
 	/* Write-only in the spec; reading them back helps debugging. */
 	case VIRTIO_MMIO_QUEUE_NUM: return q ? q->size : 0;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: return q ? (uint32_t)q->desc : 0;
@@ -269,11 +279,14 @@ void virtio_mmio_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 
 	memset(data, 0, len);
 	if (off >= VIRTIO_MMIO_CONFIG) {
-		/* Plain data fixed at create: no lock, no device call. Bytes
-		 * past the device's config space read 0 (§4.2.2). */
+		/* Plain data: no lock, no device call. A device that changes
+		 * it (virtio_signal_config) stores single bytes atomically and
+		 * bumps ConfigGeneration after, so the driver's generation
+		 * check (§2.5.1) sees a consistent copy. Bytes past the
+		 * device's config space read 0 (§4.2.2). */
 		uint64_t c = off - VIRTIO_MMIO_CONFIG;
 		for (uint32_t i = 0; i < len && c + i < t->d.config_len; i++)
-			data[i] = t->d.config[c + i];
+			data[i] = __atomic_load_n(&t->d.config[c + i], __ATOMIC_RELAXED);
 		return;
 	}
 	pthread_mutex_lock(&t->lock);

@@ -25,7 +25,8 @@ struct virtio_mmio_dev {
 	unsigned num_queues;
 	uint16_t queue_max;
 	uint64_t features;             /* offered */
-	const uint8_t *config;         /* read-only config space, config_len bytes */
+	const uint8_t *config;         /* config space, config_len bytes; the driver cannot
+	                                * write it, the device may (virtio_signal_config) */
 	uint32_t config_len;
 	struct virtio_signal *sig;     /* its irqfd is set (and owned) here */
 	const int *notify_fd;          /* num_queues eventfds the host serves */

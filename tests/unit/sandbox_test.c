@@ -72,7 +72,7 @@ static void test_policy_embedded(void)
 	struct sock_filter *p = NULL;
 	size_t len;
 	CHECK_EQ(sandbox_policy(NULL, "common_device", &p, &len, NULL, 0), -ENOENT); /* include-only */
-	CHECK_EQ(sandbox_policy(NULL, "virtio_net", &p, &len, NULL, 0), -ENOENT);
+	CHECK_EQ(sandbox_policy(NULL, "virtio_gpu", &p, &len, NULL, 0), -ENOENT);
 	CHECK_EQ(sandbox_policy(NULL, "../virtio_blk", &p, &len, NULL, 0), -EINVAL);
 	CHECK_EQ(sandbox_policy("/etc", "virtio_blk/x", &p, &len, NULL, 0), -EINVAL);
 	CHECK_EQ(sandbox_policy(NULL, "", &p, &len, NULL, 0), -EINVAL);

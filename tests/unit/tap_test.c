@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -16,34 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/unit/netns.h"
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
 #include "vmm/devices/tap.h"
 #include "vmm/devices/vnet.h"
-
-/* Run fn in a forked child inside a fresh network namespace; the case
- * fails when the child's checks did. */
-static void in_netns(void (*fn)(void))
-{
-	pid_t pid;
-	int st = 0;
-
-	fflush(stdout);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		alarm(30);
-		if (unshare(CLONE_NEWNET) < 0) {
-			printf("  unshare(CLONE_NEWNET): %s\n", strerror(errno));
-			_exit(1);
-		}
-		fn();
-		fflush(stdout);
-		_exit(t_case_failed);
-	}
-	CHECK_EQ(waitpid(pid, &st, 0), pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
 
 static void creates_tap(void)
 {
@@ -283,8 +262,89 @@ static void vnet_over_tap(void)
 	fr_free(&r);
 }
 
-#define NS(fn) static void ns_##fn(void) { in_netns(fn); }
+/* One RTM_* message for ifindex with flags, appended at buf + *off. */
+static void nl_put(uint8_t *buf, size_t *off, uint16_t type, int ifindex, unsigned flags)
+{
+	struct nlmsghdr h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)), .nlmsg_type = type };
+	struct ifinfomsg ifi = { .ifi_index = ifindex, .ifi_flags = flags };
+
+	memcpy(buf + *off, &h, sizeof(h));
+	memcpy(buf + *off + NLMSG_HDRLEN, &ifi, sizeof(ifi));
+	*off += NLMSG_ALIGN(h.nlmsg_len);
+}
+
+/* The link news for one interface: the last of its messages wins, other
+ * interfaces and other types are ignored, a truncated message ends the
+ * walk. */
+static void link_parse(void)
+{
+	uint32_t mem[256];
+	uint8_t *buf = (uint8_t *)mem;
+	size_t len = 0;
+
+	nl_put(buf, &len, RTM_NEWLINK, 7, IFF_UP);
+	CHECK_EQ(tap_link_parse(buf, len, 7), 1);
+	CHECK_EQ(tap_link_parse(buf, len, 8), -ENOENT);
+	nl_put(buf, &len, RTM_NEWLINK, 8, 0);
+	nl_put(buf, &len, RTM_NEWADDR, 7, 0);
+	CHECK_EQ(tap_link_parse(buf, len, 7), 1);
+	CHECK_EQ(tap_link_parse(buf, len, 8), 0);
+	nl_put(buf, &len, RTM_NEWLINK, 7, IFF_BROADCAST);
+	CHECK_EQ(tap_link_parse(buf, len, 7), 0);
+	nl_put(buf, &len, RTM_NEWLINK, 7, IFF_UP);
+	CHECK_EQ(tap_link_parse(buf, len, 7), 1);
+	/* The last message cut short: not read, the one before stands. */
+	CHECK_EQ(tap_link_parse(buf, len - 1, 7), 0);
+	len = 0;
+	nl_put(buf, &len, RTM_DELLINK, 7, IFF_UP);
+	CHECK_EQ(tap_link_parse(buf, len, 7), 0);
+	/* A header claiming more than the datagram holds. */
+	((struct nlmsghdr *)mem)->nlmsg_len = 4096;
+	CHECK_EQ(tap_link_parse(buf, len, 7), -ENOENT);
+	CHECK_EQ(tap_link_parse(buf, 3, 7), -ENOENT);
+}
+
+/* The monitor reports the state now and then `ip link set down`. */
+static void link_monitor(void)
+{
+	struct tap t;
+	struct net_err e = { 0 };
+	struct ifreq ifr = { 0 };
+	struct pollfd p;
+	uint32_t buf[2048];
+	int idx = -1, fd, s, st = -ENOENT;
+	bool up = true;
+
+	CHECK_EQ(tap_open(&t, "lm0", &e), 0);
+	fd = tap_link_monitor("lm0", &idx, &up);
+	CHECK(fd >= 0);
+	CHECK_EQ(idx, (int)if_nametoindex("lm0"));
+	CHECK(!up);  /* a new TAP is down */
+	CHECK_EQ(tap_host_config("lm0", inet_addr("172.30.0.1"), inet_addr("255.255.255.252"), &e), 0);
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	for (int i = 0; i < 20 && st != 1 && poll(&p, 1, 2000) == 1; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0 && tap_link_parse(buf, (size_t)n, idx) >= 0)
+			st = tap_link_parse(buf, (size_t)n, idx);
+	}
+	CHECK_EQ(st, 1);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lm0");
+	CHECK_EQ(ioctl(s, SIOCSIFFLAGS, &ifr), 0);  /* flags 0: down */
+	for (int i = 0; i < 20 && st != 0 && poll(&p, 1, 2000) == 1; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0 && tap_link_parse(buf, (size_t)n, idx) >= 0)
+			st = tap_link_parse(buf, (size_t)n, idx);
+	}
+	CHECK_EQ(st, 0);
+	CHECK_EQ(tap_link_monitor("nosuch0", &idx, &up), -ENODEV);
+	close(s);
+	close(fd);
+	tap_close(&t);
+}
+
 NS(creates_tap)
+NS(link_monitor)
 NS(configures_host_side)
 NS(refuses_busy_and_foreign_names)
 NS(refuses_without_cap_net_admin)
@@ -300,5 +360,7 @@ int main(void)
 	RUN(ns_refuses_without_cap_net_admin);
 	RUN(ns_adopts_inherited_fd);
 	RUN(ns_vnet_over_tap);
+	RUN(link_parse);
+	RUN(ns_link_monitor);
 	return t_done();
 }

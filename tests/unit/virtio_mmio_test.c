@@ -692,6 +692,31 @@ static void access_widths_and_config(void)
 	teardown();
 }
 
+/* virtio_signal_config: the device's new config bytes are what the driver
+ * reads, with a new ConfigGeneration and InterruptStatus bit 1 (§2.5.1,
+ * §4.2.3.4); the driver still cannot write them. */
+static void config_change(void)
+{
+	uint8_t b;
+	uint64_t cnt;
+
+	setup();
+	CHECK_EQ(rd(VIRTIO_MMIO_CONFIG_GENERATION), 0);
+	fd_.sig->config[6] = 0x99;
+	virtio_signal_config(fd_.sig);
+	CHECK_EQ(read(fd_.sig->irqfd, &cnt, 8), 8);
+	CHECK_EQ(rd(VIRTIO_MMIO_CONFIG_GENERATION), 1);
+	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_ISR_CONFIG);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x106, &b, 1), 0);
+	CHECK_EQ(b, 0x99);
+	CHECK_EQ(bus_read(&fv.mmio, BASE + 0x105, &b, 1), 0);
+	CHECK_EQ(b, 0x15);  /* the rest as open() published it */
+	b = 0x11;
+	CHECK_EQ(bus_write(&fv.mmio, BASE + 0x106, &b, 1), 0);
+	CHECK_EQ(fd_.sig->config[6], 0x99);
+	teardown();
+}
+
 /* ---- the real devices through the host ------------------------------------ */
 
 static void make_file(const char *path, size_t bytes)
@@ -987,6 +1012,7 @@ int main(void)
 	RUN(interrupts_and_ack);
 	RUN(activate_failure_needs_reset);
 	RUN(access_widths_and_config);
+	RUN(config_change);
 	RUN(blk_devices_created_in_order);
 	RUN(blk_end_to_end);
 	RUN(blk_jailed_process);

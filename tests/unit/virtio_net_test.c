@@ -3,14 +3,24 @@
  * TAP (one message = header + frame, as a TAP with IFF_VNET_HDR reads and
  * writes). Receiveq: the fake_ring layout; transmitq: a second ring in the
  * same memory at TXB. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/unit/netns.h"
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
+#include "vmm/device.h"
+#include "vmm/devices/virtio_net.h"
 #include "vmm/devices/vnet.h"
 #include "vmm/log.h"
 
@@ -479,6 +489,357 @@ static void stats_json(void)
 	CHECK_EQ(vnet_stats_json(&st, buf, strlen(want) + 1), (int)strlen(want));
 }
 
+/* ---- the device (vmm/devices/virtio_net.c): options, open, serve ops ---- */
+
+static int net_parse(struct net_opts *o, const char *opt, const char *val, char *err)
+{
+	for (const struct dev_option *d = virtio_net_device.options; d->name; d++)
+		if (!strcmp(d->name, opt) || (d->alias && !strcmp(d->alias, opt)))
+			return d->parse(o, opt, val, err, 200);
+	return 1;
+}
+
+static void net_opts_init(struct net_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	virtio_net_device.cfg_init(o);
+}
+
+/* --net groups add devices in order; the flat crosvm options go to the
+ * first; bad keys, values and a fifth device are one-line errors. */
+static void device_options(void)
+{
+	struct net_opts o;
+	char err[200] = "";
+
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--host_ip", "10.0.0.1", err), 0);
+	CHECK_EQ(o.ndev, 1);
+	CHECK_EQ(net_parse(&o, "--net", "tap=b1,mac=52:54:00:00:00:07,host-ip=10.1.0.1,netmask=24", err), 0);
+	CHECK_EQ(net_parse(&o, "--netmask", "30", err), 0);
+	CHECK_EQ(net_parse(&o, "--net", "auto", err), 0);
+	CHECK_EQ(o.ndev, 3);
+	CHECK_EQ(o.dev[0].host_ip, inet_addr("10.0.0.1"));
+	CHECK_EQ(o.dev[0].netmask, inet_addr("255.255.255.252"));
+	CHECK(!strcmp(o.dev[1].tap, "b1"));
+	CHECK(o.dev[1].mac_set && o.dev[1].mac[5] == 7);
+	CHECK_EQ(o.dev[1].netmask, inet_addr("255.255.255.0"));
+	CHECK_EQ(o.dev[1].index, 1);
+	CHECK_EQ(o.dev[2].host_ip, 0);
+	CHECK_EQ(net_parse(&o, "--net", "tap-fd=5", err), 0);
+	CHECK_EQ(o.dev[3].tap_fd, 5);
+	CHECK_EQ(net_parse(&o, "--net", "auto", err), -EINVAL);
+	CHECK(!strcmp(err, "--net auto: too many network devices (max 4)"));
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--net", "tap=x,speed=9", err), -EINVAL);
+	CHECK(!strcmp(err, "--net tap=x,speed=9: unknown key 'speed' (tap, tap-fd, host-ip, netmask, guest-ip, mac)"));
+	CHECK_EQ(net_parse(&o, "--net", "x", err), -EINVAL);
+	CHECK(!strcmp(err, "--net x: 'x' is not KEY=VALUE"));
+	CHECK_EQ(net_parse(&o, "--net", "netmask=255.0.255.0", err), -EINVAL);
+	CHECK(strstr(err, "--net netmask=255.0.255.0: --netmask 255.0.255.0: not a netmask") == err);
+	CHECK_EQ(net_parse(&o, "--mac", "01:00:00:00:00:01", err), -EINVAL);
+	CHECK(strstr(err, "--mac 01:00:00:00:00:01: not a unicast MAC") == err);
+	CHECK(!strchr(err, '\n'));
+}
+
+static struct fake_ring dr;
+static struct virtio_signal dsig;
+static struct virtio_dev_info dinfo;
+
+/* open() as the device host runs it; the host's copy of the config
+ * space into the signal included. */
+static int dev_open(struct net_opts *o, unsigned index, void **dev)
+{
+	struct dev_env env = { .gm = &dr.gm };
+	int rc;
+
+	memset(&dsig, 0, sizeof(dsig));
+	dsig.irqfd = -1;
+	memset(&dinfo, 0, sizeof(dinfo));
+	dinfo.poll_fd = dinfo.stream_fd = -1;
+	rc = net_virtio_ops.open(dev, o, index, &env, &dsig, &dinfo);
+	memcpy(dsig.config, dinfo.config, sizeof(dsig.config));
+	return rc;
+}
+
+static void ifflags(const char *name, short set)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	CHECK_EQ(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags = (short)((ifr.ifr_flags & ~IFF_UP) | set);
+	CHECK_EQ(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+	close(s);
+}
+
+static bool readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* No IPv6 chatter (router solicitations, MLD) on the test's TAPs. */
+static void no_ipv6(void)
+{
+	int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		CHECK_EQ(write(fd, "1", 1), 1);
+		close(fd);
+	}
+}
+
+/* open(): the TAP gets the host address and is up, the guest gets the
+ * next address on the command line, the config space has the MAC and
+ * LINK_UP, the features the offloads. */
+static void device_open(void)
+{
+	struct net_opts o;
+	char err[200];
+	void *dev = NULL;
+	struct ifreq ifr = { 0 };
+	int s;
+
+	fr_init(&dr, QS);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--host-ip", "10.9.0.1", err), 0);
+	CHECK_EQ(net_parse(&o, "--netmask", "24", err), 0);
+	CHECK_EQ(net_parse(&o, "--tap", "vt0", err), 0);
+	CHECK_EQ(net_parse(&o, "--mac", "52:54:00:aa:bb:cc", err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	CHECK(!strcmp(dinfo.name, "virtio-net vt0"));
+	CHECK(!strcmp(dinfo.cmdline, "ip=10.9.0.2::10.9.0.1:255.255.255.0:::off"));
+	CHECK_EQ(dinfo.config_len, 8);
+	CHECK(!memcmp(dinfo.config, "\x52\x54\x00\xaa\xbb\xcc\x01\x00", 8));
+	CHECK(dinfo.features & VIRTIO_BIT(VIRTIO_NET_F_STATUS));
+	CHECK(dinfo.features & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4));
+	CHECK(dinfo.features & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	CHECK(dinfo.poll_fd >= 0);
+	CHECK(!readable(dinfo.poll_fd, 0));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vt0");
+	CHECK_EQ(ioctl(s, SIOCGIFADDR, &ifr), 0);
+	CHECK_EQ(((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr.s_addr, inet_addr("10.9.0.1"));
+	close(s);
+	net_virtio_ops.close(dev);
+	/* The TAP vmm created goes with its fd. */
+	CHECK_EQ(if_nametoindex("vt0"), 0);
+	fr_free(&dr);
+}
+
+/* A bad combination in any device is the user's error (exit 2), found
+ * before the first device's TAP exists. */
+static void device_open_bad_input(void)
+{
+	struct net_opts o;
+	char err[200];
+	void *dev = NULL;
+
+	fr_init(&dr, QS);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--net", "tap=ok0", err), 0);
+	CHECK_EQ(net_parse(&o, "--net", "tap=bad0,host-ip=10.0.0.1", err), 0);
+	int rc = dev_open(&o, 0, &dev);
+	CHECK(dev_error_is_input(rc));
+	CHECK_EQ(dev_error_errno(rc), -EINVAL);
+	CHECK(dev == NULL);
+	CHECK_EQ(if_nametoindex("ok0"), 0);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--tap-fd", "77", err), 0);
+	rc = dev_open(&o, 0, &dev);
+	CHECK(dev_error_is_input(rc));
+	CHECK_EQ(dev_error_errno(rc), -EBADF);
+	fr_free(&dr);
+}
+
+/* `ip link set vt0 down/up` on the host: STATUS follows, with a
+ * configuration change interrupt and a new ConfigGeneration each time. */
+static void device_link_down_up(void)
+{
+	struct net_opts o;
+	char err[200];
+	void *dev = NULL;
+
+	fr_init(&dr, QS);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--net", "tap=vt1,host-ip=10.9.1.1,netmask=24", err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	CHECK_EQ(dsig.config[NET_CFG_STATUS], VIRTIO_NET_S_LINK_UP);
+	/* The address/up notifications of open() itself report no change. */
+	for (int i = 0; i < 5 && readable(dinfo.poll_fd, 100); i++)
+		net_virtio_ops.poll(dev);
+	CHECK_EQ(dsig.config_gen, 0);
+	CHECK_EQ(dsig.isr, 0);
+	ifflags("vt1", 0);
+	CHECK(readable(dinfo.poll_fd, 2000));
+	net_virtio_ops.poll(dev);
+	CHECK_EQ(dsig.config[NET_CFG_STATUS], 0);
+	CHECK_EQ(dsig.config_gen, 1);
+	CHECK_EQ(dsig.isr, VIRTIO_ISR_CONFIG);
+	dsig.isr = 0;
+	ifflags("vt1", IFF_UP);
+	for (int i = 0; i < 5 && dsig.config_gen < 2 && readable(dinfo.poll_fd, 2000); i++)
+		net_virtio_ops.poll(dev);
+	CHECK_EQ(dsig.config[NET_CFG_STATUS], VIRTIO_NET_S_LINK_UP);
+	CHECK_EQ(dsig.config_gen, 2);
+	CHECK_EQ(dsig.isr, VIRTIO_ISR_CONFIG);
+	net_virtio_ops.close(dev);
+	fr_free(&dr);
+}
+
+/* Post one receive buffer (chain head i, 2 KiB at FR_DATA + i * 4 KiB). */
+static void dev_rx_buf(uint16_t i)
+{
+	fr_desc(&dr, i, FR_DATA + 0x1000u * i, 2048, VIRTQ_DESC_F_WRITE, 0);
+	fr_avail(&dr, i);
+}
+
+/* The host side talks to a guest without buffers: poll_fd stays quiet
+ * (the TAP is not watched, its queue holds the frames); buffers arriving
+ * take the waiting frame at once, and with buffers left the next frame
+ * wakes poll_fd and lands through the poll op. */
+static void device_rx_backpressure(void)
+{
+	struct net_opts o;
+	char err[200];
+	void *dev = NULL;
+	struct virtq_config q[2];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int s;
+
+	no_ipv6();
+	fr_init(&dr, QS);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--net", "tap=vt2,host-ip=10.9.2.1,netmask=24", err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	while (readable(dinfo.poll_fd, 100))
+		net_virtio_ops.poll(dev);
+	q[VNET_RXQ] = fr_config(&dr);
+	q[VNET_TXQ] = (struct virtq_config){ .size = QS, .ready = true, .desc = TXB,
+					     .avail = TXB + 0x1000, .used = TXB + 0x2000 };
+	CHECK_EQ(net_virtio_ops.activate(dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+					  VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF), q, 2), 0);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	to.sin_addr.s_addr = inet_addr("10.9.2.2");
+	CHECK_EQ(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);  /* an ARP request */
+	CHECK(!readable(dinfo.poll_fd, 300));
+	CHECK_EQ(fr_used_idx(&dr), 0);
+	dev_rx_buf(0);
+	dev_rx_buf(1);
+	net_virtio_ops.queue_notify(dev, VNET_RXQ);
+	CHECK_EQ(fr_used_idx(&dr), 1);
+	CHECK(!memcmp(dr.mem + FR_DATA + VNET_HDR_LEN, "\xff\xff\xff\xff\xff\xff", 6));
+	CHECK_EQ(dr.mem[FR_DATA + VNET_HDR_LEN + 12], 0x08);
+	CHECK_EQ(dr.mem[FR_DATA + VNET_HDR_LEN + 13], 0x06);
+	to.sin_addr.s_addr = inet_addr("10.9.2.3");
+	CHECK_EQ(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+	CHECK(readable(dinfo.poll_fd, 2000));
+	net_virtio_ops.poll(dev);
+	CHECK_EQ(fr_used_idx(&dr), 2);
+	CHECK(!memcmp(dr.mem + FR_DATA + 0x1000 + VNET_HDR_LEN + 14 + 24, "\x0a\x09\x02\x03", 4));
+	CHECK_EQ(net_vnet(dev)->st.rx_packets, 2);
+	/* Ring empty again: quiet, whatever the host sends. */
+	CHECK_EQ(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+	CHECK(!readable(dinfo.poll_fd, 300));
+	net_virtio_ops.reset(dev);
+	close(s);
+	net_virtio_ops.close(dev);
+	fr_free(&dr);
+}
+
+/* `ip link del` of the TAP while the device holds it: rtnetlink
+ * RTM_DELLINK, acknowledged. */
+static void del_link(const char *name)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_DELLINK,
+			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK },
+		  .ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex(name) } };
+	char ack[256];
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	CHECK(req.ifi.ifi_index > 0);
+	CHECK_EQ(send(s, &req, sizeof(req), 0), (ssize_t)sizeof(req));
+	CHECK(recv(s, ack, sizeof(ack), 0) > 0);
+	close(s);
+}
+
+/* The TAP's interface deleted under the device: its fd reports EPOLLERR
+ * for good; the device drops it from its set (no busy loop on poll_fd)
+ * and reports the link down. */
+static void device_tap_deleted(void)
+{
+	struct net_opts o;
+	char err[200];
+	void *dev = NULL;
+	struct virtq_config q[2];
+
+	fr_init(&dr, QS);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--net", "tap=vt3,host-ip=10.9.3.1,netmask=24", err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	q[VNET_RXQ] = fr_config(&dr);
+	q[VNET_TXQ] = (struct virtq_config){ .size = QS, .ready = true, .desc = TXB,
+					     .avail = TXB + 0x1000, .used = TXB + 0x2000 };
+	CHECK_EQ(net_virtio_ops.activate(dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), q, 2), 0);
+	dev_rx_buf(0);
+	net_virtio_ops.queue_notify(dev, VNET_RXQ);
+	while (readable(dinfo.poll_fd, 100))
+		net_virtio_ops.poll(dev);
+	del_link("vt3");
+	for (int i = 0; i < 10 && readable(dinfo.poll_fd, 1000); i++)
+		net_virtio_ops.poll(dev);
+	CHECK(!readable(dinfo.poll_fd, 300));
+	CHECK_EQ(dsig.config[NET_CFG_STATUS], 0);
+	CHECK(net_vnet(dev)->st.rx_backend_err < 5);
+	net_virtio_ops.queue_notify(dev, VNET_RXQ);
+	CHECK(!readable(dinfo.poll_fd, 100));
+	net_virtio_ops.close(dev);
+	fr_free(&dr);
+}
+
+/* --tap-fd: the manager's fd is checked, then moved to a close-on-exec
+ * number open() created (what the device host keeps for a jailed device)
+ * and the original closed. */
+static void device_open_tap_fd(void)
+{
+	struct net_opts o;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	char err[200], num[16];
+	void *dev = NULL;
+	int fd = open("/dev/net/tun", O_RDWR);
+
+	fr_init(&dr, QS);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "mgr0");
+	CHECK(fd >= 0);
+	CHECK_EQ(ioctl(fd, TUNSETIFF, &ifr), 0);
+	snprintf(num, sizeof(num), "%d", fd);
+	net_opts_init(&o);
+	CHECK_EQ(net_parse(&o, "--tap-fd", num, err), 0);
+	CHECK_EQ(dev_open(&o, 0, &dev), 0);
+	CHECK(!strcmp(dinfo.name, "virtio-net mgr0"));
+	/* The number is closed, or reused by another of open()'s fds. */
+	memset(&ifr, 0, sizeof(ifr));
+	CHECK(fcntl(fd, F_GETFD) < 0 || ioctl(fd, TUNGETIFF, &ifr) < 0);
+	CHECK(net_vnet(dev)->fd != fd);
+	CHECK(fcntl(net_vnet(dev)->fd, F_GETFD) & FD_CLOEXEC);
+	CHECK(!strcmp(dinfo.cmdline, ""));  /* no address given: no ip= */
+	net_virtio_ops.close(dev);
+	fr_free(&dr);
+}
+
+NS(device_open)
+NS(device_open_bad_input)
+NS(device_link_down_up)
+NS(device_rx_backpressure)
+NS(device_tap_deleted)
+NS(device_open_tap_fd)
+
 int main(void)
 {
 	t_suite = "virtio_net";
@@ -495,5 +856,12 @@ int main(void)
 	RUN(rx_chain_budget);
 	RUN(malformed_ring_needs_reset);
 	RUN(stats_json);
+	RUN(device_options);
+	RUN(ns_device_open);
+	RUN(ns_device_open_bad_input);
+	RUN(ns_device_link_down_up);
+	RUN(ns_device_rx_backpressure);
+	RUN(ns_device_tap_deleted);
+	RUN(ns_device_open_tap_fd);
 	return t_done();
 }

@@ -237,3 +237,64 @@ out_close:
 	close(fd);
 	return err;
 }
+
+int tap_link_monitor(const char *name, int *ifindex, bool *up)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct ifreq ifr;
+	int fd, s, err;
+
+	/* The initial state through SIOCGIFFLAGS (netdevice(7)), then the
+	 * changes as RTM_NEWLINK multicasts: a socket that only listens
+	 * (rtnetlink(7), RTMGRP_LINK). */
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	err = ioctl(s, SIOCGIFINDEX, &ifr) < 0 ? -errno : 0;
+	*ifindex = ifr.ifr_ifindex;
+	if (!err)
+		err = ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ? -errno : 0;
+	close(s);
+	if (err)
+		return err;
+	*up = ifr.ifr_flags & IFF_UP;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int tap_link_parse(const void *buf, size_t len, int ifindex)
+{
+	const uint8_t *p = buf;
+	int state = -ENOENT;
+
+	/* Each header's length is checked against what is left, so a
+	 * truncated message ends the walk (NLMSG_OK's rule). */
+	for (size_t off = 0; len - off >= sizeof(struct nlmsghdr);) {
+		struct nlmsghdr h;
+		struct ifinfomsg ifi;
+
+		memcpy(&h, p + off, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len - off)
+			break;
+		if ((h.nlmsg_type == RTM_NEWLINK || h.nlmsg_type == RTM_DELLINK) &&
+		    h.nlmsg_len >= NLMSG_HDRLEN + sizeof(ifi)) {
+			memcpy(&ifi, p + off + NLMSG_HDRLEN, sizeof(ifi));
+			/* The last one is the news; a deleted TAP is down. */
+			if (ifi.ifi_index == ifindex)
+				state = h.nlmsg_type == RTM_NEWLINK && (ifi.ifi_flags & IFF_UP);
+		}
+		off += NLMSG_ALIGN(h.nlmsg_len);
+		if (off > len)
+			break;
+	}
+	return state;
+}

@@ -11,6 +11,8 @@
 #ifndef VMM_DEVICES_TAP_H
 #define VMM_DEVICES_TAP_H
 #include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/devices/netcfg.h"
@@ -43,6 +45,17 @@ int tap_set_offload(int fd, uint64_t features);
 /* Give the host side address/netmask (network order) and bring the link
  * up. 0 or -errno (e filled). */
 int tap_host_config(const char *name, uint32_t addr, uint32_t mask, struct net_err *e);
+
+/* Link state of interface name for virtio-net's STATUS (virtio 1.2
+ * §5.1.4): sets *ifindex and *up (IFF_UP, the administrative state `ip
+ * link set NAME up/down` changes) and returns a non-blocking NETLINK_ROUTE
+ * socket subscribed to RTMGRP_LINK, only read from, or -errno. Runs in
+ * the VMM (the device process has an empty network namespace; the socket
+ * keeps the host's). */
+int tap_link_monitor(const char *name, int *ifindex, bool *up);
+/* The news in one datagram read from that socket for ifindex: 1 up, 0
+ * down (or deleted), -ENOENT none. Pure; bounded by len. */
+int tap_link_parse(const void *buf, size_t len, int ifindex);
 
 void tap_close(struct tap *t);
 #endif

@@ -1,0 +1,47 @@
+# Helpers for the virtio-net scenarios (tests/e2e/scenarios/net_*.sh),
+# sourced after scenario.sh. Everything happens inside the nested L1
+# machine, which has no NIC (-nodefaults): the TAPs and bridges made here
+# are the only interfaces besides lo, so no test packet can leave it.
+
+# net_modules: the tun driver and the bridge (the cloud kernel's modules,
+# E2E_CLOUD_MODS in lib/l1.sh) and /dev/net/tun.
+net_modules() {
+	modprobe tun || fail "modprobe tun failed"
+	modprobe bridge || fail "modprobe bridge failed"
+	[ -c /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; } ||
+		fail "cannot create /dev/net/tun"
+}
+
+# net_vm NAME VMM-ARGS...: boot the rpc appliance (busybox + our init with
+# Maitred) under vmm with a control socket $WORK/NAME.sock and the extra
+# arguments (the net options), in the background (its pid in NET_PID),
+# and wait until the guest service answers (at most ~150 s).
+net_vm() {
+	_n=$1; shift
+	"$VMM" -k "$KERNEL_BZIMAGE" -r "$ASSETS/rpc/root.sqfs" -s "$WORK/$_n.sock" \
+		-p "$GUEST_PARAMS init.app=/bin/marker" "$@" </dev/null >"$WORK/$_n.console" 2>"$WORK/$_n.err" &
+	NET_PID=$!
+	NET_PIDS="$NET_PIDS $NET_PID"
+	_i=0
+	until "$VMM" info "$WORK/$_n.sock" -T 10 >/dev/null 2>&1; do
+		kill -0 "$NET_PID" 2>/dev/null || fail "$_n: vmm exited before the guest service answered"
+		_i=$((_i + 1))
+		[ $_i -lt 300 ] || fail "$_n: guest service did not answer within ~150 s"
+		sleep 0.5
+	done
+}
+
+# gx NAME CMD...: run CMD in guest NAME (vmm exec, 120 s at most); output
+# in $WORK/gx.out/gx.err, status in GX.
+gx() {
+	_n=$1; shift
+	"$VMM" exec "$WORK/$_n.sock" -t 120 -- "$@" >"$WORK/gx.out" 2>"$WORK/gx.err"
+	GX=$?
+}
+
+# net_cleanup: stop every vmm net_vm started (trap on EXIT).
+net_cleanup() {
+	for _p in $NET_PIDS; do kill "$_p" 2>/dev/null; done
+}
+NET_PIDS=
+trap net_cleanup EXIT
