@@ -153,7 +153,11 @@ bool hq_wait(const struct hq *q, unsigned polls)
 	for (unsigned i = 0; i < polls; i++) {
 		if (get16(q->used + 2) != q->useen)
 			return true;
-		(void)hv_rd(q->d, R_ISR);
+		/* A device that gave up on the ring says so: stop waiting
+		 * (its worker may run well after our notify, so a fixed short
+		 * wait would miss the NEEDS_RESET it is about to show). */
+		if (hv_rd(q->d, R_STATUS) & S_NEEDS_RESET)
+			return false;
 	}
 	return get16(q->used + 2) != q->useen;
 }

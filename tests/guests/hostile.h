@@ -134,7 +134,8 @@ void hq_desc(const struct hq *q, unsigned i, uint64_t addr, uint32_t len, uint16
 /* Make head available (no notify). */
 void hq_post(struct hq *q, uint16_t head);
 void hq_kick(const struct hq *q);
-/* Wait (at most polls MMIO reads) for a used entry; true if one came. */
+/* Wait (at most polls MMIO reads) for a used entry; true if one came,
+ * false at once when the device shows NEEDS_RESET. */
 bool hq_wait(const struct hq *q, unsigned polls);
 /* Take the next used entry; false when there is none. */
 bool hq_used(struct hq *q, uint32_t *id, uint32_t *len);

@@ -87,7 +87,7 @@ int tgt_fire(struct target *t, uint16_t head)
 {
 	hq_post(t->aq, head);
 	hq_kick(t->aq);
-	hq_wait(t->aq, POLLS_SHORT);
+	hq_wait(t->aq, GUEST_POLL_MAX);
 	return hv_verdict(&t->d);
 }
 
@@ -101,7 +101,7 @@ int t_avail_jump(unsigned dev)
 	tgt_chain(&t);
 	put16(t.aq->avail + 2, TGT_QSIZE + 1);  /* more chains than the ring holds */
 	hq_kick(t.aq);
-	hq_wait(t.aq, POLLS_SHORT);
+	hq_wait(t.aq, GUEST_POLL_MAX);
 	return hv_verdict(&t.d);
 }
 
@@ -112,7 +112,7 @@ int t_avail_ffff(unsigned dev)
 	tgt_chain(&t);
 	put16(t.aq->avail + 2, 0xffff);
 	hq_kick(t.aq);
-	hq_wait(t.aq, POLLS_SHORT);
+	hq_wait(t.aq, GUEST_POLL_MAX);
 	return hv_verdict(&t.d);
 }
 
@@ -128,7 +128,7 @@ int t_avail_back(unsigned dev)
 		return hv_bad("a well-formed chain was not served");
 	put16(t.aq->avail + 2, 0);
 	hq_kick(t.aq);
-	hq_wait(t.aq, POLLS_SHORT);
+	hq_wait(t.aq, GUEST_POLL_MAX);
 	return hv_verdict(&t.d);
 }
 

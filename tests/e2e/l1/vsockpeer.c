@@ -6,9 +6,9 @@
  *                            PATH_5002 (close at once), PATH_5003 (never
  *                            read); runs until killed
  *   vsockpeer connect PATH PORT
- *                            a host-initiated connection: connect to PATH
- *                            (retrying for 20 s until it exists), send
- *                            "CONNECT PORT\n", keep the connection 10 s
+ *                            host-initiated connections: connect to PATH,
+ *                            send "CONNECT PORT\n", again until one is
+ *                            answered (40 s at most), keep that one 10 s
  *
  * Exit: 0, 1 on a setup failure (named on stderr), 2 on bad usage. */
 #include <errno.h>
@@ -128,33 +128,37 @@ static int serve(const char *path)
 	}
 }
 
+/* vmm drops host connections whose REQUEST the guest has not answered
+ * within 2 s, and all of them when the driver (re)starts the device: keep
+ * connecting until one is answered (OK line) or refused after the guest
+ * saw it, for at most 40 s. */
 static int connect_to(const char *path, const char *port)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[32];
-	int fd = -1;
+	time_t end = time(NULL) + 40;
 
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path))
 		return 2;
-	for (int i = 0; i < 200; i++) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			break;
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
-	}
-	if (fd < 0) {
-		fprintf(stderr, "vsockpeer: cannot connect to %s\n", path);
-		return 1;
-	}
 	int n = snprintf(line, sizeof(line), "CONNECT %s\n", port);
-	if (write(fd, line, (size_t)n) != n)
-		return 1;
-	sleep(10);
-	close(fd);
-	return 0;
+	while (time(NULL) < end) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return 1;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && write(fd, line, (size_t)n) == n) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			char buf[64];
+			if (poll(&p, 1, 5000) > 0 && read(fd, buf, sizeof(buf)) > 0) {
+				sleep(10);  /* answered: keep it open a while */
+				close(fd);
+				return 0;
+			}
+		}
+		close(fd);
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	}
+	fprintf(stderr, "vsockpeer: no answer from %s\n", path);
+	return 1;
 }
 
 int main(int argc, char **argv)
