@@ -124,7 +124,8 @@ int t_avail_back(unsigned dev)
 	uint16_t h = tgt_chain(&t);
 	hq_post(t.aq, h);
 	hq_kick(t.aq);
-	if (!hq_wait(t.aq, GUEST_POLL_MAX))
+	uint32_t id, len;
+	if (!hq_wait(t.aq, GUEST_POLL_MAX) || !hq_used(t.aq, &id, &len))
 		return hv_bad("a well-formed chain was not served");
 	put16(t.aq->avail + 2, 0);
 	hq_kick(t.aq);
