@@ -16,6 +16,9 @@ GUEST_NAMES := hello i8042 exitport boottime halt triplefault bench uart echo sm
 GUEST_NAMES += virtio_blk
 # crashrec: checksummed records + FLUSH, for tests/native/crash_consistency.sh.
 GUEST_NAMES += crashrec
+# hostile: one attack on vmm's devices per boot, for tests/native/hostile.sh.
+GUEST_NAMES += hostile
+HOSTILE_OBJS := hostile hostile_ring hostile_mmio hostile_blk hostile_vsock hostile_legacy
 # hello-high: the hello guest loaded at 256 MiB, for "-m too small" tests.
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES)) $(GUEST_OUT)/hello-high.elf
 GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Wno-unused-parameter -Wstrict-prototypes \
@@ -28,7 +31,8 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld -Wl,--bu
 .PHONY: test-guests
 test-guests: $(GUEST_ELFS)
 
-$(GUEST_OUT)/obj/%.o: tests/guests/%.c tests/guests/lib.h tests/guests/vblk.h
+$(GUEST_OUT)/obj/%.o: tests/guests/%.c tests/guests/lib.h tests/guests/vblk.h tests/guests/hostile.h \
+		tests/guests/hostile_target.h tests/guests/hostile_cases.h
 	$(call msg,GUESTCC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(GUEST_CFLAGS) -c $< -o $@
@@ -65,3 +69,4 @@ $(eval $(call guest_link,$(GUEST_OUT)/smp.elf,start,smp smp_tramp,0x200000))
 $(eval $(call guest_link,$(GUEST_OUT)/hello-high.elf,start,hello,0x10000000))
 $(eval $(call guest_link,$(GUEST_OUT)/virtio_blk.elf,start,virtio_blk vblk,0x200000))
 $(eval $(call guest_link,$(GUEST_OUT)/crashrec.elf,start,crashrec vblk,0x200000))
+$(eval $(call guest_link,$(GUEST_OUT)/hostile.elf,start,$(HOSTILE_OBJS),0x200000))

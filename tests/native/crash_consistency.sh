@@ -113,6 +113,9 @@ while [ $i -le "$ITERS" ]; do
 		fi
 	fi
 	i=$((i + 1))
+	# A line now and then: the e2e runner's watchdog takes 300 s without
+	# one for a hung L1 (CRASH_ITERS=1000 runs for many minutes).
+	[ $((i % 100)) -ne 0 ] || echo "$S: $i of $ITERS kills done"
 done
 kill -KILL "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null

@@ -1,0 +1,182 @@
+#!/bin/sh
+# The hostile-guest suite (docs/HOSTILE.md): every scenario of
+# tests/guests/hostile_cases.h boots the hostile guest (tests/guests/
+# hostile.c) in a fresh VM under an ASan+UBSan vmm (tests/native/hostile.mk)
+# and gets one verdict:
+#   PASS    handled per spec (served, or refused with an error status)
+#   REJECT  the device went to DEVICE_NEEDS_RESET and worked after a reset
+#   WEDGED  vmm did not answer `vmm status` within 5 s, or did not exit
+#           within 10 s of `vmm stop`
+#   FAIL    vmm crashed or exited on its own, a sanitizer report, the disk
+#           changed when it must not, the guest saw data the device must
+#           never return, or the verdict is not the table's class
+# A scenario passes when its verdict is its class (ANY: PASS or REJECT;
+# STORM: vmm stays responsive while the guest attacks). Any WEDGED or FAIL
+# fails the suite. One line per scenario, a summary with the counts.
+#
+#   tests/native/hostile.sh       (O=build; HOSTILE_ONLY=REGEX selects
+#                                  scenarios by name, grep -E)
+# Runs on /dev/kvm or in the nested L1 machine (tests/native/lib/kvm.sh).
+# timeout: 1500
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+O=${O:-build}
+S=hostile
+G=$O/guests/hostile.elf
+VMM=${VMM:-$O/vmm}                       # the control client
+HVMM=${HOSTILE_VMM:-$O/native/hostile/vmm}  # the VMM under attack
+PEER=$O/e2e/vsockpeer
+ONLY=${HOSTILE_ONLY:-.}
+. tests/native/lib/kvm.sh
+native_kvm_enter "$S"
+if [ ! -x "$VMM" ]; then
+	echo "FAIL $S/build: $VMM is not built (run make)"
+	exit 1
+fi
+native_build "$S" build_guest tests/guests/build.mk "$G" || exit 1
+native_build "$S" build_asan_vmm tests/native/hostile.mk "$HVMM" "$O/native/hostile/root/.stamp" \
+	"$O/native/hostile/cases.list" || exit 1
+if [ "${NATIVE_L1:-0}" != 1 ]; then
+	SRC=$(pwd) . tests/e2e/lib/l1.sh && e2e_tools
+fi
+[ -x "$PEER" ] || { echo "FAIL $S/build: $PEER is not built"; exit 1; }
+
+T=$(mktemp -d)
+pid= peer= client=
+cleanup() {
+	for p in $pid $peer $client; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# 64 sectors: the marker the guest's health check reads, then a pattern.
+mkimg() {
+	{ printf 'HOSTILE-DISK-SECTOR-0'; head -c $((32768 - 21)) /dev/zero | tr '\0' 'd'; } >"$1"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# wait_gone PID TENTHS: true when PID ended within TENTHS/10 s (reaped).
+wait_gone() {
+	_i=0
+	while alive "$1" && [ $_i -lt "$2" ]; do sleep 0.1; _i=$((_i + 1)); done
+	! alive "$1"
+}
+
+counts_pass=0 counts_reject=0 counts_wedged=0 counts_fail=0 n=0 bad=0
+t0=$(date +%s)
+
+# verdict NAME VERDICT CLASS WHY: one line, counted.
+verdict() {
+	case "$2" in
+	PASS) counts_pass=$((counts_pass + 1)) ;;
+	REJECT) counts_reject=$((counts_reject + 1)) ;;
+	WEDGED) counts_wedged=$((counts_wedged + 1)) ;;
+	*) counts_fail=$((counts_fail + 1)) ;;
+	esac
+	ok=0
+	case "$3:$2" in
+	PASS:PASS|REJECT:REJECT|ANY:PASS|ANY:REJECT|STORM:PASS) ok=1 ;;
+	esac
+	if [ $ok = 1 ]; then
+		echo "PASS $S/$1: $2"
+	else
+		bad=$((bad + 1))
+		echo "FAIL $S/$1: $2 (class $3)${4:+: $4}"
+		for f in out err; do
+			[ -s "$W/$f" ] && tail -n 8 "$W/$f" | sed "s|^|    $f> |"
+		done
+	fi
+}
+
+# run_case NAME CLASS FLAGS
+run_case() {
+	name=$1 class=$2 flags=$3
+	W=$T/$name
+	mkdir -p "$W"
+	mkimg "$W/disk.img"
+	sum=$(md5sum <"$W/disk.img")
+	disk=$W/disk.img
+	[ "$flags" = ro ] && disk="$disk,ro"
+	"$PEER" serve "$W/v" 2>"$W/peer.err" &
+	peer=$!
+	client=
+	[ "$flags" = c ] && { "$PEER" connect "$W/v" 1234 2>/dev/null & client=$!; }
+	"$HVMM" -k "$G" -m 64 -s "$W/ctl" --vsock "$W/v" -d "$disk" -p "hostile.case=$name" \
+		</dev/null >"$W/out" 2>"$W/err" &
+	pid=$!
+	# The attack ends (END), or runs for ever (STORM), or vmm exits.
+	end=$(( $(date +%s) + ${HOSTILE_CASE_SECS:-90} ))
+	while alive "$pid" && [ "$(date +%s)" -lt $end ] && ! grep -qE '^HOSTILE (END|STORM)' "$W/out"; do
+		sleep 0.1
+	done
+	v= why=
+	case "$flags" in
+	x*)
+		want=${flags#x}
+		if wait_gone "$pid" 200; then
+			wait "$pid"; rc=$?
+			[ "$rc" = "$want" ] && v=PASS || { v=FAIL; why="vmm exited $rc, want $want"; }
+		else
+			v=WEDGED; why="the guest ended the VM but vmm did not exit within 20 s"
+		fi ;;
+	*)
+		if ! alive "$pid"; then
+			wait "$pid"; rc=$?
+			v=FAIL; why="vmm exited on its own with status $rc"
+		elif ! grep -qE '^HOSTILE (END|STORM)' "$W/out"; then
+			v=FAIL; why="the guest did not finish its attack within ${HOSTILE_CASE_SECS:-90} s"
+		fi
+		# A storm is judged while it rages.
+		grep -q '^HOSTILE STORM' "$W/out" && sleep 1
+		if [ -z "$v" ] && ! native_timeout 5 "$VMM" status "$W/ctl" >"$W/status" 2>&1; then
+			alive "$pid" && { v=WEDGED; why="vmm status did not answer within 5 s"; } ||
+				{ v=FAIL; why="vmm died during vmm status"; }
+		fi
+		if alive "$pid"; then
+			native_timeout 10 "$VMM" stop "$W/ctl" >/dev/null 2>&1
+			if ! wait_gone "$pid" 100; then
+				[ -n "$v" ] || { v=WEDGED; why="vmm did not exit within 10 s of vmm stop"; }
+			else
+				wait "$pid"; rc=$?
+				[ -n "$v" ] || [ "$rc" = 0 ] || { v=FAIL; why="vmm exited $rc after vmm stop"; }
+			fi
+		fi ;;
+	esac
+	kill -KILL $pid $peer $client 2>/dev/null
+	wait $pid $peer $client 2>/dev/null
+	pid= peer= client=
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$W/err"; then
+		v=FAIL; why="sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error' "$W/err")"
+	fi
+	if [ -z "$v" ] && [ "$flags" != w ] && [ "$(md5sum <"$W/disk.img")" != "$sum" ]; then
+		v=FAIL; why="the disk changed"
+	fi
+	if [ -z "$v" ] && [ "$class" = STORM ]; then
+		v=PASS
+	elif [ -z "$v" ]; then
+		r=$(sed -n 's/^HOSTILE RESULT //p' "$W/out" | head -n 1 | tr -d '\r')
+		case "$r" in
+		PASS|REJECT) v=$r ;;
+		*) v=FAIL; why="guest: ${r:-no result line}" ;;
+		esac
+	fi
+	verdict "$name" "$v" "$class" "$why"
+	rm -rf "$W"
+}
+
+grep -E "^($ONLY)" "$O/native/hostile/cases.list" >"$T/sel"
+[ -s "$T/sel" ] || { echo "FAIL $S/select: no scenario matches '$ONLY'"; exit 1; }
+while read -r name class flags; do
+	run_case "$name" "$class" "$flags"
+	n=$((n + 1))
+done <"$T/sel"
+cats=
+for c in t m b r v l; do cats="$cats $(echo $c | tr a-z A-Z)=$(grep -c "^${c}_" "$T/sel")"; done
+echo "$S: $n scenarios ($cats ) in $(( $(date +%s) - t0 )) s: PASS $counts_pass, REJECT $counts_reject, WEDGED $counts_wedged, FAIL $counts_fail; $bad not as the table says"
+[ $bad -eq 0 ]
