@@ -10,10 +10,7 @@ $(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS) $(LZMA_LIB) $(VMM_LDLIBS)
 
-# Until vmm/arch/<arch>/ exists for the target, the target builds without vmm.
-ifneq ($(wildcard vmm/arch/$(ARCH)/*.c),)
 BINS += $(O)/vmm
-endif
 $(eval $(call component,vmm,$(VMM_LIB_SRCS)))
 
 # Seccomp policies of the device processes and the VMM's own threads,
@@ -56,3 +53,24 @@ $(LZMA_INC)/.stamp:
 	$(Q)touch $@
 $(O)/obj/vmm/arch/x86_64/payload.o: $(LZMA_INC)/.stamp
 
+# arm64 boots from a device tree built with Debian's static libfdt
+# (libfdt-dev:arm64 for the release build; the host's for the unit tests of
+# the x86_64 build, which cover vmm/arch/aarch64's image and devtree code).
+# musl-gcc does not search /usr/include: libfdt's three headers are exposed
+# through links.
+ifeq ($(ARCH),aarch64)
+# (scripts/setup-deps.sh unpacks it there: see the note on libfdt-dev.)
+FDT_ARM64_LIB ?= $(or $(APPVM_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/appvm)/arm64/usr/lib/aarch64-linux-gnu/libfdt.a
+FDT_INC := $(O)/fdt-include
+REL_CFLAGS += -isystem $(FDT_INC)
+VMM_LDLIBS += $(FDT_ARM64_LIB)
+$(FDT_INC)/.stamp:
+	$(call msg,FDT,$(FDT_INC))
+	$(Q)mkdir -p $(FDT_INC)
+	$(Q)for h in libfdt.h fdt.h libfdt_env.h; do ln -sfn /usr/include/$$h $(FDT_INC)/$$h || exit 1; done
+	$(Q)touch $@
+$(call rel_objs,$(wildcard vmm/arch/aarch64/*.c)): $(FDT_INC)/.stamp
+else
+$(eval $(call component,arch_aarch64,vmm/arch/aarch64/image.c vmm/arch/aarch64/devtree.c))
+SAN_EXTRA_LDLIBS += -lfdt
+endif
