@@ -13,6 +13,7 @@
 #include "seccomp-bpf/scbpf_bpf.h"
 #include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -1223,8 +1224,9 @@ void jail_enter(struct jail *j)
 /* The syscall a stopped tracee was in, as seccomp saw it: number, PC and
  * the six arguments from the syscall ABI's registers (x86-64: nr in
  * orig_rax, args rdi rsi rdx r10 r8 r9; arm64: nr in x8, args x0-x5, read
- * with PTRACE_GETREGSET since arm64 has no PTRACE_GETREGS; x0 is the first
- * argument again once the kill stopped the call before it returned). */
+ * with PTRACE_GETREGSET since arm64 has no PTRACE_GETREGS; x0 still holds
+ * the first argument: the kill comes at syscall entry, before a return
+ * value could overwrite it). */
 static int jail_tracee_syscall(pid_t pid, struct seccomp_data *d)
 {
 	struct user_regs_struct regs;
@@ -1234,7 +1236,7 @@ static int jail_tracee_syscall(pid_t pid, struct seccomp_data *d)
 #if defined(__aarch64__)
 	struct iovec iov = { .iov_base = &regs, .iov_len = sizeof(regs) };
 
-	if (ptrace(PTRACE_GETREGSET, pid, (void *)1 /* NT_PRSTATUS */, &iov) < 0)
+	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov) < 0)
 		return -errno;
 	d->nr = (int)regs.regs[8];
 	d->instruction_pointer = regs.pc;
