@@ -660,6 +660,26 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	if (vm_memory(vm))
 		goto out;
 
+	/* Every vCPU before the devices: the interrupt controller is complete
+	 * when they bind their irqfds (arm64: KVM_IRQFD wants an initialised
+	 * vGIC, which wants every vCPU; api.rst KVM_IRQFD, arm-vgic-v3.rst).
+	 * Their threads start last. */
+	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size <= 0) {
+		log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		goto out;
+	}
+	vm->nvcpus = cfg->vcpus;
+	for (unsigned i = 0; i < cfg->vcpus; i++) {
+		rc = vcpu_create(vm, i, &ab, run_size);
+		if (rc) {
+			log_err("vcpu%u: setup failed: %s", i, strerror(-rc));
+			goto out;
+		}
+	}
+	if (arch_vm_finalize(vm->vm_fd, &ab) < 0)
+		goto out;
+
 	/* The agents' endpoints before the devices: the vsock device learns
 	 * their directory, the guest their ports (docs/AGENTS.md). */
 	if (cfg->name)
@@ -746,21 +766,6 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		goto out;
 	}
 
-	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size <= 0) {
-		log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-		goto out;
-	}
-	vm->nvcpus = cfg->vcpus;
-	for (unsigned i = 0; i < cfg->vcpus; i++) {
-		rc = vcpu_create(vm, i, &ab, run_size);
-		if (rc) {
-			log_err("vcpu%u: setup failed: %s", i, strerror(-rc));
-			goto out;
-		}
-	}
-	if (arch_vm_finalize(vm->vm_fd, &ab) < 0)
-		goto out;
 	for (unsigned i = 0; i < cfg->vcpus; i++) {
 		rc = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (rc) {
