@@ -25,7 +25,7 @@ $(error ARCH=$(ARCH): unknown architecture (x86_64 or aarch64))
 endif
 # Tests run on the host: the x86_64 build's unit and fuzz suites cover the
 # aarch64 code that needs no KVM (image parsing, the device tree); arm64
-# guests run in the nested arm64 machine (tests/e2e/run-aarch64).
+# guests run in the nested arm64 machine (E2E_ARCH=aarch64 tests/e2e/run).
 ifneq ($(ARCH),x86_64)
 ifneq ($(filter unit unit-build check check-build fuzz,$(MAKECMDGOALS)),)
 $(error ARCH=$(ARCH): $(filter unit unit-build check check-build fuzz,$(MAKECMDGOALS)) runs on the host: use the x86_64 build)
