@@ -9,6 +9,7 @@
 #elif defined(__aarch64__)
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #endif
 
 int init_sys_outb(int port, uint8_t value)
@@ -30,6 +31,10 @@ int init_sys_outb(int port, uint8_t value)
 	/* O_SYNC: an uncached (Device) mapping, so the store leaves the CPU as
 	 * one MMIO write the vmm sees (drivers/char/mem.c). */
 	fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
+	/* At power-off init has already unmounted /dev (the root is read-only
+	 * by then): a devtmpfs over /dev again brings the node back. */
+	if (fd < 0 && errno == ENOENT && mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) == 0)
+		fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	p = mmap(NULL, (size_t)pg, PROT_WRITE, MAP_SHARED, fd, (off_t)port & ~(off_t)(pg - 1));
