@@ -11,6 +11,27 @@
 
 include config.mk
 
+# Debian's multiarch directory of the target (headers, static libraries);
+# TARGET_CFLAGS tell code built for the host (the policy compiler tool) the
+# target.
+ifeq ($(ARCH),x86_64)
+MULTIARCH := x86_64-linux-gnu
+TARGET_CFLAGS :=
+else ifeq ($(ARCH),aarch64)
+MULTIARCH := aarch64-linux-gnu
+TARGET_CFLAGS := -DSCBPF_TARGET_AARCH64=1
+else
+$(error ARCH=$(ARCH): unknown architecture (x86_64 or aarch64))
+endif
+# Tests run on the host: the x86_64 build's unit and fuzz suites cover the
+# aarch64 code that needs no KVM (image parsing, the device tree); arm64
+# guests run in the nested arm64 machine (E2E_ARCH=aarch64 tests/e2e/run).
+ifneq ($(ARCH),x86_64)
+ifneq ($(filter unit unit-build check check-build fuzz,$(MAKECMDGOALS)),)
+$(error ARCH=$(ARCH): $(filter unit unit-build check check-build fuzz,$(MAKECMDGOALS)) runs on the host: use the x86_64 build)
+endif
+endif
+
 ifeq ($(V),1)
 Q :=
 msg = @true
@@ -21,7 +42,7 @@ endif
 
 UAPI := $(O)/uapi
 COMMON_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -D_GNU_SOURCE -I. -I$(O)/gen
+	-Wmissing-prototypes -D_GNU_SOURCE -I. -I$(O)/gen $(TARGET_CFLAGS)
 REL_CFLAGS := $(COMMON_CFLAGS) -Os -ffunction-sections -fdata-sections -fstack-protector-strong \
 	-isystem $(UAPI) $(CFLAGS)
 REL_LDFLAGS := -static -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
@@ -47,7 +68,7 @@ $(UAPI)/.stamp:
 	$(call msg,UAPI,$(UAPI))
 	$(Q)mkdir -p $(UAPI)
 	$(Q)ln -sfn /usr/include/linux $(UAPI)/linux
-	$(Q)ln -sfn /usr/include/x86_64-linux-gnu/asm $(UAPI)/asm
+	$(Q)ln -sfn /usr/include/$(MULTIARCH)/asm $(UAPI)/asm
 	$(Q)ln -sfn /usr/include/asm-generic $(UAPI)/asm-generic
 	$(Q)ln -sfn /usr/include/video $(UAPI)/video
 	$(Q)touch $@
@@ -128,7 +149,7 @@ unit: unit-build
 fuzz: $(FUZZERS)
 	$(Q)O=$(O) tests/fuzz/run
 kernel:
-	$(Q)toolchain/kernel/build.sh $(O)/kernel
+	$(Q)toolchain/kernel/build.sh $(O)/kernel $(ARCH)
 check-build: bins unit-build $(FUZZERS) kernel
 check: check-build
 	$(Q)O=$(O) tests/run-all

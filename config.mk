@@ -1,6 +1,15 @@
 # Local build configuration: override anything here (or on the make command
 # line) instead of editing the Makefile.
 
+# Target architecture: x86_64 (the default) or aarch64, cross-built with
+# Debian's aarch64-linux-gnu-gcc against musl-dev:arm64 through musl's own
+# specs file (the arm64 musl-gcc; docs/ARM64.md). Each architecture builds
+# into its own output directory.
+ARCH ?= x86_64
+ifeq ($(ARCH),aarch64)
+O ?= build-aarch64
+MUSL_CC ?= aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
+endif
 # Output directory (out of tree).
 O ?= build
 # Static release toolchain (Debian musl-tools).

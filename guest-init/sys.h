@@ -9,8 +9,10 @@
  * "system failure" code), distinct from any app status init knows. */
 #define INIT_STATUS_FAILURE 111
 
-/* 8-bit write of value to port after ioperm(2). Returns 0 or -errno
- * (-ENOSYS off x86). */
+/* 8-bit write of value to the vmm's port: an I/O port after ioperm(2) on
+ * x86; on arm64, where the vmm's port space is the first 64 KiB of the
+ * physical address space (docs/ARM64.md), a store to that MMIO address
+ * through /dev/mem. Returns 0 or -errno (-ENOSYS on other architectures). */
 int init_sys_outb(int port, uint8_t value);
 /* An absolute path without "." or ".." components, so a command line or an
  * RPC request cannot aim a mount at something like /proc/../.. */

@@ -13,6 +13,7 @@
 #include "seccomp-bpf/scbpf_bpf.h"
 #include "seccomp-bpf/scbpf_policy.h"
 #include "seccomp-bpf/scbpf.h"
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -30,6 +31,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -930,7 +932,7 @@ static void jail_mirror_exit(int st)
 /* (sigaltstack: the sanitizer runtime of the unit tests.) */
 static const struct sock_filter jail_reaper_filter[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003eu /* AUDIT_ARCH_X86_64 */, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCBPF_AUDIT_ARCH, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	JAIL_ALLOW(SYS_wait4), JAIL_ALLOW(SYS_waitid), JAIL_ALLOW(SYS_ptrace), JAIL_ALLOW(SYS_write),
@@ -1219,31 +1221,62 @@ void jail_enter(struct jail *j)
 	}
 }
 
+/* The syscall a stopped tracee was in, as seccomp saw it: number, PC and
+ * the six arguments from the syscall ABI's registers (x86-64: nr in
+ * orig_rax, args rdi rsi rdx r10 r8 r9; arm64: nr in x8, args x0-x5, read
+ * with PTRACE_GETREGSET since arm64 has no PTRACE_GETREGS; x0 still holds
+ * the first argument: the kill comes at syscall entry, before a return
+ * value could overwrite it). */
+static int jail_tracee_syscall(pid_t pid, struct seccomp_data *d)
+{
+	struct user_regs_struct regs;
+
+	memset(d, 0, sizeof(*d));
+	d->arch = SCBPF_AUDIT_ARCH;
+#if defined(__aarch64__)
+	struct iovec iov = { .iov_base = &regs, .iov_len = sizeof(regs) };
+
+	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov) < 0)
+		return -errno;
+	d->nr = (int)regs.regs[8];
+	d->instruction_pointer = regs.pc;
+	for (int i = 0; i < 6; i++)
+		d->args[i] = regs.regs[i];
+#else
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return -errno;
+	d->nr = (int)regs.orig_rax;
+	d->instruction_pointer = regs.rip;
+	d->args[0] = regs.rdi;
+	d->args[1] = regs.rsi;
+	d->args[2] = regs.rdx;
+	d->args[3] = regs.r10;
+	d->args[4] = regs.r8;
+	d->args[5] = regs.r9;
+#endif
+	return 0;
+}
+
 /* At the traced child's exit stop: if it is dying of SIGSYS, find the
  * syscall in its registers and keep it when the filter really kills it
  * (another thread may have been the culprit). */
 static void jail_exit_stop(struct jail *j, pid_t pid)
 {
 	unsigned long msg = 0;
-	struct user_regs_struct regs;
+	struct seccomp_data d;
 
 	if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg) < 0 || !WIFSIGNALED((int)msg) ||
 	    WTERMSIG((int)msg) != SIGSYS)
 		return;
-	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+	if (jail_tracee_syscall(pid, &d) < 0)
 		return;
 	if (!j->filter) {
-		j->violation = (int)regs.orig_rax;
+		j->violation = d.nr;
 		return;
 	}
-	struct seccomp_data d = {
-		.nr = (int)regs.orig_rax, .arch = 0xc000003eu /* AUDIT_ARCH_X86_64 */,
-		.instruction_pointer = regs.rip,
-		.args = { regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 },
-	};
 	uint32_t act = scbpf_interp_run(j->filter, j->filter_len, &d, NULL) & SECCOMP_RET_ACTION_FULL;
 	if (act == SECCOMP_RET_KILL_PROCESS || act == SECCOMP_RET_KILL_THREAD || act == SECCOMP_RET_TRAP)
-		j->violation = (int)regs.orig_rax;
+		j->violation = d.nr;
 }
 
 pid_t jail_wait(struct jail *j, pid_t pid, int *status)

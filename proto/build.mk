@@ -16,7 +16,7 @@ PROTO_GEN_C := $(patsubst proto/%.proto,$(O)/gen/proto/%.pb.c,$(PROTO_FILES))
 PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
 PROTO_SRCS := $(wildcard proto/*.c) $(PROTO_GEN_C)
 
-NANOPB_LIB := /usr/lib/x86_64-linux-gnu/libprotobuf-nanopb.a
+NANOPB_LIB := /usr/lib/$(MULTIARCH)/libprotobuf-nanopb.a
 NANOPB_GEN := nanopb_generator.py
 # musl-gcc does not search /usr/include (on purpose); expose only nanopb's
 # four headers through a directory of links, like $(UAPI) for the kernel's.

@@ -19,6 +19,49 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# arm64 (docs/ARM64.md): `make ARCH=aarch64` cross-builds with the cross gcc
+# against arm64 musl and nanopb from Debian's arm64 archive (multiarch,
+# Multi-Arch: same packages only); qemu-system-arm runs the nested arm64 L1
+# machine, qemu-user-static runs arm64 binaries on the host (the policy
+# compiler's constants), dtc checks the device tree in unit tests.
+ARM64_PKGS="gcc-aarch64-linux-gnu musl-dev:arm64 linux-libc-dev:arm64 \
+libnanopb-dev:arm64 device-tree-compiler qemu-system-arm qemu-user-static"
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	echo "setup-deps: adding the arm64 architecture (dpkg multiarch)" >&2
+	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+	$SUDO dpkg --add-architecture arm64
+	$SUDO apt-get update -qq >/dev/null
+fi
+missing=""
+for p in $ARM64_PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup-deps: installing:$missing" >&2
+	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq >/dev/null
+	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# Packages whose arm64 build would replace the host's (not Multi-Arch: same:
+# libfdt-dev, busybox-static, which the unit tests and the x86 L1 use) or
+# install into the host's /boot (the arm64 cloud kernel for the arm64 L1)
+# are never installed: their .debs are unpacked into the cache, which
+# `make ARCH=aarch64` (libfdt.a) and tests/e2e/run (ARCH=aarch64: busybox,
+# the L1 kernel) read.
+arm64=${APPVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/appvm}/arm64
+kpkg=$(apt-cache depends linux-image-cloud-arm64:arm64 2>/dev/null |
+	sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -n 1)
+[ -n "$kpkg" ] || { echo "setup-deps: cannot resolve linux-image-cloud-arm64:arm64" >&2; exit 1; }
+for p in libfdt-dev busybox-static "$kpkg"; do
+	[ -f "$arm64/$p.ok" ] && continue
+	echo "setup-deps: unpacking $p:arm64 into $arm64" >&2
+	rm -rf "$arm64/tmp" && mkdir -p "$arm64/tmp" && chmod 755 "$arm64/tmp"
+	( cd "$arm64/tmp" && apt-get download -q "$p:arm64" >/dev/null 2>&1 && dpkg-deb -x "$p"_*_arm64.deb .. ) ||
+		{ echo "setup-deps: apt-get download $p:arm64 failed" >&2; exit 1; }
+	rm -rf "$arm64/tmp" && touch "$arm64/$p.ok"
+done
+
 # Test-only, from the npm registry: Breakpad's minidump_stackwalk and
 # minidump_dump, shipped prebuilt in the npm package `minidump`: the
 # independent reader the agent_crash scenario checks our minidumps with.

@@ -4,6 +4,9 @@
 SCBPF_SRCS := $(wildcard seccomp-bpf/*.c)
 SCBPF_LIB_SRCS := $(filter-out seccomp-bpf/main.c,$(SCBPF_SRCS))
 
+# The compiler, the tool and the library all target $(ARCH): its syscall
+# table, its constants and its AUDIT_ARCH (scbpf.h, SCBPF_TARGET_AARCH64).
+ifeq ($(ARCH),x86_64)
 # Syscall names and numbers straight from the toolchain's <asm/unistd_64.h>,
 # sorted by name in byte order (scbpf_tables.c bisects with strcmp).
 $(O)/gen/scbpf_syscalls.h: seccomp-bpf/build.mk
@@ -14,13 +17,33 @@ $(O)/gen/scbpf_syscalls.h: seccomp-bpf/build.mk
 		LC_ALL=C sort >$@.tmp
 	$(Q)test -s $@.tmp || { echo "seccomp-bpf: no __NR_ macros in <asm/unistd_64.h>" >&2; exit 1; }
 	$(Q)mv $@.tmp $@
+SCBPF_CONSTS_CC := $(HOST_CC)
+SCBPF_CONSTS_RUN :=
+else
+# arm64 numbers its calls through asm-generic/unistd.h, where some names are
+# aliases (__NR_fcntl is __NR3264_fcntl): collect the names, then let the
+# target's preprocessor expand each to its number.
+$(O)/gen/scbpf_syscalls.h: seccomp-bpf/build.mk $(UAPI)/.stamp
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q){ echo '#include <asm/unistd.h>'; \
+		echo '#include <asm/unistd.h>' | $(MUSL_CC) -isystem $(UAPI) -E -dM -x c - | \
+		sed -n 's/^#define __NR_\([a-z][a-z0-9_]*\) .*/SCBPF_SYSCALL(\1, __NR_\1)/p'; } | \
+		$(MUSL_CC) -isystem $(UAPI) -E -P -x c - | grep '^SCBPF_SYSCALL([a-z0-9_]*, [0-9][0-9]*)$$' | \
+		LC_ALL=C sort >$@.tmp
+	$(Q)test -s $@.tmp || { echo "seccomp-bpf: no __NR_ macros in <asm/unistd.h>" >&2; exit 1; }
+	$(Q)mv $@.tmp $@
+# Constants computed by a static arm64 program run under qemu-user.
+SCBPF_CONSTS_CC := $(MUSL_CC) -static -isystem $(UAPI)
+SCBPF_CONSTS_RUN := qemu-aarch64-static
+endif
 
 # Named constants (O_*, PROT_*, AF_*, KVM_*, errno, ...) computed by the
 # compiler from the headers listed in consts_headers.h.
-$(O)/gen/scbpf_consts.h: seccomp-bpf/gen-consts.sh seccomp-bpf/consts_headers.h
+$(O)/gen/scbpf_consts.h: seccomp-bpf/gen-consts.sh seccomp-bpf/consts_headers.h $(UAPI)/.stamp
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)sh seccomp-bpf/gen-consts.sh "$(HOST_CC)" $@
+	$(Q)sh seccomp-bpf/gen-consts.sh "$(SCBPF_CONSTS_CC)" $@ $(SCBPF_CONSTS_RUN)
 
 GEN += $(O)/gen/scbpf_syscalls.h $(O)/gen/scbpf_consts.h
 

@@ -2,7 +2,8 @@
  * constants (O_*, PROT_*, MAP_*, AF_*, SOCK_*, ioctl requests incl. KVM_*,
  * errno values for "return EPERM", ...). Read at build time by
  * seccomp-bpf/gen-consts.sh with the host compiler; nothing is hand-typed.
- * Only headers that coexist with glibc's in one translation unit belong here. */
+ * Only headers that coexist with glibc's (and, for the arm64 build, musl's) in
+ * one translation unit belong here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -24,6 +25,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/futex.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>

@@ -27,8 +27,8 @@ struct scbpf_em {
 	int nret;
 };
 
-/* seccomp_data offsets (include/uapi/linux/seccomp.h); x86-64 is little
- * endian, so an argument's low half comes first. */
+/* seccomp_data offsets (include/uapi/linux/seccomp.h); x86-64 and arm64
+ * Linux are little endian, so an argument's low half comes first. */
 #define SCBPF_OFF_NR offsetof(struct seccomp_data, nr)
 #define SCBPF_OFF_ARCH offsetof(struct seccomp_data, arch)
 #define SCBPF_OFF_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
@@ -249,10 +249,11 @@ int scbpf_compile(const struct scbpf_policy *p, struct sock_filter *out, size_t 
 	l = p->nrules ? scbpf_tree(&e, p, entry, 0, p->nrules, dflt) : dflt;
 	/* The x32 ABI shares AUDIT_ARCH_X86_64 but numbers its calls with bit
 	 * 30 set; refuse them all instead of letting them miss the tree. */
-	l = scbpf_jump(&e, BPF_JGE, SCBPF_X32_BIT, scbpf_ret(&e, SECCOMP_RET_KILL_PROCESS), l);
+	if (SCBPF_ARCH_X32)
+		l = scbpf_jump(&e, BPF_JGE, SCBPF_X32_BIT, scbpf_ret(&e, SECCOMP_RET_KILL_PROCESS), l);
 	l = scbpf_ld(&e, SCBPF_OFF_NR);
 	kill = scbpf_ret(&e, SECCOMP_RET_KILL_PROCESS);
-	scbpf_jump(&e, BPF_JEQ, AUDIT_ARCH_X86_64, l, kill);
+	scbpf_jump(&e, BPF_JEQ, SCBPF_AUDIT_ARCH, l, kill);
 	scbpf_ld(&e, SCBPF_OFF_ARCH);
 	free(entry);
 	if (e.nomem) {

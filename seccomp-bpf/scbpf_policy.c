@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* x86-64 syscall numbers are below 512; anything at or above this bound is
+/* x86-64 and arm64 syscall numbers are below 512; anything at or above this bound is
  * not a native syscall (x32 numbers have bit 30 set). */
 #define SCBPF_POLICY_MAX_NR 1024
 #define SCBPF_POLICY_MAX_SEGS 64
@@ -522,7 +522,8 @@ static int scbpf_policy_add_filter(struct scbpf_policy_ps *s, int rule, const st
 }
 
 /* Syscall descriptor: NAME or NUMBER, optionally followed by
- * "[arch=a,b]" metadata. *nr = -1 when the metadata excludes x86_64. */
+ * "[arch=a,b]" metadata. *nr = -1 when the metadata excludes the target
+ * (SCBPF_ARCH_NAME). */
 static int scbpf_policy_syscall(struct scbpf_policy_ps *s, int *nr)
 {
 	int r;
@@ -560,7 +561,8 @@ static int scbpf_policy_syscall(struct scbpf_policy_ps *s, int *nr)
 					return scbpf_policy_fail_tok(s, "invalid metadata value");
 				if (is_arch) {
 					saw_arch = 1;
-					ours |= scbpf_policy_tok_is(s, "x86_64") || scbpf_policy_tok_is(s, "amd64");
+					ours |= scbpf_policy_tok_is(s, SCBPF_ARCH_NAME) ||
+						scbpf_policy_tok_is(s, SCBPF_ARCH_ALIAS);
 				}
 				if ((r = scbpf_policy_next(s)))
 					return r;
@@ -1018,7 +1020,7 @@ uint32_t scbpf_policy_eval(const struct scbpf_policy *p, uint32_t arch, int nr, 
 {
 	const struct scbpf_policy_rule *r;
 
-	if (arch != AUDIT_ARCH_X86_64 || (uint32_t)nr >= 0x40000000u)
+	if (arch != SCBPF_AUDIT_ARCH || (SCBPF_ARCH_X32 && (uint32_t)nr >= 0x40000000u))
 		return SECCOMP_RET_KILL_PROCESS;
 	r = scbpf_policy_find(p, nr);
 	if (!r)

@@ -18,9 +18,18 @@ struct arch_boot {
 	_Alignas(8) unsigned char priv[512];  /* arch-private, see x86.c */
 };
 
-/* VM-wide setup before vCPUs: TSS/identity map, irqchip, the timers cfg
- * asks for. -errno, with a one-line reason logged. */
-int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg);
+/* VM-wide setup before vCPUs (after arch_load_images): TSS/identity map,
+ * irqchip, the timers cfg asks for. -errno, with a one-line reason logged. */
+int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg, struct arch_boot *ab);
+/* Once every vCPU exists, before any runs (arm64: the vGIC's
+ * KVM_DEV_ARM_VGIC_CTRL_INIT). -errno, with a one-line reason logged. */
+int arch_vm_finalize(int vm_fd, struct arch_boot *ab);
+/* KVM_IRQ_LINE's irq field for a GSI (x86: the GSI; arm64: SPI encoding,
+ * api.rst KVM_IRQ_LINE). */
+unsigned arch_irq_line_id(unsigned gsi);
+/* 1: the platform devices' ports are a separate I/O space (x86); 0: they
+ * sit on the MMIO bus at the same addresses (arm64's port window at 0). */
+int arch_has_port_io(void);
 /* Load kernel and initrd from cfg into gm. Needs no KVM: bad input is
  * refused before any VM exists. On bad input returns -ENOEXEC/-EINVAL/
  * -ENOMEM/-EPROTONOSUPPORT/-errno with a one-line reason in err (naming the

@@ -31,6 +31,16 @@
 #include "policy/vmm/devices/policy/x86_64/vmm_main.policy.h"
 #include "policy/vmm/devices/policy/x86_64/vmm_vcpu.policy.h"
 #define SANDBOX_POLICY(n) { #n, vmm_devices_policy_x86_64_##n##_policy, &vmm_devices_policy_x86_64_##n##_policy_len }
+#elif defined(__aarch64__)
+#include "policy/vmm/devices/policy/aarch64/virtio_blk.policy.h"
+#include "policy/vmm/devices/policy/aarch64/virtio_rng.policy.h"
+#include "policy/vmm/devices/policy/aarch64/virtio_vsock.policy.h"
+#include "policy/vmm/devices/policy/aarch64/vmm_main.policy.h"
+#include "policy/vmm/devices/policy/aarch64/vmm_vcpu.policy.h"
+#define SANDBOX_POLICY(n) { #n, vmm_devices_policy_aarch64_##n##_policy, &vmm_devices_policy_aarch64_##n##_policy_len }
+#else
+#error "sandbox: no seccomp policies for this architecture (vmm/devices/policy/<arch>/)"
+#endif
 /* Compiled at build time by build/host/seccomp-bpfc (seccomp-bpf/build.mk:
  * scbpf_embed, rules in vmm/build.mk). */
 static const struct {
@@ -45,9 +55,6 @@ static const struct {
 	SANDBOX_POLICY(vmm_main),
 	SANDBOX_POLICY(vmm_vcpu),
 };
-#else
-#error "sandbox: no seccomp policies for this architecture (vmm/devices/policy/<arch>/)"
-#endif
 
 void sandbox_config_init(struct sandbox_config *c, const char *name, const char *policy)
 {

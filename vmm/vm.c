@@ -83,7 +83,7 @@ struct vm {
 
 static int vm_irq_line(struct vm *vm, unsigned gsi, int level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
+	struct kvm_irq_level irq = { .irq = arch_irq_line_id(gsi), .level = level ? 1 : 0 };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		return -errno;
@@ -682,12 +682,32 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		goto out;
 	}
 
-	if (vm_kvm_open(vm) || arch_vm_init(vm->kvm_fd, vm->vm_fd, cfg) < 0) {
+	if (vm_kvm_open(vm) || arch_vm_init(vm->kvm_fd, vm->vm_fd, cfg, &ab) < 0) {
 		if (vm->vm_fd >= 0)
 			log_err("KVM VM setup failed: %s", strerror(errno));
 		goto out;
 	}
 	if (vm_memory(vm))
+		goto out;
+
+	/* Every vCPU before the devices: the interrupt controller is complete
+	 * when they bind their irqfds (arm64: KVM_IRQFD wants an initialised
+	 * vGIC, which wants every vCPU; api.rst KVM_IRQFD, arm-vgic-v3.rst).
+	 * Their threads start last. */
+	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size <= 0) {
+		log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		goto out;
+	}
+	vm->nvcpus = cfg->vcpus;
+	for (unsigned i = 0; i < cfg->vcpus; i++) {
+		rc = vcpu_create(vm, i, &ab, run_size);
+		if (rc) {
+			log_err("vcpu%u: setup failed: %s", i, strerror(-rc));
+			goto out;
+		}
+	}
+	if (arch_vm_finalize(vm->vm_fd, &ab) < 0)
 		goto out;
 
 	/* The agents' endpoints before the devices: the vsock device learns
@@ -704,7 +724,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	}
 
 	vm->env = (struct dev_env){
-		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = &vm->pio, .mmio = &vm->mmio,
+		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = arch_has_port_io() ? &vm->pio : &vm->mmio, .mmio = &vm->mmio,
 		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd = vm_ioeventfd,
 		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
 		.publish = vm_publish, .cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
@@ -776,19 +796,6 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		goto out;
 	}
 
-	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size <= 0) {
-		log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-		goto out;
-	}
-	vm->nvcpus = cfg->vcpus;
-	for (unsigned i = 0; i < cfg->vcpus; i++) {
-		rc = vcpu_create(vm, i, &ab, run_size);
-		if (rc) {
-			log_err("vcpu%u: setup failed: %s", i, strerror(-rc));
-			goto out;
-		}
-	}
 	for (unsigned i = 0; i < cfg->vcpus; i++) {
 		rc = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (rc) {

@@ -27,6 +27,7 @@
 #               (scripts/bench/sandbox.sh)
 #   busy        report busy=started, then read /dev/vda (page cache dropped
 #               each round) and /dev/hwrng in a loop until the VM ends
+# arch: x86_64 aarch64
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 command -v mksquashfs >/dev/null || { echo "blk_images: mksquashfs missing (squashfs-tools)" >&2; exit 1; }

@@ -3,6 +3,7 @@
 # reports what the guest sees as "E2E-GUEST: KEY=VALUE" lines, optionally
 # writes the status given as e2e.exit=N on the command line to the exit port
 # vmm announced (appvm.exit_port=), and resets the VM with reboot -f.
+# arch: x86_64 aarch64
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 root=$ASSETS/boot/root

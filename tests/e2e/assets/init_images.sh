@@ -8,6 +8,7 @@
 #                                 root.sqfs as /root.sqfs
 # /bin/app reports what it sees as "E2E-GUEST: KEY=VALUE" lines, then exits
 # with the status given as its first argument.
+# arch: x86_64 aarch64
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 command -v mksquashfs >/dev/null || { echo "init_images: mksquashfs missing (squashfs-tools)" >&2; exit 1; }
@@ -53,6 +54,8 @@ printf 'exec=/bin/sh\nargs=-c "echo \\"$WHO\\" >/run/svc-ran"\nenv=WHO=svc-ok\n'
 mksquashfs "$root" "$out/root.sqfs" -noappend -quiet -all-root -comp xz >/dev/null
 rm -rf "$root"
 
+# The cloud-kernel initramfs is for the x86 cloud scenarios only.
+[ "${E2E_ARCH:-x86_64}" = x86_64 ] || exit 0
 ird=$out/initramfs
 rm -rf "$ird"
 mkdir -p "$ird/proc" "$ird/sys" "$ird/dev" "$ird/run" "$ird/tmp"

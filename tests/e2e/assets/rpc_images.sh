@@ -6,6 +6,7 @@
 #                           /bin/marker (prints a console line, then stays
 #                           up: the app of a guest that waits for the host),
 #                           /etc/not-executable (mode 644)
+# arch: x86_64 aarch64
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 command -v mksquashfs >/dev/null || { echo "rpc_images: mksquashfs missing (squashfs-tools)" >&2; exit 1; }

@@ -3,6 +3,12 @@
 # with emulated AMD SVM running the Debian cloud kernel, whose kvm-amd gives
 # our vmm a working /dev/kvm one level down (see docs/E2E.md for why).
 #
+# E2E_ARCH=aarch64 builds and boots the nested arm64 machine instead:
+# qemu-system-aarch64 TCG, -M virt,virtualization=on,gic-version=3 -cpu max
+# (emulated EL2), Debian's cloud arm64 kernel (KVM built in) from the cache
+# scripts/setup-deps.sh unpacks it into, the arm64 busybox from there too,
+# and O's arm64 binaries (docs/ARM64.md).
+#
 # Before sourcing, set SRC (repo root) and O (build dir). Tunables:
 #   E2E_L1_MEM     L1 RAM in MiB (default 4608: a scenario gives L2 3584 MiB)
 #   E2E_L1_SMP     L1 vCPUs (default 2)
@@ -13,15 +19,44 @@
 
 E2E_L1_MEM=${E2E_L1_MEM:-4608}
 E2E_L1_SMP=${E2E_L1_SMP:-2}
+E2E_ARCH=${E2E_ARCH:-x86_64}
+# The arm64 packages setup-deps.sh unpacks instead of installing.
+E2E_ARM64=${APPVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/appvm}/arm64
+case "$E2E_ARCH" in
+x86_64) E2E_BUSYBOX=/bin/busybox; E2E_KIMAGE=bzImage; E2E_QEMU=qemu-system-x86_64 ;;
+aarch64) E2E_BUSYBOX=$E2E_ARM64/bin/busybox; E2E_KIMAGE=Image; E2E_QEMU=qemu-system-aarch64
+	MUSL_CC=${MUSL_CC:-aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs} ;;
+*) echo "e2e: E2E_ARCH=$E2E_ARCH: x86_64 or aarch64" >&2; exit 2 ;;
+esac
+export E2E_ARCH E2E_BUSYBOX
 
 e2e_die() { echo "e2e: $*" >&2; exit 1; }
 
-# Host has hardware virtualization: run scenarios directly, no L1.
-e2e_have_hwvirt() { grep -qwE 'vmx|svm' /proc/cpuinfo; }
+# Host has hardware virtualization for the target: run scenarios directly, no L1.
+e2e_have_hwvirt() { [ "$E2E_ARCH" = x86_64 ] && grep -qwE 'vmx|svm' /proc/cpuinfo; }
+
+# e2e_scenario_arch FILE: 0 when the scenario runs on E2E_ARCH. A scenario
+# names the architectures it runs on in a "# arch: x86_64 aarch64" line;
+# without one it is x86_64 only.
+e2e_scenario_arch() {
+	_a=$(sed -n 's/^# arch: *//p' "$1" | head -n 1)
+	case " ${_a:-x86_64} " in *" $E2E_ARCH "*) return 0 ;; esac
+	return 1
+}
 
 # e2e_find_cloud: CLOUD_KVER, CLOUD_BZIMAGE_HOST, CLOUD_MODDIR_HOST from the
 # installed linux-image-cloud-amd64 (newest if several).
 e2e_find_cloud() {
+	if [ "$E2E_ARCH" = aarch64 ]; then
+		# The arm64 L1 kernel (an uncompressed Image with KVM built in);
+		# the arm64 scenarios boot only the appliance kernel as L2.
+		CLOUD_BZIMAGE_HOST=$(ls "$E2E_ARM64"/boot/vmlinuz-*-cloud-arm64 2>/dev/null | sort -V | tail -n 1)
+		[ -n "$CLOUD_BZIMAGE_HOST" ] ||
+			e2e_die "no $E2E_ARM64/boot/vmlinuz-*-cloud-arm64 (run scripts/setup-deps.sh)"
+		CLOUD_KVER=${CLOUD_BZIMAGE_HOST##*/vmlinuz-}
+		CLOUD_MODDIR_HOST=$E2E_ARM64/lib/modules/$CLOUD_KVER
+		return 0
+	fi
 	CLOUD_BZIMAGE_HOST=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$CLOUD_BZIMAGE_HOST" ] ||
 		e2e_die "no /boot/vmlinuz-*-cloud-amd64 (linux-image-cloud-amd64; run scripts/setup-deps.sh)"
@@ -35,7 +70,7 @@ e2e_find_cloud() {
 e2e_tools() {
 	mkdir -p "$O/e2e" || return 1
 	# musl-gcc sees kernel UAPI headers only through $O/uapi (Makefile rule).
-	make -s -C "$SRC" O="$O" "$O/uapi/.stamp" >/dev/null || e2e_die "cannot create $O/uapi"
+	make -s -C "$SRC" O="$O" ARCH="$E2E_ARCH" "$O/uapi/.stamp" >/dev/null || e2e_die "cannot create $O/uapi"
 	for c in "$SRC"/tests/e2e/l1/*.c "$SRC"/tests/e2e/guest/*.c; do
 		[ -f "$c" ] || continue
 		b=$O/e2e/$(basename "$c" .c)
@@ -62,16 +97,16 @@ e2e_kernel() {
 	if [ -n "${E2E_KERNEL_DIR:-}" ]; then
 		mkdir -p "$O/kernel"
 		# build.sh hard-links its cache here: never write through those links.
-		rm -f "$O/kernel/vmlinux" "$O/kernel/bzImage"
-		cp "$E2E_KERNEL_DIR/vmlinux" "$E2E_KERNEL_DIR/bzImage" "$O/kernel/" ||
-			e2e_die "E2E_KERNEL_DIR=$E2E_KERNEL_DIR has no vmlinux/bzImage"
+		rm -f "$O/kernel/vmlinux" "$O/kernel/$E2E_KIMAGE"
+		cp "$E2E_KERNEL_DIR/vmlinux" "$E2E_KERNEL_DIR/$E2E_KIMAGE" "$O/kernel/" ||
+			e2e_die "E2E_KERNEL_DIR=$E2E_KERNEL_DIR has no vmlinux/$E2E_KIMAGE"
 	else
-		"$SRC/toolchain/kernel/build.sh" "$O/kernel" || e2e_die "appliance kernel build failed"
+		"$SRC/toolchain/kernel/build.sh" "$O/kernel" "$E2E_ARCH" || e2e_die "appliance kernel build failed"
 	fi
 }
 
 # e2e_assets OUTDIR [NAME...]: run the host-side asset scripts (all, or only
-# the named ones), each with O, ASSETS, SRC, E2E_TOOLS and the kernel paths.
+# the named ones; those of E2E_ARCH, by their "# arch:" line), each with O, ASSETS, SRC, E2E_TOOLS and the kernel paths.
 # A failing script does not stop the others (the scenarios needing its files
 # fail on their own): it is reported as "FAIL e2e/asset:<name>: ..." with the
 # tail of its output, and e2e_assets returns 1.
@@ -80,14 +115,14 @@ e2e_assets() {
 	_rc=0
 	mkdir -p "$_out"
 	for a in "$SRC"/tests/e2e/assets/*.sh; do
-		[ -f "$a" ] || continue
+		[ -f "$a" ] && e2e_scenario_arch "$a" || continue
 		n=$(basename "$a" .sh)
 		if [ $# -gt 0 ]; then
 			case " $* " in *" $n "*) ;; *) continue ;; esac
 		fi
 		_log=$_out/.asset-$n.log
 		if ! O=$O ASSETS=$_out ASSETS_BULK=${ASSETS_BULK:-} SRC=$SRC E2E_TOOLS=$O/e2e \
-			KERNEL_VMLINUX=$O/kernel/vmlinux KERNEL_BZIMAGE=$O/kernel/bzImage \
+			KERNEL_VMLINUX=$O/kernel/vmlinux KERNEL_BZIMAGE=$O/kernel/$E2E_KIMAGE \
 			CLOUD_BZIMAGE=$CLOUD_BZIMAGE_HOST CLOUD_MODDIR=$CLOUD_MODDIR_HOST \
 			sh "$a" >"$_log" 2>&1; then
 			tail -n 20 "$_log" | sed 's/^/    | /'
@@ -129,12 +164,14 @@ l1_image() {
 	rm -rf "$_img"
 	mkdir -p "$_img/bin" "$_img/sbin" "$_img/proc" "$_img/sys" "$_img/dev" "$_img/tmp" \
 		"$_img/lib/modules/l1" "$_img/e2e/bin" "$_img/e2e/kernel" "$_img/e2e/cloud" || return 1
-	[ -x /bin/busybox ] || e2e_die "/bin/busybox missing (busybox-static)"
-	file -L /bin/busybox | grep -q 'statically linked' || e2e_die "/bin/busybox is not static (install busybox-static)"
-	cp /bin/busybox "$_img/bin/busybox"
-	for app in $(/bin/busybox --list); do
+	[ -x "$E2E_BUSYBOX" ] || e2e_die "$E2E_BUSYBOX missing (busybox-static; scripts/setup-deps.sh)"
+	file -L "$E2E_BUSYBOX" | grep -q 'statically linked' || e2e_die "$E2E_BUSYBOX is not static (install busybox-static)"
+	cp "$E2E_BUSYBOX" "$_img/bin/busybox"
+	for app in $(e2e_busybox_list); do
 		[ "$app" = busybox ] || ln -s busybox "$_img/bin/$app"
 	done
+	# arm64: Debian's cloud kernel has KVM built in (CONFIG_KVM=y).
+	[ "$E2E_ARCH" = aarch64 ] ||
 	for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do
 		cp "$CLOUD_MODDIR_HOST/kernel/$m" "$_img/lib/modules/l1/" || e2e_die "missing $m in $CLOUD_MODDIR_HOST"
 	done
@@ -154,7 +191,13 @@ l1_image() {
 		cp "$f" "$_img/e2e/bin/$rel"
 	done
 
-	if [ "${L1_GUEST_KERNELS:-1}" != 0 ]; then
+	if [ "${L1_GUEST_KERNELS:-1}" != 0 ] && [ "$E2E_ARCH" = aarch64 ]; then
+	# arm64 L2 guests boot the appliance Image only (vmm's arm64 loader
+	# takes no ELF): KERNEL_VMLINUX names it too, so scenarios run unchanged.
+	cp "$O/kernel/Image" "$_img/e2e/kernel/" || return 1
+	ln -sf Image "$_img/e2e/kernel/vmlinux"
+	ln -sf Image "$_img/e2e/kernel/bzImage"
+	elif [ "${L1_GUEST_KERNELS:-1}" != 0 ]; then
 	cp "$O/kernel/vmlinux" "$O/kernel/bzImage" "$_img/e2e/kernel/" || return 1
 	cp "$CLOUD_BZIMAGE_HOST" "$_img/e2e/cloud/bzImage"
 	_md=$_img/lib/modules/$CLOUD_KVER
@@ -186,6 +229,11 @@ EOF
 	echo scenarios >"$_img/e2e/mode"
 }
 
+# e2e_busybox_list: the applets of E2E_BUSYBOX (arm64's run under qemu-user).
+e2e_busybox_list() {
+	if [ "$E2E_ARCH" = aarch64 ]; then qemu-aarch64-static "$E2E_BUSYBOX" --list; else "$E2E_BUSYBOX" --list; fi
+}
+
 # l1_bulk_disk DIR IMG: when DIR (the asset scripts' $ASSETS_BULK) holds
 # anything, make IMG an ext4 image of it; l1_boot then gives it to L1 as a
 # read-only virtio disk that /init mounts at /e2e/bulk. Bulk data stays out
@@ -212,6 +260,18 @@ l1_boot() {
 		: >"$1/e2e/bulk-disk"
 	fi
 	"$SRC/scripts/mkinitramfs.sh" -n "$1" "$1.cpio" || return 1
+	if [ "$E2E_ARCH" = aarch64 ]; then
+		# virtualization=on: EL2 for L1's KVM (VHE with -cpu max); the
+		# console is the virt board's PL011.
+		# shellcheck disable=SC2086 # _disk is empty or one option pair
+		timeout -k 10 "$2" qemu-system-aarch64 $_disk -nodefaults -no-user-config \
+			${E2E_QEMU_PIDFILE:+-pidfile "$E2E_QEMU_PIDFILE"} \
+			-M virt,virtualization=on,gic-version=3 -accel tcg,thread=multi -smp "$E2E_L1_SMP" -cpu max \
+			-m "$E2E_L1_MEM" -display none -serial stdio -monitor none -no-reboot \
+			-kernel "$CLOUD_BZIMAGE_HOST" -initrd "$1.cpio" \
+			-append "console=ttyAMA0 panic=-1 quiet mitigations=off"
+		return
+	fi
 	# shellcheck disable=SC2086 # _disk is empty or one option pair
 	timeout -k 10 "$2" qemu-system-x86_64 $_disk -nodefaults -no-user-config \
 		${E2E_QEMU_PIDFILE:+-pidfile "$E2E_QEMU_PIDFILE"} \

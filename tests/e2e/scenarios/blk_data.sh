@@ -2,6 +2,7 @@
 # guest mounts /dev/vdb, writes two files, syncs and unmounts. After vmm
 # exits, the host (here: L1) mounts data.img itself and finds both files with
 # the contents the guest reported.
+# arch: x86_64 aarch64
 # timeout: 240
 . "$E2E_LIB/scenario.sh"
 cp "$ASSETS/blk/data.img" "$WORK/data.img"

@@ -1,6 +1,7 @@
 # virtio-rng, on by default: the guest's hw_random core picks virtio_rng.0
 # and /dev/hwrng yields bytes, different on every read. With --no-rng there
 # is no virtio-rng device.
+# arch: x86_64 aarch64
 # timeout: 240
 . "$E2E_LIB/scenario.sh"
 vmm_run g -k "$KERNEL_VMLINUX" -r "$ASSETS/blk/root.sqfs" -p "$GUEST_PARAMS e2e.blk=rng"

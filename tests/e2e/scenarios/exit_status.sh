@@ -2,6 +2,7 @@
 # line; a guest that writes 37 there ends the VM and vmm exits with 37.
 # The guest is the appliance kernel (what guest-init runs on), whose user
 # space reaches the port through ioperm(2).
+# arch: x86_64 aarch64
 # timeout: 240
 . "$E2E_LIB/scenario.sh"
 vmm_run g -k "$KERNEL_BZIMAGE" -i "$ASSETS/boot/initramfs.cpio.gz" -p "$GUEST_PARAMS e2e.exit=37"

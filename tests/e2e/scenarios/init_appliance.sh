@@ -5,6 +5,7 @@
 # exit powers off through the exit port, so vmm exits with the app's
 # status. Then: init.on_app_exit=reboot ends the VM by reset (vmm status
 # 0), and a missing app is reported as 127.
+# arch: x86_64 aarch64
 # timeout: 480
 . "$E2E_LIB/scenario.sh"
 vmm_run a -k "$KERNEL_BZIMAGE" -r "$ASSETS/init/root.sqfs" \

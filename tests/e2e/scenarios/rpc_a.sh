@@ -7,6 +7,7 @@
 # timeout -> 137), a guest process connecting to port 8888 itself through
 # vsock loopback is refused (no answer), `vmm set-time`, `vmm mount`, and
 # `vmm shutdown`: init powers off cleanly and vmm exits 0.
+# arch: x86_64 aarch64
 # timeout: 420
 . "$E2E_LIB/scenario.sh"
 S=$WORK/ctl.sock

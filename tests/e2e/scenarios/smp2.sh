@@ -1,5 +1,6 @@
 # -c 2: both vCPUs come up (MP table, APIC IDs): the guest sees 2 processors
 # in /proc/cpuinfo and CPUs 0-1 online.
+# arch: x86_64 aarch64
 # timeout: 300
 . "$E2E_LIB/scenario.sh"
 vmm_run g -c 2 -k "$KERNEL_BZIMAGE" -i "$ASSETS/boot/initramfs.cpio.gz" -p "$GUEST_PARAMS"

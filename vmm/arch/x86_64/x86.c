@@ -138,7 +138,22 @@ static int x86_pit(int kvm_fd, int vm_fd)
 	return 0;
 }
 
-int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg)
+unsigned arch_irq_line_id(unsigned gsi)
+{
+	return gsi;
+}
+
+int arch_has_port_io(void)
+{
+	return 1;
+}
+
+int arch_vm_finalize(int vm_fd, struct arch_boot *ab)
+{
+	return 0;
+}
+
+int arch_vm_init(int kvm_fd, int vm_fd, const struct vmm_config *cfg, struct arch_boot *ab)
 {
 	uint64_t ident = X86_IDENTITY_ADDR;
 
