@@ -670,6 +670,25 @@ void virtio_host_dump(void *state)
 	}
 }
 
+int virtio_host_control(void *state, const void *msg, size_t len, int fd)
+{
+	struct virtio_host_set *s = state;
+	int r = -ENODEV;
+
+	if (len > VIRTIO_CONTROL_MAX)
+		return -EMSGSIZE;
+	for (unsigned i = 0; s && r == -ENODEV && i < s->n; i++) {
+		struct virtio_host *h = s->h[i];
+
+		if (!h->vd->control)
+			break;
+		pthread_mutex_lock(&h->lock);
+		r = h->vd->control(h->dev, msg, len, fd);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return r;
+}
+
 unsigned virtio_host_count(void *state)
 {
 	return ((struct virtio_host_set *)state)->n;

@@ -81,6 +81,12 @@ int virtio_host_start(void *state);
 void virtio_host_destroy(void *state);
 /* SIGUSR2: each transport's registers and each device's own dump. */
 void virtio_host_dump(void *state);
+/* A control message for this device type (struct virtio_device control):
+ * offered to each instance in index order, under its lock, until one
+ * answers anything but -ENODEV. Returns that answer, -ENODEV when no
+ * instance takes it (or the type has no control op), -EMSGSIZE when len
+ * exceeds VIRTIO_CONTROL_MAX. fd stays the caller's. */
+int virtio_host_control(void *state, const void *msg, size_t len, int fd);
 
 /* For tests, which drive a host without threads. */
 unsigned virtio_host_count(void *state);

@@ -835,6 +835,70 @@ static void blk_end_to_end(void)
 	unlink(path);
 }
 
+/* The control op (struct virtio_device control): the host offers a
+ * message to each instance in order until one takes it, hands the fd
+ * through, and refuses oversized messages. */
+static struct { int calls, fd_ok; size_t len; } cdev[2];
+
+static unsigned cdev_instances(const void *cfg) { return 2; }
+static int cdev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+		     struct virtio_signal *sig, struct virtio_dev_info *info)
+{
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	*dev = &cdev[index];
+	return 0;
+}
+static int cdev_activate(void *d, uint64_t f, const struct virtq_config *q, unsigned n) { return 0; }
+static void cdev_notify(void *d, unsigned q) { }
+static void cdev_nop(void *d) { }
+static int cdev_control(void *d, const void *msg, size_t len, int fd)
+{
+	unsigned i = (unsigned)((typeof(&cdev[0]))d - cdev);
+
+	cdev[i].calls++;
+	cdev[i].len = len;
+	cdev[i].fd_ok = fd >= 0 && fcntl(fd, F_GETFD) >= 0;
+	return ((const char *)msg)[0] - '0' == (int)i ? 0 : -ENODEV;
+}
+static const struct virtio_device cdev_ops = {
+	.name = "ctl", .device_id = 43, .num_queues = 1, .queue_max = 8,
+	.instances = cdev_instances, .open = cdev_open, .close = cdev_nop,
+	.activate = cdev_activate, .queue_notify = cdev_notify, .reset = cdev_nop,
+	.control = cdev_control,
+};
+
+static void control_routed_to_instances(void)
+{
+	static struct vmm_config cfg;
+	static char big[VIRTIO_CONTROL_MAX + 1];
+	struct dev_env env = make_env(&cfg, NULL);
+	void *cs = NULL;
+	int p[2];
+
+	memset(cdev, 0, sizeof(cdev));
+	CHECK_EQ(pipe(p), 0);
+	CHECK_EQ(virtio_host_create(&cs, &env, &cdev_ops, NULL), 0);
+	CHECK_EQ(virtio_host_control(cs, "1 take", 6, p[0]), 0);
+	CHECK(cdev[0].calls == 1 && cdev[1].calls == 1);
+	CHECK(cdev[1].len == 6 && cdev[1].fd_ok);
+	CHECK_EQ(virtio_host_control(cs, "0", 1, -1), 0);
+	CHECK(cdev[0].calls == 2 && cdev[1].calls == 1 && !cdev[0].fd_ok);
+	CHECK_EQ(virtio_host_control(cs, "7", 1, -1), -ENODEV);
+	CHECK_EQ(cdev[1].calls, 2);
+	big[0] = '0';
+	CHECK_EQ(virtio_host_control(cs, big, sizeof(big), -1), -EMSGSIZE);
+	CHECK_EQ(cdev[0].calls, 3);
+	/* The caller keeps its fd. */
+	CHECK(fcntl(p[0], F_GETFD) >= 0);
+	virtio_host_destroy(cs);
+	close(p[0]);
+	close(p[1]);
+	/* A device type without the op takes nothing. */
+	setup();
+	CHECK_EQ(virtio_host_control(hs, "0", 1, -1), -ENODEV);
+	teardown();
+}
+
 /* Wait up to 2 s for the used ring's index to reach idx (the device
  * process writes it in the shared guest memory). */
 static int wait_used(struct fake_ring *r, uint16_t idx)
@@ -989,6 +1053,7 @@ int main(void)
 	RUN(access_widths_and_config);
 	RUN(blk_devices_created_in_order);
 	RUN(blk_end_to_end);
+	RUN(control_routed_to_instances);
 	RUN(blk_jailed_process);
 	return t_done();
 }
