@@ -388,6 +388,52 @@ static void private_umask(void)
 	nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+static int ctl(const char *msg, int fd)
+{
+	return p9_virtio_ops.control(dev, msg, strlen(msg), fd);
+}
+
+/* Run-time grants through the control op: a directory fd plus one line
+ * of text; the guest attaches with aname=NAME; a revoked grant's fids turn
+ * stale; messages for another tag are passed on (-ENODEV). */
+static void control_grants(void)
+{
+	char late[128], p[160];
+	int fd;
+
+	make_tmp();
+	snprintf(late, sizeof(late), "%s/late", tmp);
+	CHECK_EQ(mkdir(late, 0755), 0);
+	snprintf(p, sizeof(p), "%s/granted", late);
+	close(open(p, O_WRONLY | O_CREAT, 0644));
+	fd = open(late, O_PATH | O_DIRECTORY);
+	start(false, tmp);
+	CHECK_EQ(call(put_msg(0x20000, TATTACH, "ddssd", 5, 0xffffffffu, "root", "late", 0)), RLERROR);
+	CHECK_EQ(ctl("share othertag late rw", fd), -ENODEV);
+	CHECK_EQ(ctl("share hostshare late rw", -1), -EINVAL);
+	CHECK_EQ(ctl("share hostshare late maybe", fd), -EINVAL);
+	CHECK_EQ(ctl("share hostshare ../x rw", fd), -EINVAL);
+	CHECK_EQ(ctl("share hostshare late rw extra", fd), -EINVAL);
+	CHECK_EQ(p9_virtio_ops.control(dev, "share\0hostshare late rw", 23, fd), -EINVAL);
+	/* "-" addresses the first share, which this one is. */
+	CHECK_EQ(ctl("share - late ro", fd), 0);
+	CHECK_EQ(ctl("share hostshare late rw", fd), -EEXIST);
+	CHECK_EQ(call(put_msg(0x20000, TATTACH, "ddssd", 5, 0xffffffffu, "root", "late", 0)), TATTACH + 1);
+	CHECK_EQ(call(put_msg(0x20000, TWALK, "ddws", 5, 6, 1, "granted")), TWALK + 1);
+	/* Granted read-only. */
+	CHECK_EQ(call(put_msg(0x20000, TMKDIR, "dsdd", 5, "x", 0755, 0)), RLERROR);
+	CHECK_EQ(le32_at(0x40007), EROFS);
+	CHECK_EQ(ctl("unshare hostshare late", -1), 0);
+	CHECK_EQ(ctl("unshare hostshare late", -1), -ENOENT);
+	CHECK_EQ(call(put_msg(0x20000, TWALK, "ddws", 6, 7, 0, "")), RLERROR);
+	CHECK_EQ(le32_at(0x40007), ESTALE);
+	/* The share itself is untouched. */
+	CHECK_EQ(call(put_msg(0x20000, TWALK, "ddws", 0, 8, 1, "hello")), TWALK + 1);
+	close(fd);
+	stop();
+	nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* The device process's filter (virtio_9p.policy): what the server calls is
  * allowed, and the arguments that would widen it are not. */
 static uint32_t verdict(int nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a4)
@@ -430,6 +476,7 @@ int main(void)
 	RUN(read_only_share);
 	RUN(malformed_chains);
 	RUN(private_umask);
+	RUN(control_grants);
 	RUN(policy);
 	return t_done();
 }

@@ -17,7 +17,9 @@ struct p9dev {
 	struct virtio_signal *sig;
 	const struct gm *gm;
 	struct p9_server *srv;
-	char name[24];               /* "virtio-9p TAG" for warnings */
+	char name[12 + P9DEV_TAG_MAX]; /* "virtio-9p TAG" for warnings */
+	char tag[P9DEV_TAG_MAX + 1];
+	bool first;                  /* addressed by control TAG "-" */
 	bool active;
 	/* The serving thread has its own umask 0 (see p9dev_umask). */
 	bool umask_done;
@@ -142,6 +144,7 @@ int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, cons
 	d->sig = sig;
 	d->gm = gm;
 	snprintf(d->name, sizeof(d->name), "virtio-9p %s", sh->tag);
+	snprintf(d->tag, sizeof(d->tag), "%s", sh->tag);
 	*out = d;
 	return 0;
 }
@@ -157,6 +160,45 @@ void p9dev_close(struct p9dev *d)
 struct p9_server *p9dev_server(struct p9dev *d)
 {
 	return d->srv;
+}
+
+void p9dev_set_first(struct p9dev *d)
+{
+	d->first = true;
+}
+
+/* Run-time grants (seneschal's model): the message format is in
+ * virtio_9p.h. The VMM trusts itself, but the bytes are still parsed with
+ * bounds: they cross into the device process as plain data. */
+static int p9dev_control(void *dev, const void *msg, size_t len, int fd)
+{
+	struct p9dev *d = dev;
+	char buf[VIRTIO_CONTROL_MAX + 1], *w[5], *save = NULL;
+	int n = 0;
+
+	if (len >= sizeof(buf) || memchr(msg, 0, len))
+		return -EINVAL;
+	memcpy(buf, msg, len);
+	buf[len] = 0;
+	for (char *t = strtok_r(buf, " \n", &save); t && n < 5; t = strtok_r(NULL, " \n", &save))
+		w[n++] = t;
+	if (n < 3 || n > 4)
+		return -EINVAL;
+	if (strcmp(w[1], "-") ? strcmp(w[1], d->tag) != 0 : !d->first)
+		return -ENODEV;
+	if (!strcmp(w[0], "share") && n == 4 && fd >= 0 && (!strcmp(w[3], "ro") || !strcmp(w[3], "rw"))) {
+		int r = p9_grant_fd(d->srv, fd, w[2], !strcmp(w[3], "ro"));
+		if (r == 0)
+			log_info("%s: granted %s%s", d->name, w[2], !strcmp(w[3], "ro") ? " (read-only)" : "");
+		return r;
+	}
+	if (!strcmp(w[0], "unshare") && n == 3) {
+		int r = p9_revoke(d->srv, w[2]);
+		if (r == 0)
+			log_info("%s: revoked %s", d->name, w[2]);
+		return r;
+	}
+	return -EINVAL;
 }
 
 /* ---- the device host's view ---------------------------------------------- */
@@ -197,7 +239,8 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 		log_err("--share %s:%s: %s", sh->dir, sh->tag, strerror(-r));
 		return r;
 	}
-	snprintf(info->name, sizeof(info->name), "%s", d->name);
+	/* The host's log prefix is shorter: a long tag is cut there. */
+	snprintf(info->name, sizeof(info->name), "%.*s", (int)sizeof(info->name) - 1, d->name);
 	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 			 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_9P_MOUNT_TAG);
 	/* struct virtio_9p_config: le16 tag_len, tag (not NUL-terminated). */
@@ -205,6 +248,8 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 	info->config[1] = (uint8_t)(tlen >> 8);
 	memcpy(info->config + 2, sh->tag, tlen);
 	info->config_len = (uint32_t)(2 + tlen);
+	if (index == 0)
+		p9dev_set_first(d);
 	log_debug("%s: %s%s", d->name, sh->dir[0] ? sh->dir : "(empty root)", sh->ro ? ", read-only" : "");
 	*dev = d;
 	return 0;
@@ -236,6 +281,7 @@ const struct virtio_device p9_virtio_ops = {
 	.queue_notify = p9dev_queue_notify,
 	.reset = p9dev_reset,
 	.dump = p9dev_dump,
+	.control = p9dev_control,
 };
 
 /* ---- options ------------------------------------------------------------- */
@@ -349,7 +395,7 @@ static int p9dev_status_json(const void *cfg, char *buf, size_t len)
 }
 
 const struct device_ops virtio_9p_device = {
-	.name = "virtio-9p",
+	.name = P9DEV_CTL_DEVICE,
 	.options = p9dev_options,
 	.cfg_size = sizeof(struct p9dev_opts),
 	.status_json = p9dev_status_json,

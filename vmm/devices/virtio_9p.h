@@ -13,7 +13,8 @@
  * (p9/p9.h) on that fd; the serve ops only run the server on requests, so
  * they reach the host file system only through fds beneath the share
  * (openat2 RESOLVE_BENEATH, docs/P9.md) and work in a jailed process with
- * no file system of its own.
+ * no file system of its own. Run-time grants arrive through the control op
+ * as one line of text plus one directory fd (below).
  *
  * Tests drive one instance directly: p9dev_open, then p9_virtio_ops as the
  * device host would. */
@@ -58,6 +59,17 @@ struct p9dev_opts {
 	struct p9dev_share share[P9DEV_MAX_SHARES];
 };
 
+/* Control messages (struct virtio_device control; `vmm share|unshare`
+ * build them), one line of words:
+ *   "share TAG NAME ro|rw" with a directory fd: grant it as NAME (the guest
+ *                          mounts it with aname=NAME; a share with an
+ *                          empty HOSTDIR lists it in its root),
+ *   "unshare TAG NAME":    revoke NAME; fids inside turn stale (ESTALE).
+ * TAG "-" means the first share. An instance whose tag differs answers
+ * -ENODEV so the host asks the next; else 0, -EINVAL (malformed),
+ * -EEXIST, -ENOSPC, -ENOENT as p9_grant_fd/p9_revoke. */
+#define P9DEV_CTL_DEVICE "virtio-9p"
+
 struct p9dev;
 
 /* Parse one --share value into o (appended). 0, or -EINVAL with one line
@@ -69,6 +81,8 @@ int p9dev_parse_share(struct p9dev_opts *o, const char *opt, char *val, char *er
  * server's error (-EINVAL for a policy the process cannot serve). */
 int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, const struct gm *gm,
 	       struct virtio_signal *sig);
+/* Mark the instance that control messages with TAG "-" address. */
+void p9dev_set_first(struct p9dev *d);
 void p9dev_close(struct p9dev *d);
 /* The server, for tests. */
 struct p9_server *p9dev_server(struct p9dev *d);
