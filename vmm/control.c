@@ -1,7 +1,6 @@
 #include "vmm/control.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -97,8 +96,9 @@ static uint32_t ctl_h_status(void *ctx, const void *req, void *resp, struct rpc_
 }
 
 /* DeviceControl: the privileged half of a run-time device request. The
- * directory is opened here, in the VMM (as the user vmm runs as), never
- * in the device, which may be jailed with no file system: it gets the fd.
+ * directory is opened here, in the VMM (as the user vmm runs as,
+ * devdir_open), never in the device, which may be jailed with no file
+ * system: it gets the fd.
  * A delivered request answers OK with the device's errno in the response. */
 static uint32_t ctl_h_device(void *ctx, const void *req, void *resp, struct rpc_status *st)
 {
@@ -112,9 +112,11 @@ static uint32_t ctl_h_device(void *ctx, const void *req, void *resp, struct rpc_
 		return RPC_UNIMPLEMENTED;
 	}
 	if (r->open_dir[0]) {
-		fd = openat(AT_FDCWD, r->open_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		bool hardened;
+
+		fd = devdir_open(r->open_dir, r->open_ro, &hardened);
 		if (fd < 0) {
-			out->error = errno;
+			out->error = -fd;
 			return RPC_OK;
 		}
 	}

@@ -33,8 +33,9 @@ static const char ctlcmd_usage_text[] =
 	"                                          terminal when stdin is one, else pipes\n"
 	"       vmm share SOCK [--ro] [--tag TAG] HOSTDIR NAME\n"
 	"                                          grant HOSTDIR to the running VM's virtio-9p\n"
-	"                                          share TAG (default: the first) as NAME; the\n"
-	"                                          guest mounts it with aname=NAME\n"
+	"                                          share TAG (default: the first) as NAME: a\n"
+	"                                          directory in a --share :TAG root, or\n"
+	"                                          mounted alone with aname=NAME\n"
 	"       vmm unshare SOCK [--tag TAG] NAME  revoke it (open files there turn stale)\n"
 	"Common: -T SEC  how long to wait for the guest service (default 10)\n"
 	"Exit: 0 ok; 1 request failed; 2 usage; 3 no such socket; 4 VM not running;\n"
@@ -336,6 +337,7 @@ static int ctlcmd_share(const char *cmd, const char *sock, int argc, char **argv
 	if (n < 0 || (size_t)n >= sizeof(req.msg.bytes))
 		return ctlcmd_usage("%s: arguments too long", cmd);
 	req.msg.size = (pb_size_t)n;
+	req.open_ro = ro;
 	strcpy(req.device, "virtio-9p");
 	rc = ctlcmd_call(sock, &proto_vmctl_methods[PROTO_VMCTL_DEVICE_CONTROL], &req, &resp, timeout_ms, &st);
 	if (rc)

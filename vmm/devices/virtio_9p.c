@@ -209,7 +209,9 @@ static unsigned p9dev_instances(const void *cfg)
 }
 
 /* Privileged half, in the VMM: open the share's directory (the only path
- * ever resolved outside the share) and build the server on that fd. */
+ * ever resolved outside the share; a private nodev,nosuid,nosymfollow
+ * mount of it where vmm may, read-only for ro: devdir_open) and build the
+ * server on that fd. */
 static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
 			  struct virtio_signal *sig, struct virtio_dev_info *info)
 {
@@ -224,13 +226,17 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 		return dev_input_error(-EPERM);
 	}
 	if (sh->dir[0]) {
-		dirfd = open(sh->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		bool hardened;
+
+		dirfd = devdir_open(sh->dir, sh->ro, &hardened);
 		if (dirfd < 0) {
-			r = -errno;
 			log_err("--share %s:%s: %s", sh->dir, sh->tag,
-				r == -ENOTDIR ? "not a directory" : strerror(-r));
-			return dev_input_error(r);
+				dirfd == -ENOTDIR ? "not a directory" : strerror(-dirfd));
+			return dev_input_error(dirfd);
 		}
+		if (!hardened)
+			log_debug("--share %s:%s: no private nodev,nosuid mount (vmm lacks CAP_SYS_ADMIN)", sh->dir,
+				  sh->tag);
 	}
 	r = p9dev_open(&d, sh, dirfd, env->gm, sig);
 	if (dirfd >= 0)
