@@ -1,7 +1,6 @@
 #include "vmm/devices/virtio_9p.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +27,7 @@ struct p9dev {
 	struct virtq vq;
 	struct virtq_chain chain;
 	/* One request and one reply in flight (requests are served in order,
-	 * one at a time: docs/P9.md "What the device wrapper needs"). */
+	 * one at a time: the library is not thread-safe, docs/P9.md). */
 	uint8_t req[P9DEV_MSIZE_MAX];
 	uint8_t reply[P9DEV_MSIZE_MAX];
 };
