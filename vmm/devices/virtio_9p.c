@@ -337,8 +337,8 @@ int p9dev_parse_share(struct p9dev_opts *o, const char *opt, char *val, char *er
 	*colon = 0;
 	if (!p9dev_tag_ok(colon + 1))
 		return dev_option_error(err, errlen,
-					"%s %s: bad tag '%s' (1-%d of A-Z a-z 0-9 _ - ., starting with a letter or digit)",
-					opt, val, colon + 1, P9DEV_TAG_MAX);
+					"%s %s:%s: bad tag '%s' (1-%d of A-Z a-z 0-9 _ - ., starting with a letter or digit)",
+					opt, val, colon + 1, colon + 1, P9DEV_TAG_MAX);
 	strcpy(sh.tag, colon + 1);
 	sh.dir = val;
 	for (unsigned i = 0; i < o->n; i++)
