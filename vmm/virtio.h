@@ -154,6 +154,10 @@ struct virtio_dev_info {
 	 * reaches exactly what vmm could there (vsock's PATH_<port> sockets). */
 	unsigned nofile;
 	char bind[VIRTIO_JAIL_BINDS][VIRTIO_JAIL_PATH_MAX];
+	/* Run as vmm's own uid/gid even without binds: for a device that
+	 * reaches host files through directory fds open() acquired
+	 * (virtio-9p's shares), so it creates and opens them as vmm would. */
+	bool as_vmm_user;
 };
 
 /* The guest-stream protocol on stream_fd: one datagram "CONNECT <port>\n"

@@ -14,7 +14,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
 #include "vmm/device.h"
+#include "vmm/devices/virtio_9p.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/log.h"
@@ -869,7 +872,7 @@ static const struct virtio_device cdev_ops = {
 
 static void control_routed_to_instances(void)
 {
-	static struct vmm_config cfg;
+	static struct vmm_config cfg = { .disable_sandbox = true };
 	static char big[VIRTIO_CONTROL_MAX + 1];
 	struct dev_env env = make_env(&cfg, NULL);
 	void *cs = NULL;
@@ -1033,6 +1036,122 @@ static void blk_jailed_process(void)
 	unlink(path);
 }
 
+/* A 9P message at gpa (fmt: d = u32, w = u16, s = string), chain head k:
+ * request descriptor 2k, 4 KiB reply descriptor 2k+1 at FR_DATA + 0x2000k.
+ * Notifies through the ioeventfd and waits for the used entry. Returns the
+ * reply's type. */
+static uint8_t p9_call(struct fake_ring *r, unsigned k, uint8_t type, const char *fmt, ...)
+{
+	uint8_t *m = r->mem + FR_DATA + 0x2000u * k;
+	uint32_t n = 7;
+	uint64_t one = 1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++) {
+		if (*f == 's') {
+			const char *str = va_arg(ap, const char *);
+			uint16_t l = (uint16_t)strlen(str);
+			memcpy(m + n, &l, 2);
+			memcpy(m + n + 2, str, l);
+			n += 2u + l;
+		} else if (*f == 'w') {
+			uint16_t v = (uint16_t)va_arg(ap, int);
+			memcpy(m + n, &v, 2);
+			n += 2;
+		} else {
+			uint32_t v = va_arg(ap, uint32_t);
+			memcpy(m + n, &v, 4);
+			n += 4;
+		}
+	}
+	va_end(ap);
+	memcpy(m, &n, 4);
+	m[4] = type;
+	m[5] = m[6] = 0;
+	fr_desc(r, (uint16_t)(2 * k), FR_DATA + 0x2000u * k, n, VIRTQ_DESC_F_NEXT, (uint16_t)(2 * k + 1));
+	fr_desc(r, (uint16_t)(2 * k + 1), FR_DATA + 0x2000u * k + 0x1000, 0x1000, VIRTQ_DESC_F_WRITE, 0);
+	fr_avail(r, (uint16_t)(2 * k));
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	CHECK(wait_used(r, r->avail_idx));
+	return m[0x1000 + 4];
+}
+
+/* virtio-9p in its jailed process (the default): its seccomp policy lets
+ * the server work (attach, walk, mkdir with the guest's exact mode through
+ * its private umask), and a run-time grant crosses the socketpair as
+ * VH_MSG_CONTROL with the directory fd (SCM_RIGHTS): the guest then
+ * attaches to it; the device's errno (EEXIST) comes back as it is. */
+static void p9_jailed_control(void)
+{
+	char dir[64], share[80], grant[80], p[128];
+	struct vmm_config cfg = { 0 };
+	struct p9dev_opts o = { 0 };
+	struct fake_ring r;
+	struct dev_env env;
+	struct stat st;
+	void *hs9 = NULL;
+	uint8_t *shared;
+	char val[128], err[128];
+	int gfd, pid;
+
+	strcpy(dir, "/tmp/mmiotest-9p.XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(share, sizeof(share), "%s/share", dir);
+	snprintf(grant, sizeof(grant), "%s/grant", dir);
+	CHECK_EQ(mkdir(share, 0755), 0);
+	CHECK_EQ(mkdir(grant, 0755), 0);
+	snprintf(p, sizeof(p), "%s/granted", grant);
+	close(open(p, O_WRONLY | O_CREAT, 0644));
+	fr_init(&r, 8);
+	shared = mmap(NULL, FR_MEM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	free(r.mem);
+	r.mem = shared;
+	gm_init_test(&r.gm, r.mem, FR_MEM);
+	snprintf(val, sizeof(val), "%s:t", share);
+	CHECK_EQ(p9dev_parse_share(&o, "--share", val, err, sizeof(err)), 0);
+	env = make_env(&cfg, &r.gm);
+	CHECK_EQ(virtio_host_create(&hs9, &env, &p9_virtio_ops, &o), 0);
+	h = virtio_host_instance(hs9, 0);
+	CHECK_EQ(virtio_host_start(hs9), 0);
+	pid = virtio_host_pid(h);
+	CHECK(pid > 1);
+	CHECK(proc_status_has(pid, "Seccomp:\t2"));
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(p9_call(&r, 0, 100, "ds", 8192, "9P2000.L"), 101);
+	CHECK_EQ(p9_call(&r, 1, 104, "ddssd", 0, 0xffffffffu, "root", "", 0), 105);
+	/* Tmkdir 0777: created by the jailed server, mode exact (umask 0). */
+	CHECK_EQ(p9_call(&r, 2, 72, "dsdd", 0, "made", 0777, 0), 73);
+	snprintf(p, sizeof(p), "%s/made", share);
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	/* No grant yet: Tattach aname "late" is an Rlerror. */
+	CHECK_EQ(p9_call(&r, 3, 104, "ddssd", 5, 0xffffffffu, "root", "late", 0), 7);
+	gfd = open(grant, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK_EQ(virtio_host_control(hs9, "share - late rw", 15, gfd), 0);
+	CHECK_EQ(virtio_host_control(hs9, "share - late rw", 15, gfd), -EEXIST);
+	CHECK_EQ(virtio_host_control(hs9, "share other late rw", 19, gfd), -ENODEV);
+	close(gfd);
+	/* The fd crossed: the guest attaches to the grant and finds its file. */
+	CHECK_EQ(p9_call(&r, 0, 104, "ddssd", 5, 0xffffffffu, "root", "late", 0), 105);
+	CHECK_EQ(p9_call(&r, 1, 110, "ddws", 5, 6, 1, "granted"), 111);
+	CHECK_EQ(virtio_host_control(hs9, "unshare - late", 14, -1), 0);
+	CHECK_EQ(p9_call(&r, 2, 110, "ddws", 5, 7, 1, "granted"), 7);
+	virtio_host_destroy(hs9);
+	h = NULL;
+	munmap(shared, FR_MEM);
+	snprintf(p, sizeof(p), "%s/made", share);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/granted", grant);
+	unlink(p);
+	rmdir(share);
+	rmdir(grant);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	t_suite = "virtio_mmio";
@@ -1055,5 +1174,7 @@ int main(void)
 	RUN(blk_end_to_end);
 	RUN(control_routed_to_instances);
 	RUN(blk_jailed_process);
+	if (geteuid() == 0)
+		RUN(p9_jailed_control);
 	return t_done();
 }

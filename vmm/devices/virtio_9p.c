@@ -122,7 +122,7 @@ int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, cons
 {
 	struct p9_share_config pc = { .name = sh->tag, .dirfd = dirfd, .ro = sh->ro };
 	struct p9_config cfg = {
-		.shares = &pc, .n_shares = dirfd >= 0, .msize_max = P9DEV_MSIZE_MAX,
+		.shares = &pc, .n_shares = dirfd >= 0, .msize_max = P9DEV_MSIZE_MAX, .fid_limit = P9DEV_FID_LIMIT,
 		.uid_policy = sh->policy, .guest_uid = sh->uid, .guest_gid = sh->gid,
 		/* The share itself is what the guest mounts (aname ""); run-time
 		 * grants are reached with aname=NAME. Without a directory the
@@ -224,6 +224,13 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 			sh->tag);
 		return dev_input_error(-EPERM);
 	}
+	/* The jailed process's user namespace maps one uid (vmm's): it could
+	 * not give files the guest's ids. */
+	if (sh->policy == P9_UID_PASSTHROUGH && !(env->cfg && env->cfg->disable_sandbox)) {
+		log_err("--share %s:%s: security=passthrough needs --disable-sandbox (the jailed device maps "
+			"only vmm's uid)", sh->dir, sh->tag);
+		return dev_input_error(-EPERM);
+	}
 	if (sh->dir[0]) {
 		bool hardened;
 
@@ -253,6 +260,11 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 	info->config[1] = (uint8_t)(tlen >> 8);
 	memcpy(info->config + 2, sh->tag, tlen);
 	info->config_len = (uint32_t)(2 + tlen);
+	/* Jailed: the fids' open files and directory fds, grants arriving
+	 * over the socket, a few for the library's walks; and vmm's own
+	 * uid, so files are created and opened as vmm would. */
+	info->nofile = P9DEV_NOFILE;
+	info->as_vmm_user = true;
 	if (index == 0)
 		p9dev_set_first(d);
 	log_debug("%s: %s%s", d->name, sh->dir[0] ? sh->dir : "(empty root)", sh->ro ? ", read-only" : "");

@@ -40,6 +40,11 @@
 /* Descriptors per queue. Linux's client puts up to 128 segments in one
  * request and uses indirect tables when offered. */
 #define P9DEV_QUEUE_MAX 128
+/* Fids per connection (the library's default), and the open-file limit
+ * of the jailed device process: a file per fid, the grants' directory fds
+ * (P9_MAX_SHARES), a received grant and the library's walk. */
+#define P9DEV_FID_LIMIT 4096
+#define P9DEV_NOFILE (P9DEV_FID_LIMIT + P9_MAX_SHARES + 64)
 /* Bytes of request and reply one notification serves before the device
  * yields to the host (virtio_signal_requeue). */
 #define P9DEV_BUDGET_BYTES (16u << 20)
