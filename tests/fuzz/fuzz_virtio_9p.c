@@ -112,7 +112,7 @@ static void fz_setup(void)
 	fz_write(p, "hello");
 	snprintf(p, sizeof(p), "%s/share", top);
 	d = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d < 0 || p9dev_open(&dev, &sh, d, &gm, &sig) < 0)
+	if (d < 0 || p9dev_open(&dev, &sh, d, false, &gm, &sig) < 0)
 		abort();
 	close(d);
 	atexit(fz_cleanup);

@@ -1036,6 +1036,13 @@ static void blk_jailed_process(void)
 	unlink(path);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
 /* A 9P message at gpa (fmt: d = u32, w = u16, s = string), chain head k:
  * request descriptor 2k, 4 KiB reply descriptor 2k+1 at FR_DATA + 0x2000k.
  * Notifies through the ioeventfd and waits for the used entry. Returns the
@@ -1128,6 +1135,16 @@ static void p9_jailed_control(void)
 	snprintf(p, sizeof(p), "%s/made", share);
 	CHECK_EQ(stat(p, &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 0777);
+	/* chmod of a FIFO: fchmodat2 is not in the filter, so the jailed
+	 * server answers EPERM without calling it, and lives on. */
+	snprintf(p, sizeof(p), "%s/fifo", share);
+	CHECK_EQ(mkfifo(p, 0644), 0);
+	CHECK_EQ(p9_call(&r, 3, 110, "ddws", 0, 9, 1, "fifo"), 111);
+	/* Tsetattr fid valid=MODE mode uid gid size atime(2) mtime(2) */
+	CHECK_EQ(p9_call(&r, 0, 26, "ddddddddddddddd", 9, 1, 0600, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 7);
+	CHECK_EQ(le32(r.mem + FR_DATA + 0x1000 + 7), EPERM);
+	CHECK_EQ(kill(pid, 0), 0);
+	unlink(p);
 	/* No grant yet: Tattach aname "late" is an Rlerror. */
 	CHECK_EQ(p9_call(&r, 3, 104, "ddssd", 5, 0xffffffffu, "root", "late", 0), 7);
 	gfd = open(grant, O_PATH | O_DIRECTORY | O_CLOEXEC);

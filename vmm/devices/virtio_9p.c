@@ -117,7 +117,7 @@ static void p9dev_reset(void *dev)
 	memset(&d->vq, 0, sizeof(d->vq));
 }
 
-int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, const struct gm *gm,
+int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, bool jailed, const struct gm *gm,
 	       struct virtio_signal *sig)
 {
 	struct p9_share_config pc = { .name = sh->tag, .dirfd = dirfd, .ro = sh->ro };
@@ -128,6 +128,8 @@ int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, cons
 		 * grants are reached with aname=NAME. Without a directory the
 		 * guest mounts the synthetic root listing the grants. */
 		.root_share = dirfd >= 0 ? sh->tag : NULL,
+		/* virtio_9p.policy cannot name fchmodat2 (see there). */
+		.no_fchmodat2 = jailed,
 	};
 	struct p9dev *d = calloc(1, sizeof(*d));
 
@@ -244,7 +246,7 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 			log_debug("--share %s:%s: no private nodev,nosuid mount (vmm lacks CAP_SYS_ADMIN)", sh->dir,
 				  sh->tag);
 	}
-	r = p9dev_open(&d, sh, dirfd, env->gm, sig);
+	r = p9dev_open(&d, sh, dirfd, !(env->cfg && env->cfg->disable_sandbox), env->gm, sig);
 	if (dirfd >= 0)
 		close(dirfd);
 	if (r < 0) {

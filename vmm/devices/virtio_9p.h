@@ -82,9 +82,10 @@ struct p9dev;
 int p9dev_parse_share(struct p9dev_opts *o, const char *opt, char *val, char *err, size_t errlen);
 
 /* The device for one share; dirfd (the share's directory, or -1 for an
- * empty root) is dup'ed, the caller keeps its own. -ENOMEM, or the p9
- * server's error (-EINVAL for a policy the process cannot serve). */
-int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, const struct gm *gm,
+ * empty root) is dup'ed, the caller keeps its own; jailed: it will serve
+ * under virtio_9p.policy. -ENOMEM, or the p9 server's error (-EINVAL for a
+ * policy the process cannot serve). */
+int p9dev_open(struct p9dev **out, const struct p9dev_share *sh, int dirfd, bool jailed, const struct gm *gm,
 	       struct virtio_signal *sig);
 /* Mark the instance that control messages with TAG "-" address. */
 void p9dev_set_first(struct p9dev *d);
