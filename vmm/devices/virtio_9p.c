@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +210,18 @@ static unsigned p9dev_instances(const void *cfg)
 	return ((const struct p9dev_opts *)cfg)->n;
 }
 
+/* The jailed process's RLIMIT_NOFILE: P9DEV_NOFILE, but never above vmm's
+ * own hard limit (the jail cannot raise it: setrlimit fails with EPERM,
+ * seen with the common hard limit of 4096). Fids beyond it get EMFILE. */
+static unsigned p9dev_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < P9DEV_NOFILE)
+		return (unsigned)rl.rlim_max;
+	return P9DEV_NOFILE;
+}
+
 /* Privileged half, in the VMM: open the share's directory (the only path
  * ever resolved outside the share; a private nodev,nosuid,nosymfollow
  * mount of it where vmm may, read-only for ro: devdir_open) and build the
@@ -265,7 +278,7 @@ static int p9dev_dev_open(void **dev, const void *cfg, unsigned index, const str
 	/* Jailed: the fids' open files and directory fds, grants arriving
 	 * over the socket, a few for the library's walks; and vmm's own
 	 * uid, so files are created and opened as vmm would. */
-	info->nofile = P9DEV_NOFILE;
+	info->nofile = p9dev_nofile();
 	info->as_vmm_user = true;
 	if (index == 0)
 		p9dev_set_first(d);
