@@ -55,6 +55,11 @@ struct p9_config {
 	enum p9_uid_policy uid_policy;
 	uint32_t guest_uid, guest_gid; /* P9_UID_MAPPED: owner shown to the guest */
 	const char *root_share; /* attach with aname "" gets this grant, if set */
+	/* The caller's seccomp filter has no fchmodat2 (a toolchain whose
+	 * syscall table predates it): chmod of a FIFO or socket answers EPERM
+	 * without trying, as on a kernel before 6.6, instead of a call the
+	 * filter would kill the process for. */
+	int no_fchmodat2;
 #ifdef APPVM_TEST
 	/* Tests: resolve with the O_NOFOLLOW per-component walk even where
 	 * openat2() exists, so both resolvers are exercised. */

@@ -40,6 +40,7 @@ struct p9_fid {
 struct p9_server {
 	uint32_t msize, msize_max, fid_limit, nfids;
 	enum p9_uid_policy policy;
+	int no_fchmodat2;           /* config.no_fchmodat2 */
 	uint32_t guest_uid, guest_gid;
 	uid_t euid;
 	gid_t egid;

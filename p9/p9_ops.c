@@ -600,6 +600,8 @@ static int p9_ops_obj_fd(struct p9_server *s, const struct p9_fid *f, int need_w
  * inode and nothing a link could point to. Without it: EPERM. */
 static int p9_ops_chmod_special(struct p9_server *s, const struct p9_fid *f, mode_t mode)
 {
+	if (s->no_fchmodat2)
+		return -EPERM;
 	int fd = p9_fid_open_path(s, f, O_PATH);
 	if (fd < 0)
 		return fd;

@@ -111,6 +111,7 @@ struct p9_server *p9_server_new(const struct p9_config *cfg)
 	s->msize = s->msize_max = msize;
 	s->fid_limit = cfg->fid_limit ? cfg->fid_limit : P9_FID_LIMIT_DEFAULT;
 	s->policy = cfg->uid_policy;
+	s->no_fchmodat2 = cfg->no_fchmodat2;
 	s->guest_uid = cfg->guest_uid;
 	s->guest_gid = cfg->guest_gid;
 	s->euid = geteuid();

@@ -17,4 +17,9 @@ const struct rpc_method_desc proto_vmctl_methods[PROTO_VMCTL_N] = {
 		.req_fields = vmctl_OpenShellRequest_fields, .req_size = sizeof(vmctl_OpenShellRequest),
 		.resp_fields = vmctl_OpenShellResponse_fields, .resp_size = sizeof(vmctl_OpenShellResponse),
 	},
+	[PROTO_VMCTL_DEVICE_CONTROL] = {
+		.id = PROTO_METHOD_ID(PROTO_SVC_VMCTL, 4), .name = "vmctl.DeviceControl",
+		.req_fields = vmctl_DeviceControlRequest_fields, .req_size = sizeof(vmctl_DeviceControlRequest),
+		.resp_fields = vmctl_DeviceControlResponse_fields, .resp_size = sizeof(vmctl_DeviceControlResponse),
+	},
 };

@@ -6,7 +6,7 @@ PKGS="make gcc musl-tools linux-libc-dev clang llvm lld libclang-rt-14-dev \
 libfdt-dev liblzma-dev nanopb libnanopb-dev protobuf-compiler python3-protobuf \
 linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils zstd cpio kmod \
 qemu-system-x86 busybox-static linux-image-cloud-amd64 \
-squashfs-tools e2fsprogs file libseccomp-dev binutils acpica-tools"
+squashfs-tools e2fsprogs file libseccomp-dev binutils acpica-tools stress-ng"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -3,10 +3,11 @@
 VMM_SRCS := $(wildcard vmm/*.c vmm/devices/*.c vmm/services/*.c vmm/arch/$(ARCH)/*.c)
 VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 
+# virtio-9p serves shares with the p9/ library (P9_REL_OBJS).
 # The control socket speaks proto/'s framed RPC (nanopb, static).
 # sandbox.c jails device processes with jail/ (JAIL_REL_OBJS, which brings
 # the policy compiler for --seccomp-policy-dir).
-$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS)
+$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS) $(P9_REL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS) $(LZMA_LIB) $(VMM_LDLIBS)
 

@@ -95,9 +95,44 @@ static uint32_t ctl_h_status(void *ctx, const void *req, void *resp, struct rpc_
 	return RPC_OK;
 }
 
+/* DeviceControl: the privileged half of a run-time device request. The
+ * directory is opened here, in the VMM (as the user vmm runs as,
+ * devdir_open), never in the device, which may be jailed with no file
+ * system: it gets the fd.
+ * A delivered request answers OK with the device's errno in the response. */
+static uint32_t ctl_h_device(void *ctx, const void *req, void *resp, struct rpc_status *st)
+{
+	struct ctl *c = ctx;
+	const vmctl_DeviceControlRequest *r = req;
+	vmctl_DeviceControlResponse *out = resp;
+	int fd = -1, rc;
+
+	if (!c->hooks.device_control) {
+		rpc_status_set(st, RPC_UNIMPLEMENTED, "%s", "no device control");
+		return RPC_UNIMPLEMENTED;
+	}
+	if (r->open_dir[0]) {
+		bool hardened;
+
+		fd = devdir_open(r->open_dir, r->open_ro, &hardened);
+		if (fd < 0) {
+			out->error = -fd;
+			return RPC_OK;
+		}
+	}
+	rc = c->hooks.device_control(c->hooks.vm, r->device, r->msg.bytes, r->msg.size, fd);
+	if (fd >= 0)
+		close(fd);
+	out->error = rc < 0 ? -rc : 0;
+	if (rc < 0)
+		log_info("control: %s request failed: %s", r->device, strerror(-rc));
+	return RPC_OK;
+}
+
 static const struct rpc_method ctl_methods[] = {
 	{ &proto_vmctl_methods[PROTO_VMCTL_STOP], ctl_h_stop },
 	{ &proto_vmctl_methods[PROTO_VMCTL_STATUS], ctl_h_status },
+	{ &proto_vmctl_methods[PROTO_VMCTL_DEVICE_CONTROL], ctl_h_device },
 };
 
 /* Read one frame into buf: 0, -ECONNRESET at a clean EOF before a header
@@ -298,7 +333,7 @@ static void *ctl_conn_thread(void *arg)
 {
 	struct ctl_conn *cc = arg;
 	struct ctl *c = cc->ctl;
-	struct rpc_server srv = { .methods = ctl_methods, .n_methods = 2, .ctx = c, .io_timeout_ms = CTL_IO_TIMEOUT_MS };
+	struct rpc_server srv = { .methods = ctl_methods, .n_methods = sizeof(ctl_methods) / sizeof(ctl_methods[0]), .ctx = c, .io_timeout_ms = CTL_IO_TIMEOUT_MS };
 	struct rpc_buf buf = { 0 }, out = { 0 };
 	struct rpc_hdr h;
 

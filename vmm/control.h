@@ -23,6 +23,11 @@ struct ctl_hooks {
 	void (*stop)(void *vm);
 	/* Write the VM's state as one JSON object; returns its length or -errno. */
 	int (*status_json)(void *vm, char *buf, size_t len);
+	/* Hand a control message (and fd, -1 or a directory the control
+	 * socket opened, kept by the caller) to the virtio device type named
+	 * device (struct virtio_device control). 0 or -errno; -ENODEV when no
+	 * instance of that type takes it. NULL: DeviceControl unimplemented. */
+	int (*device_control)(void *vm, const char *device, const void *msg, size_t len, int fd);
 	/* The guest-stream connector (SOCK_SEQPACKET, not owned), or -1. */
 	int guest_streams;
 };

@@ -1,11 +1,14 @@
 #include "vmm/ctlcmd.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +31,12 @@ static const char ctlcmd_usage_text[] =
 	"                                          mount in the guest (-r ro, -p mkdir)\n"
 	"       vmm sh SOCK [-- CMD [ARG]...]      shell (or CMD) in the guest through vshd: a\n"
 	"                                          terminal when stdin is one, else pipes\n"
+	"       vmm share SOCK [--ro] [--tag TAG] HOSTDIR NAME\n"
+	"                                          grant HOSTDIR to the running VM's virtio-9p\n"
+	"                                          share TAG (default: the first) as NAME: a\n"
+	"                                          directory in a --share :TAG root, or\n"
+	"                                          mounted alone with aname=NAME\n"
+	"       vmm unshare SOCK [--tag TAG] NAME  revoke it (open files there turn stale)\n"
 	"Common: -T SEC  how long to wait for the guest service (default 10)\n"
 	"Exit: 0 ok; 1 request failed; 2 usage; 3 no such socket; 4 VM not running;\n"
 	"      5 guest service not answering; exec: the command's status, 126/127 not\n"
@@ -47,7 +56,8 @@ int ctlcmd_usage(const char *fmt, const char *arg)
 
 int ctlcmd_is(const char *name)
 {
-	static const char *const cmds[] = { "stop", "status", "exec", "shutdown", "info", "set-time", "mount", "sh" };
+	static const char *const cmds[] = { "stop", "status", "exec", "shutdown", "info", "set-time", "mount", "sh",
+					    "share", "unshare" };
 
 	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(name, cmds[i]))
@@ -264,6 +274,97 @@ static int ctlcmd_exec(const char *sock, int argc, char **argv, int timeout_ms)
 	return resp.exit_code & 0xff;
 }
 
+/* A grant name or tag becomes one word of the virtio-9p control message
+ * (vmm/devices/virtio_9p.h): one path component, no blanks or controls. */
+static bool ctlcmd_word_ok(const char *s)
+{
+	if (!*s || strlen(s) > 255 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '/' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* vmm share|unshare: a virtio-9p control message through DeviceControl.
+ * HOSTDIR is made absolute here (vmm's working directory is not ours);
+ * vmm opens it and hands the device the fd. */
+static int ctlcmd_share(const char *cmd, const char *sock, int argc, char **argv, int timeout_ms)
+{
+	static vmctl_DeviceControlRequest req;
+	vmctl_DeviceControlResponse resp;
+	bool share = !strcmp(cmd, "share"), ro = false;
+	const char *tag = "-", *name;
+	struct rpc_status st;
+	char e[CTLCMD_ESC_MSG];
+	int rc, n;
+
+	memset(&req, 0, sizeof(req));
+	for (; argc && argv[0][0] == '-'; argc--, argv++) {
+		if (share && !strcmp(argv[0], "--ro")) {
+			ro = true;
+		} else if (!strcmp(argv[0], "--tag") && argc > 1) {
+			tag = argv[1];
+			if (!ctlcmd_word_ok(tag))
+				return ctlcmd_usage("--tag '%s': not a share tag", tag);
+			argc--, argv++;
+		} else {
+			return ctlcmd_usage("unknown option '%s'", argv[0]);
+		}
+	}
+	if (argc != (share ? 2 : 1))
+		return ctlcmd_usage(share ? "share: expected HOSTDIR NAME%s" : "unshare: expected NAME%s", "");
+	name = argv[share ? 1 : 0];
+	if (!ctlcmd_word_ok(name))
+		return ctlcmd_usage("%s: NAME must be one path component without blanks", name);
+	if (share) {
+		char abs[PATH_MAX];
+		struct stat sb;
+		if (!realpath(argv[0], abs) || stat(abs, &sb) < 0) {
+			fprintf(stderr, "vmm: share: %s: %s\n", argv[0], strerror(errno));
+			return CTLCMD_EXIT_USAGE;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "vmm: share: %s: not a directory\n", argv[0]);
+			return CTLCMD_EXIT_USAGE;
+		}
+		if (strlen(abs) >= sizeof(req.open_dir))
+			return ctlcmd_usage("share: %s: path too long", argv[0]);
+		strcpy(req.open_dir, abs);
+	}
+	n = share ? snprintf((char *)req.msg.bytes, sizeof(req.msg.bytes), "share %s %s %s", tag, name, ro ? "ro" : "rw")
+		  : snprintf((char *)req.msg.bytes, sizeof(req.msg.bytes), "unshare %s %s", tag, name);
+	if (n < 0 || (size_t)n >= sizeof(req.msg.bytes))
+		return ctlcmd_usage("%s: arguments too long", cmd);
+	req.msg.size = (pb_size_t)n;
+	req.open_ro = ro;
+	strcpy(req.device, "virtio-9p");
+	rc = ctlcmd_call(sock, &proto_vmctl_methods[PROTO_VMCTL_DEVICE_CONTROL], &req, &resp, timeout_ms, &st);
+	if (rc)
+		return rc;
+	if (st.code != RPC_OK) {
+		fprintf(stderr, "vmm: %s: %s (%s)\n", cmd, ctlcmd_esc(st.msg, e, sizeof(e)), rpc_code_name(st.code));
+		return CTLCMD_EXIT_FAILURE;
+	}
+	switch (resp.error) {
+	case 0:
+		return 0;
+	case ENODEV:
+		fprintf(stderr, "vmm: %s: the VM has no virtio-9p share%s%s%s\n", cmd, strcmp(tag, "-") ? " with tag '" : "",
+			strcmp(tag, "-") ? tag : " (start it with --share)", strcmp(tag, "-") ? "'" : "");
+		break;
+	case EEXIST:
+		fprintf(stderr, "vmm: share: '%s' is already granted\n", name);
+		break;
+	case ENOENT:
+		fprintf(stderr, "vmm: %s: %s\n", cmd, share ? strerror(ENOENT) : "no grant by that name");
+		break;
+	default:
+		fprintf(stderr, "vmm: %s %s: %s\n", cmd, name, strerror(resp.error));
+	}
+	return CTLCMD_EXIT_FAILURE;
+}
+
 int ctlcmd_main(int argc, char **argv)
 {
 	const char *cmd = argv[1], *sock;
@@ -305,6 +406,8 @@ int ctlcmd_main(int argc, char **argv)
 		return ctlcmd_exec(sock, argc, argv, timeout_ms);
 	if (!strcmp(cmd, "sh"))
 		return vshcmd_main(sock, argc, argv, timeout_ms);
+	if (!strcmp(cmd, "share") || !strcmp(cmd, "unshare"))
+		return ctlcmd_share(cmd, sock, argc, argv, timeout_ms);
 	if (!strcmp(cmd, "shutdown")) {
 		maitred_ShutdownRequest req = { 0 };
 		maitred_ShutdownResponse resp;

@@ -132,6 +132,17 @@ struct device_ops {
 	void (*dump)(void *state);
 };
 
+/* Open a host directory to hand to a device (a virtio-9p share, a
+ * run-time grant; vmm/devdir.c): O_PATH, and where vmm may (CAP_SYS_ADMIN,
+ * Linux >= 5.12), a private detached copy of its mount (open_tree
+ * OPEN_TREE_CLONE, recursive) made nodev, nosuid, nosymfollow, and
+ * read-only when ro. The kernel then refuses to open a device node beneath
+ * it (one a host process swapped in: docs/P9.md), to honour set-id bits or
+ * follow a symlink in a path walk, and enforces a read-only share itself.
+ * Without the privilege, the plain O_PATH fd. Returns the fd (the caller's)
+ * or -errno from opening path; *hardened says which kind it is. */
+int devdir_open(const char *path, bool ro, bool *hardened);
+
 /* vmm/devices/table.c: NULL-terminated, in creation order. */
 extern const struct device_ops *const device_table[];
 #endif

@@ -24,6 +24,7 @@
 #define SANDBOX_EXIT_UNREACHED 127
 
 #if defined(__x86_64__)
+#include "policy/vmm/devices/policy/x86_64/virtio_9p.policy.h"
 #include "policy/vmm/devices/policy/x86_64/virtio_blk.policy.h"
 #include "policy/vmm/devices/policy/x86_64/virtio_net.policy.h"
 #include "policy/vmm/devices/policy/x86_64/virtio_rng.policy.h"
@@ -48,6 +49,7 @@ static const struct {
 	const struct sock_filter *prog;
 	const unsigned short *len;
 } sandbox_embedded[] = {
+	SANDBOX_POLICY(virtio_9p),
 	SANDBOX_POLICY(virtio_blk),
 	SANDBOX_POLICY(virtio_net),
 	SANDBOX_POLICY(virtio_rng),

@@ -12,6 +12,7 @@
 #ifndef VMM_VIRTIO_H
 #define VMM_VIRTIO_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/gm.h"
@@ -167,6 +168,10 @@ struct virtio_dev_info {
 	 * reaches exactly what vmm could there (vsock's PATH_<port> sockets). */
 	unsigned nofile;
 	char bind[VIRTIO_JAIL_BINDS][VIRTIO_JAIL_PATH_MAX];
+	/* Run as vmm's own uid/gid even without binds: for a device that
+	 * reaches host files through directory fds open() acquired
+	 * (virtio-9p's shares), so it creates and opens them as vmm would. */
+	bool as_vmm_user;
 };
 
 /* The guest-stream protocol on stream_fd: one datagram "CONNECT <port>\n"
@@ -174,6 +179,9 @@ struct virtio_dev_info {
  * to the guest's port; a refusal, a driver that is not up or a full
  * connection table close it (the VMM side reads EOF). */
 #define VIRTIO_STREAM_CONNECT "CONNECT"
+
+/* Largest message of the control op (struct virtio_device control). */
+#define VIRTIO_CONTROL_MAX 512
 
 /* A virtio device type: its descriptor for the transport, the privileged
  * open() the VMM process runs, and the serve ops.
@@ -215,5 +223,17 @@ struct virtio_device {
 	void (*reset)(void *dev);
 	/* Log the device's state (SIGUSR2). Optional. */
 	void (*dump)(void *dev);
+	/* Optional: a run-time request from the VMM (the control socket's
+	 * commands, e.g. `vmm share`), as plain data so that it can cross into
+	 * a jailed device process: len bytes of msg (at most
+	 * VIRTIO_CONTROL_MAX; the format is the device's, documented in its
+	 * header) and fd, -1 or one fd the VMM opened for the device. The
+	 * device dup()s what it keeps; the caller closes fd after the call.
+	 * Returns 0 or -errno; -ENODEV means "not for this instance" and the
+	 * host asks the next instance of the type. Serialised with the serve
+	 * ops. With a jailed device the host forwards msg and fd over the
+	 * device's socketpair (SCM_RIGHTS) and returns the errno it reads back;
+	 * with threads (--disable-sandbox) it calls the op directly. */
+	int (*control)(void *dev, const void *msg, size_t len, int fd);
 };
 #endif

@@ -42,6 +42,8 @@ enum vh_msg_type {
 	VH_MSG_ACTIVATE = 1,  /* features, nq, q[]: answered with activate's result */
 	VH_MSG_RESET = 2,     /* answered once the device stopped using its queues */
 	VH_MSG_DUMP = 3,      /* log the device's state; no answer */
+	VH_MSG_CONTROL = 4,   /* len, data[len], at most one SCM_RIGHTS fd:
+			       * answered with control()'s result */
 };
 
 struct vh_msg {
@@ -49,8 +51,9 @@ struct vh_msg {
 	uint32_t seq;
 	uint64_t features;
 	uint32_t nq;
-	uint32_t pad;
+	uint32_t len;         /* VH_MSG_CONTROL: bytes of data used */
 	struct virtq_config q[VIRTIO_MAX_QUEUES];
+	uint8_t data[VIRTIO_CONTROL_MAX];
 };
 
 struct vh_reply {
@@ -132,11 +135,39 @@ static void vh_dev_dump(struct virtio_host *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-static int vh_send(int sock, const void *buf, size_t len, int flags)
+/* The control op, in the worker's process (--disable-sandbox) or the
+ * device process (jailed). */
+static int vh_dev_control(struct virtio_host *h, const void *msg, size_t len, int fd)
+{
+	int r;
+
+	if (len > VIRTIO_CONTROL_MAX)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&h->lock);
+	r = h->vd->control ? h->vd->control(h->dev, msg, len, fd) : -ENODEV;
+	pthread_mutex_unlock(&h->lock);
+	return r;
+}
+
+/* fd >= 0 goes along as one SCM_RIGHTS fd (the control op's). */
+static int vh_send(int sock, const void *buf, size_t len, int flags, int fd)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
 
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
@@ -146,18 +177,41 @@ static int vh_send(int sock, const void *buf, size_t len, int flags)
 
 /* One datagram of exactly len bytes (SEQPACKET keeps the bounds; a longer
  * or shorter one is -EPROTO, never partly used). -EAGAIN/-EINTR as
- * recvmsg, -ESHUTDOWN at end of file. */
-static int vh_recv(int sock, void *buf, size_t len, int flags)
+ * recvmsg, -ESHUTDOWN at end of file. With fdp, at most one SCM_RIGHTS fd
+ * is taken (close-on-exec) into *fdp, else -1; an fd that came without
+ * fdp, or any more than one, is closed and the datagram is -EPROTO. */
+static int vh_recv(int sock, void *buf, size_t len, int flags, int *fdp)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n = recvmsg(sock, &mh, flags);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	int fd = -1;
 
+	if (fdp)
+		*fdp = -1;
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return -ESHUTDOWN;
-	return (size_t)n == len && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 0 : -EPROTO;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+			int f;
+			memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			if (fd < 0 && fdp)
+				fd = f;
+			else
+				close(f);
+		}
+	}
+	if (n == 0 || (size_t)n != len || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fd >= 0)
+			close(fd);
+		return n == 0 ? -ESHUTDOWN : -EPROTO;
+	}
+	if (fdp)
+		*fdp = fd;
+	return 0;
 }
 
 /* vmm -> device process: send m and wait for its answer. The answer is
@@ -165,16 +219,16 @@ static int vh_recv(int sock, void *buf, size_t len, int flags)
  * request's type and sequence number, counts; a stale answer (to a request
  * that timed out) is skipped. Called on a vCPU thread (the transport lock
  * held) or the main thread. */
-static int vh_call(struct virtio_host *h, struct vh_msg *m)
+static int vh_call(struct virtio_host *h, struct vh_msg *m, int fd)
 {
 	struct vh_reply rep;
 	int r;
 
 	pthread_mutex_lock(&h->lock);
 	m->seq = ++h->seq;
-	r = vh_send(h->proc.sock, m, sizeof(*m), 0);
+	r = vh_send(h->proc.sock, m, sizeof(*m), 0, fd);
 	for (unsigned i = 0; r == 0 && i < VH_CALL_TRIES; i++) {
-		r = vh_recv(h->proc.sock, &rep, sizeof(rep), 0);
+		r = vh_recv(h->proc.sock, &rep, sizeof(rep), 0, NULL);
 		if (r == -EINTR || (r == 0 && rep.seq != m->seq)) {
 			r = 0;
 			continue;
@@ -189,7 +243,8 @@ static int vh_call(struct virtio_host *h, struct vh_msg *m)
 			(int)h->proc.pid, m->type, r ? strerror(-r) : "no answer");
 		return r ? r : -ETIMEDOUT;
 	}
-	return rep.result < 0 ? -EINVAL : 0;
+	/* The device's -errno, bounded: the answer is hostile input. */
+	return rep.result >= 0 ? 0 : rep.result >= -4095 ? rep.result : -EINVAL;
 }
 
 /* The transport's calls (vCPU threads, transport lock held). */
@@ -202,7 +257,7 @@ static int vh_activate(void *opaque, uint64_t features, const struct virtq_confi
 		return vh_dev_activate(h, features, q, nq);
 	m.nq = nq < VIRTIO_MAX_QUEUES ? nq : VIRTIO_MAX_QUEUES;
 	memcpy(m.q, q, m.nq * sizeof(*q));
-	return vh_call(h, &m);
+	return vh_call(h, &m, -1);
 }
 
 static void vh_reset(void *opaque)
@@ -213,7 +268,7 @@ static void vh_reset(void *opaque)
 	if (!h->jailed)
 		vh_dev_reset(h);
 	else
-		vh_call(h, &m);  /* a device that does not answer was logged */
+		vh_call(h, &m, -1);  /* a device that does not answer was logged */
 }
 
 /* In the device process: one request from vmm (trusted: it forked us; a
@@ -222,12 +277,16 @@ static int vh_serve_msg(struct virtio_host *h)
 {
 	struct vh_msg m;
 	struct vh_reply rep;
-	int r = vh_recv(h->sock, &m, sizeof(m), MSG_DONTWAIT);
+	int fd, r = vh_recv(h->sock, &m, sizeof(m), MSG_DONTWAIT, &fd);
 
 	if (r == -EAGAIN || r == -EINTR)
 		return 0;
 	if (r < 0)
 		return r;
+	if (fd >= 0 && m.type != VH_MSG_CONTROL) {
+		close(fd);
+		return -EPROTO;
+	}
 	rep = (struct vh_reply){ .type = m.type, .seq = m.seq };
 	switch (m.type) {
 	case VH_MSG_ACTIVATE:
@@ -239,10 +298,15 @@ static int vh_serve_msg(struct virtio_host *h)
 	case VH_MSG_DUMP:
 		vh_dev_dump(h);
 		return 0;
+	case VH_MSG_CONTROL:
+		rep.result = vh_dev_control(h, m.data, m.len, fd);
+		if (fd >= 0)
+			close(fd);
+		break;
 	default:
 		return -EPROTO;
 	}
-	return vh_send(h->sock, &rep, sizeof(rep), 0);
+	return vh_send(h->sock, &rep, sizeof(rep), 0, -1);
 }
 
 /* The device left chains in a ring (virtio_signal_requeue): make that
@@ -578,9 +642,10 @@ static int vh_jail_config(struct virtio_host *h, struct sandbox_config *c)
 			nbinds++;
 	}
 	/* Paths vmm's user made (0700 directories, sockets) are reached as
-	 * that user; without binds (and whenever vmm is not root, which
+	 * that user, and so are the files below a device's directory fds
+	 * (as_vmm_user); otherwise (and whenever vmm is not root, which
 	 * cannot map another uid) the device is nobody. */
-	if (nbinds || geteuid() != 0) {
+	if (nbinds || h->info.as_vmm_user || geteuid() != 0) {
 		c->uid = geteuid();
 		c->gid = getegid();
 	}
@@ -668,9 +733,32 @@ void virtio_host_dump(void *state)
 		virtio_mmio_dump(h->t);
 		if (!h->proc.jail)
 			vh_dev_dump(h);
-		else if (vh_send(h->proc.sock, &m, sizeof(m), MSG_DONTWAIT) < 0)
+		else if (vh_send(h->proc.sock, &m, sizeof(m), MSG_DONTWAIT, -1) < 0)
 			log_state("%s: device process (pid %d) takes no requests", h->info.name, (int)h->proc.pid);
 	}
+}
+
+int virtio_host_control(void *state, const void *msg, size_t len, int fd)
+{
+	struct virtio_host_set *s = state;
+	int r = -ENODEV;
+
+	if (len > VIRTIO_CONTROL_MAX)
+		return -EMSGSIZE;
+	for (unsigned i = 0; s && r == -ENODEV && i < s->n; i++) {
+		struct virtio_host *h = s->h[i];
+		struct vh_msg m = { .type = VH_MSG_CONTROL, .len = (uint32_t)len };
+
+		if (!h->vd->control)
+			break;
+		if (!h->jailed) {
+			r = vh_dev_control(h, msg, len, fd);
+			continue;
+		}
+		memcpy(m.data, msg, len);
+		r = vh_call(h, &m, fd);
+	}
+	return r;
 }
 
 unsigned virtio_host_count(void *state)

@@ -40,20 +40,20 @@
  *   VH_MSG_ACTIVATE  features, nq, nq struct virtq_config -> activate()
  *   VH_MSG_RESET     -> reset(); answered once the device let go of its queues
  *   VH_MSG_DUMP      -> dump() (SIGUSR2), not answered
+ *   VH_MSG_CONTROL   len, data[len] (at most VIRTIO_CONTROL_MAX) and at most
+ *                    one fd as SCM_RIGHTS -> control(); answered with its
+ *                    result, a -errno in -4095..-1 passed back as it is
  * vmm sends one request at a time (host lock) and waits at most 5 s for its
  * answer: the answer is hostile input, used only if it is exactly a reply's
  * size and matches the request's type and sequence number; anything else,
  * or no answer, fails the request (activate -> NEEDS_RESET) and is logged.
  * The device process trusts vmm's requests but still ends on a malformed
  * one instead of using part of it.
- * A device op that carries plain bytes and at most one fd (e.g. a runtime
- * "share this directory" control op) fits the same way: a new type whose
- * datagram holds a fixed-size, length-prefixed payload (bounded, checked on
- * receipt) and the fd as one SCM_RIGHTS message; the device process
- * receives it with MSG_CMSG_CLOEXEC, checks there is exactly one fd
- * (closing any other), needs an RLIMIT_NOFILE above 0 for it
- * (virtio_dev_info nofile) and answers with the op's result. With
- * --disable-sandbox the host calls the op directly under its lock.
+ * The device process receives with MSG_CMSG_CLOEXEC, takes exactly one fd
+ * for VH_MSG_CONTROL (closing any other, and any fd on another type, which
+ * ends it as malformed), closes it after the op and needs an RLIMIT_NOFILE
+ * above 0 for it (virtio_dev_info nofile). With --disable-sandbox the host
+ * calls the op directly under its lock.
  *
  * Ownership: the host owns the transport, the signal page, the eventfds,
  * the worker or device process, and the device instance (closed through
@@ -81,6 +81,12 @@ int virtio_host_start(void *state);
 void virtio_host_destroy(void *state);
 /* SIGUSR2: each transport's registers and each device's own dump. */
 void virtio_host_dump(void *state);
+/* A control message for this device type (struct virtio_device control):
+ * offered to each instance in index order, under its lock, until one
+ * answers anything but -ENODEV. Returns that answer, -ENODEV when no
+ * instance takes it (or the type has no control op), -EMSGSIZE when len
+ * exceeds VIRTIO_CONTROL_MAX. fd stays the caller's. */
+int virtio_host_control(void *state, const void *msg, size_t len, int fd);
 
 /* For tests, which drive a host without threads. */
 unsigned virtio_host_count(void *state);

@@ -201,6 +201,18 @@ static void vm_exit_sum(const struct vm *vm, struct exitstat_sum *sum)
 	exitstat_sort(sum);
 }
 
+/* A control-socket request for a virtio device type, by name: the core
+ * routes plain data and an fd, the device interprets them. */
+static int vm_ctl_device(void *opaque, const char *device, const void *msg, size_t len, int fd)
+{
+	struct vm *vm = opaque;
+
+	for (unsigned i = 0; i < vm->ndev; i++)
+		if (vm->dev_ops[i]->virtio && !strcmp(vm->dev_ops[i]->name, device))
+			return virtio_host_control(vm->dev_state[i], msg, len, fd);
+	return -ENODEV;
+}
+
 /* The core's members, then each configured device's own (struct
  * device_ops status_json): the core names no device. */
 static int vm_ctl_status(void *opaque, char *buf, size_t len)
@@ -777,7 +789,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 
 	if (cfg->socket_path) {
 		struct ctl_hooks hooks = { .vm = vm, .stop = vm_ctl_stop, .status_json = vm_ctl_status,
-					   .guest_streams = vm->guest_streams };
+					   .device_control = vm_ctl_device, .guest_streams = vm->guest_streams };
 		rc = ctl_open(&vm->ctl, cfg->socket_path, &vm->ev, &hooks);
 		if (rc) {
 			code = dev_error_is_input(rc) ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;

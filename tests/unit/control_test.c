@@ -257,6 +257,89 @@ static void socket_private_and_peer_checked(void)
 	ev_destroy(&ev);
 }
 
+/* DeviceControl: vmm opens open_dir itself (O_PATH) and hands the fd with
+ * the message to the device hook; a path that cannot be opened answers its
+ * errno without reaching the device; the device's errno comes back. */
+static struct { int calls, fd_dir, ret; char dev[32], msg[64]; } dc;
+
+static int f_device(void *vm, const char *device, const void *msg, size_t len, int fd)
+{
+	struct stat sb;
+
+	dc.calls++;
+	snprintf(dc.dev, sizeof(dc.dev), "%s", device);
+	snprintf(dc.msg, sizeof(dc.msg), "%.*s", (int)len, (const char *)msg);
+	dc.fd_dir = fd >= 0 && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
+	return dc.ret;
+}
+
+struct dc_call { const char *path, *dir; int error, rc; };
+
+static void *dc_client(void *arg)
+{
+	struct dc_call *k = arg;
+	static vmctl_DeviceControlRequest req;
+	vmctl_DeviceControlResponse resp = { 0 };
+	struct rpc_status rs;
+	struct rpc_client cl;
+	int fd = client_connect(k->path);
+
+	memset(&req, 0, sizeof(req));
+	strcpy(req.device, "virtio-9p");
+	memcpy(req.msg.bytes, "share - x rw", 12);
+	req.msg.size = 12;
+	snprintf(req.open_dir, sizeof(req.open_dir), "%s", k->dir);
+	rpc_client_init(&cl, fd, 10000);
+	k->rc = rpc_client_call(&cl, &proto_vmctl_methods[PROTO_VMCTL_DEVICE_CONTROL], &req, &resp, &rs);
+	if (k->rc == 0 && rs.code != RPC_OK)
+		k->rc = -EPROTO;
+	rpc_client_release(&cl);
+	k->error = (int)resp.error;
+	close(fd);
+	return NULL;
+}
+
+static int dc_call(struct evloop *ev, const char *dir)
+{
+	struct dc_call k = { .path = priv_path, .dir = dir, .rc = -1 };
+	pthread_t t;
+	void *ret;
+
+	CHECK_EQ(pthread_create(&t, NULL, dc_client, &k), 0);
+	for (int i = 0; i < 3000 && pthread_tryjoin_np(t, &ret) != 0; i++)
+		ev_run_once(ev, 10);
+	CHECK_EQ(k.rc, 0);
+	return k.error;
+}
+
+static void device_control(void)
+{
+	struct ctl_hooks hooks = { .stop = f_stop, .status_json = f_status, .device_control = f_device,
+				   .guest_streams = -1 };
+	struct evloop ev;
+	struct ctl *c;
+	char file[300];
+
+	memset(&dc, 0, sizeof(dc));
+	CHECK_EQ(ev_init(&ev), 0);
+	CHECK_EQ(ctl_open(&c, priv_path, &ev, &hooks), 0);
+	CHECK_EQ(dc_call(&ev, priv_dir), 0);
+	CHECK(dc.calls == 1 && dc.fd_dir);
+	CHECK(!strcmp(dc.dev, "virtio-9p") && !strcmp(dc.msg, "share - x rw"));
+	/* Not a directory, or missing: the device never sees it. */
+	snprintf(file, sizeof(file), "%s", priv_path);
+	CHECK_EQ(dc_call(&ev, file), ENOTDIR);
+	snprintf(file, sizeof(file), "%s/nope", priv_dir);
+	CHECK_EQ(dc_call(&ev, file), ENOENT);
+	CHECK_EQ(dc.calls, 1);
+	/* The device's answer comes back; no open_dir means no fd. */
+	dc.ret = -EEXIST;
+	CHECK_EQ(dc_call(&ev, ""), EEXIST);
+	CHECK(dc.calls == 2 && !dc.fd_dir);
+	ctl_close(c);
+	ev_destroy(&ev);
+}
+
 int main(void)
 {
 	t_suite = "control";
@@ -268,6 +351,7 @@ int main(void)
 	chmod(priv_dir, 0755);  /* other uids may reach the socket file in it */
 	snprintf(priv_path, sizeof(priv_path), "%s/ctl.sock", priv_dir);
 	RUN(socket_private_and_peer_checked);
+	RUN(device_control);
 	rmdir(priv_dir);
 	return t_done();
 }

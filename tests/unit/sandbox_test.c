@@ -35,7 +35,10 @@
 
 #define POLICY_DIR "vmm/devices/policy/x86_64"
 
-static const char *const policies[] = { "virtio_blk", "virtio_rng", "virtio_vsock", "vmm_main", "vmm_vcpu" };
+static const char *const policies[] = { "virtio_blk", "virtio_rng", "virtio_vsock", "virtio_9p", "vmm_main", "vmm_vcpu" };
+/* The first three must refuse every path syscall (test_policy_rules);
+ * virtio_9p resolves guest paths beneath its share fds (openat, unshare
+ * CLONE_FS: tests/unit/virtio_9p_test.c checks its rules). */
 
 /* Action of the named policy (embedded) for syscall nr with args. */
 static uint32_t verdict(const char *policy, int nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)

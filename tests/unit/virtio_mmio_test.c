@@ -14,7 +14,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
 #include "vmm/device.h"
+#include "vmm/devices/virtio_9p.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/log.h"
@@ -860,6 +864,70 @@ static void blk_end_to_end(void)
 	unlink(path);
 }
 
+/* The control op (struct virtio_device control): the host offers a
+ * message to each instance in order until one takes it, hands the fd
+ * through, and refuses oversized messages. */
+static struct { int calls, fd_ok; size_t len; } cdev[2];
+
+static unsigned cdev_instances(const void *cfg) { return 2; }
+static int cdev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+		     struct virtio_signal *sig, struct virtio_dev_info *info)
+{
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	*dev = &cdev[index];
+	return 0;
+}
+static int cdev_activate(void *d, uint64_t f, const struct virtq_config *q, unsigned n) { return 0; }
+static void cdev_notify(void *d, unsigned q) { }
+static void cdev_nop(void *d) { }
+static int cdev_control(void *d, const void *msg, size_t len, int fd)
+{
+	unsigned i = (unsigned)((typeof(&cdev[0]))d - cdev);
+
+	cdev[i].calls++;
+	cdev[i].len = len;
+	cdev[i].fd_ok = fd >= 0 && fcntl(fd, F_GETFD) >= 0;
+	return ((const char *)msg)[0] - '0' == (int)i ? 0 : -ENODEV;
+}
+static const struct virtio_device cdev_ops = {
+	.name = "ctl", .device_id = 43, .num_queues = 1, .queue_max = 8,
+	.instances = cdev_instances, .open = cdev_open, .close = cdev_nop,
+	.activate = cdev_activate, .queue_notify = cdev_notify, .reset = cdev_nop,
+	.control = cdev_control,
+};
+
+static void control_routed_to_instances(void)
+{
+	static struct vmm_config cfg = { .disable_sandbox = true };
+	static char big[VIRTIO_CONTROL_MAX + 1];
+	struct dev_env env = make_env(&cfg, NULL);
+	void *cs = NULL;
+	int p[2];
+
+	memset(cdev, 0, sizeof(cdev));
+	CHECK_EQ(pipe(p), 0);
+	CHECK_EQ(virtio_host_create(&cs, &env, &cdev_ops, NULL), 0);
+	CHECK_EQ(virtio_host_control(cs, "1 take", 6, p[0]), 0);
+	CHECK(cdev[0].calls == 1 && cdev[1].calls == 1);
+	CHECK(cdev[1].len == 6 && cdev[1].fd_ok);
+	CHECK_EQ(virtio_host_control(cs, "0", 1, -1), 0);
+	CHECK(cdev[0].calls == 2 && cdev[1].calls == 1 && !cdev[0].fd_ok);
+	CHECK_EQ(virtio_host_control(cs, "7", 1, -1), -ENODEV);
+	CHECK_EQ(cdev[1].calls, 2);
+	big[0] = '0';
+	CHECK_EQ(virtio_host_control(cs, big, sizeof(big), -1), -EMSGSIZE);
+	CHECK_EQ(cdev[0].calls, 3);
+	/* The caller keeps its fd. */
+	CHECK(fcntl(p[0], F_GETFD) >= 0);
+	virtio_host_destroy(cs);
+	close(p[0]);
+	close(p[1]);
+	/* A device type without the op takes nothing. */
+	setup();
+	CHECK_EQ(virtio_host_control(hs, "0", 1, -1), -ENODEV);
+	teardown();
+}
+
 /* Wait up to 2 s for the used ring's index to reach idx (the device
  * process writes it in the shared guest memory). */
 static int wait_used(struct fake_ring *r, uint16_t idx)
@@ -994,6 +1062,148 @@ static void blk_jailed_process(void)
 	unlink(path);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* A 9P message at gpa (fmt: d = u32, w = u16, s = string), chain head k:
+ * request descriptor 2k, 4 KiB reply descriptor 2k+1 at FR_DATA + 0x2000k.
+ * Notifies through the ioeventfd and waits for the used entry. Returns the
+ * reply's type. */
+static uint8_t p9_call(struct fake_ring *r, unsigned k, uint8_t type, const char *fmt, ...)
+{
+	uint8_t *m = r->mem + FR_DATA + 0x2000u * k;
+	uint32_t n = 7;
+	uint64_t one = 1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++) {
+		if (*f == 's') {
+			const char *str = va_arg(ap, const char *);
+			uint16_t l = (uint16_t)strlen(str);
+			memcpy(m + n, &l, 2);
+			memcpy(m + n + 2, str, l);
+			n += 2u + l;
+		} else if (*f == 'w') {
+			uint16_t v = (uint16_t)va_arg(ap, int);
+			memcpy(m + n, &v, 2);
+			n += 2;
+		} else {
+			uint32_t v = va_arg(ap, uint32_t);
+			memcpy(m + n, &v, 4);
+			n += 4;
+		}
+	}
+	va_end(ap);
+	memcpy(m, &n, 4);
+	m[4] = type;
+	m[5] = m[6] = 0;
+	fr_desc(r, (uint16_t)(2 * k), FR_DATA + 0x2000u * k, n, VIRTQ_DESC_F_NEXT, (uint16_t)(2 * k + 1));
+	fr_desc(r, (uint16_t)(2 * k + 1), FR_DATA + 0x2000u * k + 0x1000, 0x1000, VIRTQ_DESC_F_WRITE, 0);
+	fr_avail(r, (uint16_t)(2 * k));
+	CHECK_EQ(write(fv.ioev_fd[0], &one, 8), 8);
+	CHECK(wait_used(r, r->avail_idx));
+	return m[0x1000 + 4];
+}
+
+/* virtio-9p in its jailed process (the default): its seccomp policy lets
+ * the server work (attach, walk, mkdir with the guest's exact mode through
+ * its private umask), and a run-time grant crosses the socketpair as
+ * VH_MSG_CONTROL with the directory fd (SCM_RIGHTS): the guest then
+ * attaches to it; the device's errno (EEXIST) comes back as it is. */
+static void p9_jailed_control(void)
+{
+	char dir[64], share[80], grant[80], p[128];
+	struct vmm_config cfg = { 0 };
+	struct p9dev_opts o = { 0 };
+	struct fake_ring r;
+	struct dev_env env;
+	struct stat st;
+	void *hs9 = NULL;
+	uint8_t *shared;
+	char val[128], err[128];
+	struct rlimit rl;
+	int gfd, pid;
+
+	/* A common hard RLIMIT_NOFILE (4096, below what the device would
+	 * like): the jail cannot raise it, so the device must not ask more. */
+	CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max > 4096) {
+		rl.rlim_max = 4096;
+		rl.rlim_cur = rl.rlim_cur < 4096 ? rl.rlim_cur : 4096;
+		CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	strcpy(dir, "/tmp/mmiotest-9p.XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(share, sizeof(share), "%s/share", dir);
+	snprintf(grant, sizeof(grant), "%s/grant", dir);
+	CHECK_EQ(mkdir(share, 0755), 0);
+	CHECK_EQ(mkdir(grant, 0755), 0);
+	snprintf(p, sizeof(p), "%s/granted", grant);
+	close(open(p, O_WRONLY | O_CREAT, 0644));
+	fr_init(&r, 8);
+	shared = mmap(NULL, FR_MEM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	free(r.mem);
+	r.mem = shared;
+	gm_init_test(&r.gm, r.mem, FR_MEM);
+	snprintf(val, sizeof(val), "%s:t", share);
+	CHECK_EQ(p9dev_parse_share(&o, "--share", val, err, sizeof(err)), 0);
+	env = make_env(&cfg, &r.gm);
+	CHECK_EQ(virtio_host_create(&hs9, &env, &p9_virtio_ops, &o), 0);
+	h = virtio_host_instance(hs9, 0);
+	CHECK_EQ(virtio_host_start(hs9), 0);
+	pid = virtio_host_pid(h);
+	CHECK(pid > 1);
+	CHECK(proc_status_has(pid, "Seccomp:\t2"));
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(p9_call(&r, 0, 100, "ds", 8192, "9P2000.L"), 101);
+	CHECK_EQ(p9_call(&r, 1, 104, "ddssd", 0, 0xffffffffu, "root", "", 0), 105);
+	/* Tmkdir 0777: created by the jailed server, mode exact (umask 0). */
+	CHECK_EQ(p9_call(&r, 2, 72, "dsdd", 0, "made", 0777, 0), 73);
+	snprintf(p, sizeof(p), "%s/made", share);
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0777);
+	/* chmod of a FIFO: fchmodat2 is not in the filter, so the jailed
+	 * server answers EPERM without calling it, and lives on. */
+	snprintf(p, sizeof(p), "%s/fifo", share);
+	CHECK_EQ(mkfifo(p, 0644), 0);
+	CHECK_EQ(p9_call(&r, 3, 110, "ddws", 0, 9, 1, "fifo"), 111);
+	/* Tsetattr fid valid=MODE mode uid gid size atime(2) mtime(2) */
+	CHECK_EQ(p9_call(&r, 0, 26, "ddddddddddddddd", 9, 1, 0600, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 7);
+	CHECK_EQ(le32(r.mem + FR_DATA + 0x1000 + 7), EPERM);
+	CHECK_EQ(kill(pid, 0), 0);
+	unlink(p);
+	/* No grant yet: Tattach aname "late" is an Rlerror. */
+	CHECK_EQ(p9_call(&r, 3, 104, "ddssd", 5, 0xffffffffu, "root", "late", 0), 7);
+	gfd = open(grant, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK_EQ(virtio_host_control(hs9, "share - late rw", 15, gfd), 0);
+	CHECK_EQ(virtio_host_control(hs9, "share - late rw", 15, gfd), -EEXIST);
+	CHECK_EQ(virtio_host_control(hs9, "share other late rw", 19, gfd), -ENODEV);
+	close(gfd);
+	/* The fd crossed: the guest attaches to the grant and finds its file. */
+	CHECK_EQ(p9_call(&r, 0, 104, "ddssd", 5, 0xffffffffu, "root", "late", 0), 105);
+	CHECK_EQ(p9_call(&r, 1, 110, "ddws", 5, 6, 1, "granted"), 111);
+	CHECK_EQ(virtio_host_control(hs9, "unshare - late", 14, -1), 0);
+	CHECK_EQ(p9_call(&r, 2, 110, "ddws", 5, 7, 1, "granted"), 7);
+	virtio_host_destroy(hs9);
+	h = NULL;
+	munmap(shared, FR_MEM);
+	snprintf(p, sizeof(p), "%s/made", share);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/granted", grant);
+	unlink(p);
+	rmdir(share);
+	rmdir(grant);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	t_suite = "virtio_mmio";
@@ -1015,6 +1225,9 @@ int main(void)
 	RUN(config_change);
 	RUN(blk_devices_created_in_order);
 	RUN(blk_end_to_end);
+	RUN(control_routed_to_instances);
 	RUN(blk_jailed_process);
+	if (geteuid() == 0)
+		RUN(p9_jailed_control);
 	return t_done();
 }

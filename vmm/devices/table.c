@@ -11,6 +11,7 @@ extern const struct device_ops debugport_device;
 extern const struct device_ops virtio_blk_device, virtio_rng_device;
 extern const struct device_ops virtio_vsock_device;
 extern const struct device_ops virtio_net_device;
+extern const struct device_ops virtio_9p_device;
 
 const struct device_ops *const device_table[] = {
 	&serial_device,
@@ -20,5 +21,6 @@ const struct device_ops *const device_table[] = {
 	&virtio_blk_device, &virtio_rng_device,
 	&virtio_vsock_device,
 	&virtio_net_device,
+	&virtio_9p_device,
 	NULL,
 };
