@@ -33,7 +33,9 @@
 #include "policy/vmm/devices/policy/x86_64/vmm_vcpu.policy.h"
 #define SANDBOX_POLICY(n) { #n, vmm_devices_policy_x86_64_##n##_policy, &vmm_devices_policy_x86_64_##n##_policy_len }
 #elif defined(__aarch64__)
+#include "policy/vmm/devices/policy/aarch64/virtio_9p.policy.h"
 #include "policy/vmm/devices/policy/aarch64/virtio_blk.policy.h"
+#include "policy/vmm/devices/policy/aarch64/virtio_net.policy.h"
 #include "policy/vmm/devices/policy/aarch64/virtio_rng.policy.h"
 #include "policy/vmm/devices/policy/aarch64/virtio_vsock.policy.h"
 #include "policy/vmm/devices/policy/aarch64/vmm_main.policy.h"
