@@ -7,17 +7,22 @@ libfdt-dev liblzma-dev nanopb libnanopb-dev protobuf-compiler python3-protobuf \
 linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils zstd cpio kmod \
 qemu-system-x86 busybox-static linux-image-cloud-amd64 \
 squashfs-tools e2fsprogs file libseccomp-dev binutils acpica-tools stress-ng"
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+# deps_install PKG...: the ones not installed yet, quietly.
+deps_install() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
 	echo "setup-deps: installing:$missing" >&2
-	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq >/dev/null
+	# shellcheck disable=SC2086 # package names
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+}
+# shellcheck disable=SC2086
+deps_install $PKGS
 
 # arm64 (docs/ARM64.md): `make ARCH=aarch64` cross-builds with the cross gcc
 # against arm64 musl and nanopb from Debian's arm64 archive (multiarch,
@@ -28,21 +33,11 @@ ARM64_PKGS="gcc-aarch64-linux-gnu musl-dev:arm64 linux-libc-dev:arm64 \
 libnanopb-dev:arm64 device-tree-compiler qemu-system-arm qemu-user-static"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	echo "setup-deps: adding the arm64 architecture (dpkg multiarch)" >&2
-	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 	$SUDO dpkg --add-architecture arm64
 	$SUDO apt-get update -qq >/dev/null
 fi
-missing=""
-for p in $ARM64_PKGS; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "setup-deps: installing:$missing" >&2
-	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq >/dev/null
-	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+deps_install $ARM64_PKGS
 # Packages whose arm64 build would replace the host's (not Multi-Arch: same:
 # libfdt-dev, busybox-static, which the unit tests and the x86 L1 use) or
 # install into the host's /boot (the arm64 cloud kernel for the arm64 L1)
