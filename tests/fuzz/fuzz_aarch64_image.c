@@ -36,8 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (in.text_offset >= A64_KERNEL_ALIGN || in.load_addr != A64_RAM_BASE + in.text_offset ||
 	    in.load_addr + in.image_size > A64_RAM_BASE + ram - A64_FDT_MAX || in.image_size < file_size)
 		abort();
-	if (image_place(&in, A64_RAM_BASE, ram, file_size, &fdt, &initrd) == 0 && file_size &&
-	    (initrd < in.load_addr + in.image_size || initrd + file_size > fdt))
+	if (image_place(&in, A64_RAM_BASE, ram, file_size, &fdt, &initrd) == 0 &&
+	    (fdt < in.load_addr + in.image_size ||
+	     (file_size && (initrd < in.load_addr + in.image_size || initrd + file_size > fdt))))
 		abort();
 	return 0;
 }

@@ -286,8 +286,12 @@ int arch_load_images(struct gm *gm, const struct vmm_config *cfg, struct arch_bo
 			return fd;
 	}
 	if (image_place(&b->k, A64_RAM_BASE, ram, isize, &b->fdt_addr, &b->initrd_addr)) {
-		snprintf(err, errlen, "%s: %llu bytes do not fit in guest RAM beside the kernel", cfg->initrd,
-			 (unsigned long long)isize);
+		if (cfg->initrd)
+			snprintf(err, errlen, "%s: %llu bytes do not fit in guest RAM beside the kernel", cfg->initrd,
+				 (unsigned long long)isize);
+		else
+			snprintf(err, errlen, "%s: the kernel and its device tree do not fit in %llu MiB of guest RAM",
+				 cfg->kernel, (unsigned long long)(ram >> 20));
 		if (cfg->initrd)
 			close(fd);
 		return -E2BIG;

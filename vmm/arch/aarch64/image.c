@@ -105,6 +105,11 @@ int image_place(const struct image_info *info, uint64_t ram_base, uint64_t ram_s
 
 	*fdt_addr = fdt;
 	*initrd_addr = 0;
+	/* The DTB's slot is 2 MiB aligned down from the top, so with RAM not a
+	 * multiple of 2 MiB it can fall below what image_parse() allowed the
+	 * kernel (found by fuzz_aarch64_image: -m 65). */
+	if (fdt < kernel_end)
+		return -E2BIG;
 	if (initrd_size == 0)
 		return 0;
 	if (pages < initrd_size || pages > fdt - kernel_end)
