@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "vmm/devices/virtio_9p.h"
+#include "tests/fuzz/fuzz_ring.h"
 #include "vmm/log.h"
 #include "vmm/virtq.h"
 
@@ -42,17 +43,6 @@ static struct gm gm;
 static struct p9dev *dev;
 static struct virtio_signal sig = { .irqfd = -1 };
 static char top[64], secret[128], sentinel[128];
-
-static uint16_t fz_le16(const uint8_t *mem, uint32_t gpa)
-{
-	return (uint16_t)(mem[gpa] | mem[gpa + 1] << 8);
-}
-
-static void fz_put16(uint8_t *mem, uint32_t gpa, uint16_t v)
-{
-	mem[gpa] = (uint8_t)v;
-	mem[gpa + 1] = (uint8_t)(v >> 8);
-}
 
 static void fz_write(const char *path, const char *text)
 {
@@ -165,10 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_setup();
 	if (size < 2 + ROUNDS)
 		return 0;
-	mem = calloc(1, MEM);
-	if (!mem)
-		abort();
-	memcpy(mem, data + 2 + ROUNDS, size - 2 - ROUNDS < MEM ? size - 2 - ROUNDS : MEM);
+	mem = fz_guest_mem(data, size, 2 + ROUNDS, MEM);
 	gm_init_test(&gm, mem, MEM);
 	qsize = 1u << (data[0] % 8);
 	if (data[1] & 1)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "vmm/devices/vnet.h"
+#include "tests/fuzz/fuzz_ring.h"
 #include "vmm/log.h"
 
 #define MEM (64u << 10)
@@ -42,17 +43,6 @@ static struct vnet *net;
 static struct virtio_signal sig;
 static int sv[2] = { -1, -1 };
 static uint8_t frame[VNET_HDR_LEN + VNET_GSO_FRAME_MAX];
-
-static uint16_t fz_le16(const uint8_t *mem, uint32_t gpa)
-{
-	return (uint16_t)(mem[gpa] | mem[gpa + 1] << 8);
-}
-
-static void fz_put16(uint8_t *mem, uint32_t gpa, uint16_t v)
-{
-	mem[gpa] = (uint8_t)v;
-	mem[gpa + 1] = (uint8_t)(v >> 8);
-}
 
 static void fz_sanitize(uint8_t *mem, uint32_t table, unsigned qsize)
 {
@@ -126,10 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 2 + ROUNDS)
 		return 0;
-	mem = calloc(1, MEM);
-	if (!mem)
-		abort();
-	memcpy(mem, data + 2 + ROUNDS, size - 2 - ROUNDS < MEM ? size - 2 - ROUNDS : MEM);
+	mem = fz_guest_mem(data, size, 2 + ROUNDS, MEM);
 	gm_init_test(&gm, mem, MEM);
 	memset(&sig, 0, sizeof(sig));
 	sig.irqfd = -1;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "vmm/devices/virtio_rng.h"
+#include "tests/fuzz/fuzz_ring.h"
 #include "vmm/log.h"
 #include "vmm/virtq.h"
 
@@ -39,17 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct gm gm;
 static struct rng_dev *rng;
 static struct virtio_signal rng_sig = { .irqfd = -1 };  /* the device host's */
-
-static uint16_t fz_le16(const uint8_t *mem, uint32_t gpa)
-{
-	return (uint16_t)(mem[gpa] | mem[gpa + 1] << 8);
-}
-
-static void fz_put16(uint8_t *mem, uint32_t gpa, uint16_t v)
-{
-	mem[gpa] = (uint8_t)v;
-	mem[gpa + 1] = (uint8_t)(v >> 8);
-}
 
 /* Keep the main table's writable buffers off the rings (see above). */
 static void fz_sanitize(uint8_t *mem, unsigned qsize)
@@ -103,10 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 2 + ROUNDS)
 		return 0;
-	mem = calloc(1, MEM);
-	if (!mem)
-		abort();
-	memcpy(mem, data + 2 + ROUNDS, size - 2 - ROUNDS < MEM ? size - 2 - ROUNDS : MEM);
+	mem = fz_guest_mem(data, size, 2 + ROUNDS, MEM);
 	gm_init_test(&gm, mem, MEM);
 	qsize = 1u << (data[0] % 8);
 	if (data[1] & 1)
