@@ -90,7 +90,20 @@ head -c $((IMG_KIB * 1024)) /dev/zero >"$IMG"
 ack=0 torn=0 lost=0 fulls=0 kills=0 acks=0
 i=0
 while [ $i -le "$ITERS" ]; do
-	boot || fail kill_$i "$why"
+	if ! boot; then
+		# Once per run in the nested L1: a guest triple fault before the
+		# CHECK line, when the same image then boots and checks fine, is the
+		# nested TCG-SVM stack's (seen in CI right before that L1 hung for
+		# good, docs/E2E.md), not the image's: the image is the only input
+		# a reboot shares with the killed run. A second one fails.
+		if [ "${NATIVE_L1:-0}" = 1 ] && [ -z "${spurious:-}" ] && grep -q 'guest triple fault' "$W/err"; then
+			spurious=$i
+			echo "$S: kill_$i: guest triple fault before the CHECK line; booting the same image again"
+			boot || fail kill_$i "$why (twice: a triple fault, then this)"
+		else
+			fail kill_$i "$why"
+		fi
+	fi
 	judge
 	[ $i -eq "$ITERS" ] && break
 	# A random moment while the guest appends (or right after it booted).
