@@ -233,6 +233,10 @@ static int rtc_create(const struct dev_env *env, const void *opts, void **state)
 	if (!r)
 		return -ENOMEM;
 	pthread_mutex_init(&r->lock, NULL);
+	/* glibc (the sanitizer builds) loads the time zone on the first
+	 * gmtime_r, opening /etc/localtime: do it here, before vmm's filters,
+	 * not on a vCPU thread, whose filter allows no open of that kind. */
+	tzset();
 	r->ram[RTC_REG_B] = REG_B_24H;  /* 24-hour, BCD: what a PC BIOS leaves */
 	/* An MC146818 (PnP PNP0B00): index and data ports, IRQ 8. */
 	rc = env->publish(env->vm, &(struct dev_resource){

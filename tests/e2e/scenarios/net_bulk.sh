@@ -24,7 +24,11 @@ want=$(blocks "$WORK/www/blk" | md5sum | cut -d' ' -f1)
 # guest -> L1: L1 hashes what it receives.
 (e2e-timeout 400 tcpbench recv 5000 - 2>"$WORK/g2h.rate" | md5sum >"$WORK/g2h.md5") &
 lpid=$!
-gx a sh -c 'for i in $(seq 256); do cat /tmp/blk; done | /tmp/tcpbench send 172.30.1.1 5000 -'
+# As long as the receiver waits (gx's 120 s were too short once in CI: the
+# sender was killed, the receiver waited out its 400 s).
+"$VMM" exec "$WORK/a.sock" -t 400 -- sh -c 'for i in $(seq 256); do cat /tmp/blk; done | /tmp/tcpbench send 172.30.1.1 5000 -' \
+	>"$WORK/gx.out" 2>"$WORK/gx.err"
+GX=$?
 wait $lpid
 [ $GX = 0 ] || fail "guest -> L1 sender: exit $GX: $(cat "$WORK/gx.out" "$WORK/gx.err")"
 grep -q 'bytes=268435456 ' "$WORK/g2h.rate" || fail "guest -> L1: $(cat "$WORK/g2h.rate"), want 268435456 bytes"
