@@ -928,6 +928,62 @@ static void control_routed_to_instances(void)
 	teardown();
 }
 
+/* Counters for `vmm status` (virtio_host_status_json): two instances of a
+ * device type with stats, one with a name that needs JSON escaping; the
+ * words are what a device (or a hostile device process) left in its
+ * signal page. */
+static struct virtio_signal *sdev_sig[2];
+static int sdev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+		     struct virtio_signal *sig, struct virtio_dev_info *info)
+{
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	snprintf(info->name, sizeof(info->name), "%s", index ? "st \"1\"\\\x01" : "st 0");
+	sdev_sig[index] = sig;
+	*dev = &cdev[index];
+	return 0;
+}
+static int sdev_stats_json(const uint64_t *w, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "{\"a\":%llu,\"b\":%llu}", (unsigned long long)w[0],
+			 (unsigned long long)w[VIRTIO_STATS_MAX - 1]);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+static const struct virtio_device sdev_ops = {
+	.name = "st", .device_id = 44, .num_queues = 1, .queue_max = 8,
+	.instances = cdev_instances, .open = sdev_open, .close = cdev_nop,
+	.activate = cdev_activate, .queue_notify = cdev_notify, .reset = cdev_nop,
+	.stats_key = "st", .stats_json = sdev_stats_json,
+};
+
+static void status_counters(void)
+{
+	static struct vmm_config cfg = { .disable_sandbox = true };
+	struct dev_env env = make_env(&cfg, NULL);
+	static const char want[] =
+		"\"st\":[{\"name\":\"st 0\",\"counters\":{\"a\":7,\"b\":0}},"
+		"{\"name\":\"st \\\"1\\\"\\\\\\u0001\",\"counters\":{\"a\":9007199254740991,\"b\":9007199254740991}}]";
+	uint64_t w[VIRTIO_STATS_MAX] = { 7 };
+	char buf[512];
+	void *ss = NULL;
+
+	CHECK_EQ(virtio_host_create(&ss, &env, &sdev_ops, NULL), 0);
+	virtio_signal_stats(sdev_sig[0], w, 1);
+	/* Above JSON's exact range, as a lying device process may write:
+	 * clamped to 2^53 - 1. */
+	memset(sdev_sig[1]->stats, 0xff, sizeof(sdev_sig[1]->stats));
+	CHECK_EQ(virtio_host_status_json(ss, buf, sizeof(buf)), (int)strlen(want));
+	CHECK(!strcmp(buf, want));
+	/* Every shorter buffer: -ENOSPC, never a cut object. */
+	for (size_t len = 0; len <= strlen(want); len++)
+		CHECK_EQ(virtio_host_status_json(ss, buf, len), -ENOSPC);
+	virtio_host_destroy(ss);
+	/* A type without counters adds nothing. */
+	setup();
+	CHECK_EQ(virtio_host_status_json(hs, buf, sizeof(buf)), 0);
+	teardown();
+}
+
 /* Wait up to 2 s for the used ring's index to reach idx (the device
  * process writes it in the shared guest memory). */
 static int wait_used(struct fake_ring *r, uint16_t idx)
@@ -1226,6 +1282,7 @@ int main(void)
 	RUN(blk_devices_created_in_order);
 	RUN(blk_end_to_end);
 	RUN(control_routed_to_instances);
+	RUN(status_counters);
 	RUN(blk_jailed_process);
 	if (geteuid() == 0)
 		RUN(p9_jailed_control);
