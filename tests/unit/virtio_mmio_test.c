@@ -22,11 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/netns.h"
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
 #include "vmm/device.h"
 #include "vmm/devices/virtio_9p.h"
 #include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_net.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/log.h"
 #include "vmm/virtio.h"
@@ -1166,6 +1168,65 @@ static uint8_t p9_call(struct fake_ring *r, unsigned k, uint8_t type, const char
 	return m[0x1000 + 4];
 }
 
+/* virtio-net in its jailed process (the default), in a fresh network
+ * namespace: the counters the device process keeps reach
+ * virtio_host_status_json through the shared signal page, with no
+ * request to the process. One frame sent (tx_packets 1, 60 bytes without
+ * the header) and one chain too short for a header (tx_short 1). */
+static void net_jailed_counters(void)
+{
+	struct vmm_config cfg = { 0 };
+	struct net_opts o = { 0 };
+	struct net_err e = { 0 };
+	struct fake_ring r;
+	struct dev_env env;
+	void *ns = NULL;
+	uint64_t one = 1;
+	uint8_t *shared;
+	char buf[1024];
+
+	virtio_net_device.cfg_init(&o);
+	o.ndev = 1;
+	CHECK_EQ(netcfg_set(&o.dev[0], "tap", "vj0", &e), 0);
+	/* An address brings the TAP up: a down TAP refuses frames. */
+	CHECK_EQ(netcfg_set(&o.dev[0], "host-ip", "10.9.7.1", &e), 0);
+	CHECK_EQ(netcfg_set(&o.dev[0], "netmask", "24", &e), 0);
+	fr_init(&r, 8);
+	shared = mmap(NULL, FR_MEM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	free(r.mem);
+	r.mem = shared;
+	gm_init_test(&r.gm, r.mem, FR_MEM);
+	env = make_env(&cfg, &r.gm);
+	CHECK_EQ(virtio_host_create(&ns, &env, &net_virtio_ops, &o), 0);
+	h = virtio_host_instance(ns, 0);
+	CHECK_EQ(virtio_host_start(ns), 0);
+	CHECK(virtio_host_pid(h) > 1);
+
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(VNET_RXQ, 8, 0x6000, 0x7000, 0x8000);  /* no receive buffers */
+	setup_queue(VNET_TXQ, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	/* Header (all zero: no offloads), then a broadcast frame. */
+	memset(r.mem + FR_DATA, 0, VNET_HDR_LEN + 60);
+	memset(r.mem + FR_DATA + VNET_HDR_LEN, 0xff, 6);
+	memcpy(r.mem + FR_DATA + VNET_HDR_LEN + 6, "\x52\x54\x00\x00\x00\x07\x08\x00", 8);
+	fr_desc(&r, 0, FR_DATA, VNET_HDR_LEN + 60, 0, 0);
+	fr_avail(&r, 0);
+	fr_desc(&r, 1, FR_DATA + 0x100, 10, 0, 0);
+	fr_avail(&r, 1);
+	CHECK_EQ(write(fv.ioev_fd[VNET_TXQ], &one, 8), 8);
+	CHECK(wait_used(&r, 2));
+	CHECK(virtio_host_status_json(ns, buf, sizeof(buf)) > 0);
+	CHECK(strstr(buf, "\"net\":[{\"name\":\"virtio-net vj0\",\"counters\":{\"rx_packets\":0,\"rx_bytes\":0,"
+			  "\"tx_packets\":1,\"tx_bytes\":60,\"drops\":{\"tx_short\":1,\"tx_header\":0,") == buf);
+	virtio_host_destroy(ns);
+	h = NULL;
+	munmap(shared, FR_MEM);
+}
+NS(net_jailed_counters)
+
 /* virtio-9p in its jailed process (the default): its seccomp policy lets
  * the server work (attach, walk, mkdir with the guest's exact mode through
  * its private umask), and a run-time grant crosses the socketpair as
@@ -1284,6 +1345,7 @@ int main(void)
 	RUN(control_routed_to_instances);
 	RUN(status_counters);
 	RUN(blk_jailed_process);
+	RUN(ns_net_jailed_counters);
 	if (geteuid() == 0)
 		RUN(p9_jailed_control);
 	return t_done();
