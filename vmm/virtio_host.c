@@ -797,12 +797,12 @@ int virtio_host_status_json(void *state, char *buf, size_t len)
 		if ((k = h->vd->stats_json(w, buf + o, len - o)) < 0)
 			return k;
 		o += (size_t)k;
-		if (o + 2 >= len)
+		if (o + 2 > len)  /* '}' and the NUL */
 			return -ENOSPC;
 		buf[o++] = '}';
 		buf[o] = 0;
 	}
-	if (o + 2 >= len)
+	if (o + 2 > len)
 		return -ENOSPC;
 	buf[o++] = ']';
 	buf[o] = 0;

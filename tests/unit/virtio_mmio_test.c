@@ -979,6 +979,8 @@ static void status_counters(void)
 	/* Every shorter buffer: -ENOSPC, never a cut object. */
 	for (size_t len = 0; len <= strlen(want); len++)
 		CHECK_EQ(virtio_host_status_json(ss, buf, len), -ENOSPC);
+	CHECK_EQ(virtio_host_status_json(ss, buf, strlen(want) + 1), (int)strlen(want));
+	CHECK(!strcmp(buf, want));
 	virtio_host_destroy(ss);
 	/* A type without counters adds nothing. */
 	setup();
