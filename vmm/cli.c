@@ -31,7 +31,7 @@ static const char cli_usage_head[] =
 	"      --pit             an i8254 timer (PIT) for guests that need one: kernels\n"
 	"                        without kvmclock or the TSC-deadline timer (default off)\n";
 static const char cli_usage_tail[] =
-	"  -s, --socket PATH     control socket for vmm stop/status/exec/... PATH\n"
+	"  -s, --socket PATH     control socket for the control commands below\n"
 	"      --name NAME       the VM's name in log records and crash files\n"
 	"                        (default vm-<pid>; [A-Za-z0-9._-], at most 64)\n"
 	"      --syslog MODE     the guest's log records (vm_syslog): stderr,\n"
@@ -51,7 +51,13 @@ static const char cli_usage_tail[] =
 	"On a terminal, Ctrl-A x ends the VM (Ctrl-A Ctrl-A sends Ctrl-A). SIGUSR2 logs\n"
 	"the devices' state and the vCPUs' registers to stderr.\n"
 	"Exit status: the guest's exit-port status; 0 when the guest resets or powers\n"
-	"off or on SIGTERM/SIGINT; 1 on a runtime failure; 2 on bad usage or input.\n";
+	"off or on SIGTERM/SIGINT; 1 on a runtime failure; 2 on bad usage or input.\n"
+	"\n"
+	"Control commands, on a running VM's socket (vmm CMD SOCK ...; `vmm status`\n"
+	"without SOCK prints their usage and exit codes): stop, status (JSON, with\n"
+	"each net device's rx/tx and drop counters), exec, shutdown, info, set-time,\n"
+	"mount, configure-network (--addr A/N [--gateway G] [--iface NAME] [--dns A]\n"
+	"[--mtu N]: a guest interface's address after boot), sh, share, unshare.\n";
 
 size_t cli_usage(char *buf, size_t len)
 {

@@ -1,7 +1,9 @@
 #include "vmm/ctlcmd.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,11 @@ static const char ctlcmd_usage_text[] =
 	"       vmm set-time SOCK [EPOCH_SECONDS]  set the guest clock (default: host's)\n"
 	"       vmm mount SOCK [-o OPTS] [-r] [-p] SOURCE TARGET FSTYPE\n"
 	"                                          mount in the guest (-r ro, -p mkdir)\n"
+	"       vmm configure-network SOCK [--iface NAME] --addr A[/N] [--netmask M]\n"
+	"                 [--gateway G] [--dns A]... [--mtu N]\n"
+	"                                          configure a guest interface (default: the\n"
+	"                                          first ethernet one) through init; IPv4 or\n"
+	"                                          IPv6, M dotted or a prefix length\n"
 	"       vmm sh SOCK [-- CMD [ARG]...]      shell (or CMD) in the guest through vshd: a\n"
 	"                                          terminal when stdin is one, else pipes\n"
 	"       vmm share SOCK [--ro] [--tag TAG] HOSTDIR NAME\n"
@@ -57,7 +64,7 @@ int ctlcmd_usage(const char *fmt, const char *arg)
 int ctlcmd_is(const char *name)
 {
 	static const char *const cmds[] = { "stop", "status", "exec", "shutdown", "info", "set-time", "mount", "sh",
-					    "share", "unshare" };
+					    "share", "unshare", "configure-network" };
 
 	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(name, cmds[i]))
@@ -365,6 +372,164 @@ static int ctlcmd_share(const char *cmd, const char *sock, int argc, char **argv
 	return CTLCMD_EXIT_FAILURE;
 }
 
+/* A prefix length "N" or "/N" in 1..max, or for IPv4 a contiguous dotted
+ * netmask. 0, or -1 when s is neither. */
+static int ctlcmd_prefix(const char *s, bool v6, unsigned *out)
+{
+	struct in_addr m;
+	char *end;
+	unsigned long v;
+
+	if (*s == '/')
+		s++;
+	if (!v6 && strchr(s, '.')) {
+		uint32_t h;
+
+		if (inet_pton(AF_INET, s, &m) != 1)
+			return -1;
+		h = ntohl(m.s_addr);
+		if (!h || ((~h + 1) & ~h))  /* contiguous ones: ~h + 1 is a power of two */
+			return -1;
+		*out = 32u - (unsigned)__builtin_ctz(h);
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end || v < 1 || v > (v6 ? 128u : 32u))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* IPv4 in network order, or IPv6: the family (AF_INET, AF_INET6) or 0. */
+static int ctlcmd_ip(const char *s, uint8_t a[16])
+{
+	if (inet_pton(AF_INET, s, a) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+/* Print "vmm: " + one line about the user's input; exit code 2. */
+static int ctlcmd_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int ctlcmd_bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmm: configure-network: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CTLCMD_EXIT_USAGE;
+}
+
+/* vmm configure-network: Maitred.ConfigureNetwork (docs/INIT.md). Every
+ * value is checked here first, so a typo gets exit 2 and one line naming
+ * it without a round trip; init checks the request again (it trusts no
+ * caller) and its refusals are exit 1 with its message. */
+static int ctlcmd_netcfg(const char *sock, int argc, char **argv, int timeout_ms)
+{
+	maitred_ConfigureNetworkRequest req;
+	maitred_ConfigureNetworkResponse resp;
+	const char *mask = NULL, *addr_arg = NULL;
+	char addr[64];
+	uint8_t a[16], g[16];
+	unsigned prefix = 0;
+	struct rpc_status st;
+	char e[CTLCMD_ESC_MSG];
+	int fam = 0, rc;
+
+	memset(&req, 0, sizeof(req));
+	for (; argc; argc--, argv++) {
+		const char *o = argv[0], *v = argc > 1 ? argv[1] : NULL;
+
+		if (!strcmp(o, "--iface") && v) {
+			if (!*v || strlen(v) >= sizeof(req.ifname) || strpbrk(v, "/ \t\n:") || !strcmp(v, ".") ||
+			    !strcmp(v, ".."))
+				return ctlcmd_bad("--iface '%s': not an interface name (1..15 characters, no '/', ':' or blanks)",
+						  v);
+			strcpy(req.ifname, v);
+		} else if (!strcmp(o, "--addr") && v) {
+			addr_arg = v;
+		} else if (!strcmp(o, "--netmask") && v) {
+			mask = v;
+		} else if (!strcmp(o, "--gateway") && v) {
+			if (strlen(v) >= sizeof(req.gateway) || !ctlcmd_ip(v, g))
+				return ctlcmd_bad("--gateway '%s': not an IPv4 or IPv6 address", v);
+			strcpy(req.gateway, v);
+		} else if (!strcmp(o, "--dns") && v) {
+			if (req.dns_count >= sizeof(req.dns) / sizeof(req.dns[0]))
+				return ctlcmd_bad("--dns %s: at most %zu name servers", v, sizeof(req.dns) / sizeof(req.dns[0]));
+			if (strlen(v) >= sizeof(req.dns[0]) || !ctlcmd_ip(v, g))
+				return ctlcmd_bad("--dns '%s': not an IPv4 or IPv6 address", v);
+			strcpy(req.dns[req.dns_count++], v);
+		} else if (!strcmp(o, "--mtu") && v) {
+			char *end;
+			unsigned long m = strtoul(v, &end, 10);
+
+			/* 68: the IPv4 minimum (RFC 791); 65535 the largest IP packet. */
+			if (*v < '0' || *v > '9' || *end || m < 68 || m > 65535)
+				return ctlcmd_bad("--mtu '%s': not a number from 68 to 65535", v);
+			req.mtu = (uint32_t)m;
+		} else {
+			return ctlcmd_usage("configure-network: unknown option or missing value '%s'", o);
+		}
+		argc--, argv++;
+	}
+	if (addr_arg) {
+		const char *slash = strchr(addr_arg, '/');
+		size_t n = slash ? (size_t)(slash - addr_arg) : strlen(addr_arg);
+
+		if (n >= sizeof(req.address) || n >= sizeof(addr))
+			return ctlcmd_bad("--addr '%s': not an IPv4 or IPv6 address", addr_arg);
+		memcpy(addr, addr_arg, n);
+		addr[n] = 0;
+		if (!(fam = ctlcmd_ip(addr, a)))
+			return ctlcmd_bad("--addr '%s': not an IPv4 or IPv6 address", addr_arg);
+		if (slash && mask)
+			return ctlcmd_bad("--addr %s and --netmask %s: give the prefix once", addr_arg, mask);
+		if (!slash && !mask)
+			return ctlcmd_bad("--addr %s: no prefix (give A/N or --netmask M)", addr_arg);
+		if (ctlcmd_prefix(slash ? slash : mask, fam == AF_INET6, &prefix) < 0)
+			return ctlcmd_bad("%s %s: not a %s", slash ? "--addr" : "--netmask", slash ? addr_arg : mask,
+					  fam == AF_INET6 ? "prefix length 1..128 (IPv6)"
+							  : "netmask (contiguous dotted quad or a prefix length 1..32)");
+		strcpy(req.address, addr);
+		req.prefix_len = prefix;
+	} else if (mask || req.gateway[0]) {
+		return ctlcmd_bad("--netmask or --gateway without --addr");
+	} else if (!req.mtu && !req.dns_count) {
+		return ctlcmd_usage("configure-network: nothing to configure (give --addr, --mtu or --dns)%s", "");
+	}
+	if (req.gateway[0]) {
+		int gf = ctlcmd_ip(req.gateway, g);
+
+		if (gf != fam)
+			return ctlcmd_bad("--gateway %s: not the address's family (%s)", req.gateway, addr_arg);
+		if (fam == AF_INET) {
+			uint32_t m = htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix)), x, y;
+
+			memcpy(&x, a, 4);
+			memcpy(&y, g, 4);
+			if ((x & m) != (y & m))
+				return ctlcmd_bad("--gateway %s: outside %s/%u", req.gateway, addr, prefix);
+		}
+	}
+	rc = ctlcmd_call(sock, &proto_maitred_methods[PROTO_MAITRED_CONFIGURE_NETWORK], &req, &resp, timeout_ms,
+			 &st);
+	if (rc)
+		return rc;
+	if (st.code != RPC_OK) {
+		fprintf(stderr, "vmm: configure-network: %s (%s)\n", ctlcmd_esc(st.msg, e, sizeof(e)),
+			rpc_code_name(st.code));
+		return CTLCMD_EXIT_FAILURE;
+	}
+	return 0;
+}
+
 int ctlcmd_main(int argc, char **argv)
 {
 	const char *cmd = argv[1], *sock;
@@ -408,6 +573,8 @@ int ctlcmd_main(int argc, char **argv)
 		return vshcmd_main(sock, argc, argv, timeout_ms);
 	if (!strcmp(cmd, "share") || !strcmp(cmd, "unshare"))
 		return ctlcmd_share(cmd, sock, argc, argv, timeout_ms);
+	if (!strcmp(cmd, "configure-network"))
+		return ctlcmd_netcfg(sock, argc, argv, timeout_ms);
 	if (!strcmp(cmd, "shutdown")) {
 		maitred_ShutdownRequest req = { 0 };
 		maitred_ShutdownResponse resp;

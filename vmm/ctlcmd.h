@@ -1,5 +1,5 @@
 /* Host-side control commands: `vmm stop|status|exec|shutdown|info|set-time|
- * mount|sh|share|unshare SOCK ...`, talking to a running vmm's control socket. */
+ * mount|sh|share|unshare|configure-network SOCK ...`, talking to a running vmm's control socket. */
 #ifndef VMM_CTLCMD_H
 #define VMM_CTLCMD_H
 

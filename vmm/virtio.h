@@ -83,6 +83,8 @@ struct dev_env;
 /* Bytes of device configuration space a device may publish (§4.2.2
  * Config: the MMIO window leaves 0xf00; every device we have uses < 64). */
 #define VIRTIO_CONFIG_MAX 256
+/* Counter words a device may publish in struct virtio_signal. */
+#define VIRTIO_STATS_MAX 16
 
 /* How a device reports back to its transport. Everything here may be used
  * from any thread: isr and flags are updated atomically, the irqfd is an
@@ -104,6 +106,13 @@ struct virtio_signal {
 	 * It lives here, not in virtio_dev_info, because this struct is what a
 	 * jailed device shares with the VMM. */
 	uint8_t config[VIRTIO_CONFIG_MAX];
+	/* Counters the device publishes for `vmm status` (struct
+	 * virtio_device stats_json says what each word means): written by the
+	 * device with virtio_signal_stats, read by the VMM word by word with
+	 * atomic loads. A jailed device may write anything here; the VMM
+	 * reads exactly VIRTIO_STATS_MAX numbers and renders them itself, so
+	 * a lying device can only report wrong counts of its own. */
+	uint64_t stats[VIRTIO_STATS_MAX];
 };
 
 /* Set InterruptStatus bit 0 and raise the interrupt (§4.2.3.4). */
@@ -122,6 +131,10 @@ void virtio_signal_needs_reset(struct virtio_signal *s);
  * InterruptStatus bit 1 and raise the interrupt (§2.1.2, §4.2.3.4), so
  * the driver rereads the configuration space. */
 void virtio_signal_config(struct virtio_signal *s);
+/* Publish n (<= VIRTIO_STATS_MAX) counter words; each is stored
+ * atomically (relaxed: a reader wants recent numbers, not a snapshot of
+ * all of them at one instant). */
+void virtio_signal_stats(struct virtio_signal *s, const uint64_t *w, unsigned n);
 
 /* The driver's view of one queue, as written through the transport's
  * registers: plain data, handed to the device at DRIVER_OK. */
@@ -235,5 +248,14 @@ struct virtio_device {
 	 * device's socketpair (SCM_RIGHTS) and returns the errno it reads back;
 	 * with threads (--disable-sandbox) it calls the op directly. */
 	int (*control)(void *dev, const void *msg, size_t len, int fd);
+	/* Optional, with stats_key: counters for `vmm status`. The device's
+	 * serve ops publish them with virtio_signal_stats; the VMM renders
+	 * each instance as {"name":"<info name>","counters":<stats_json>} in
+	 * a member "<stats_key>":[...] (virtio_host_status_json). stats_json
+	 * runs in the VMM over a copy of the VIRTIO_STATS_MAX words (each
+	 * clamped to 2^53 - 1, so every JSON reader reads it exactly) and
+	 * must render any value as valid JSON: it never sees the device. */
+	const char *stats_key;
+	int (*stats_json)(const uint64_t *w, char *buf, size_t len);
 };
 #endif

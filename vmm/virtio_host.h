@@ -88,6 +88,15 @@ void virtio_host_dump(void *state);
  * exceeds VIRTIO_CONTROL_MAX. fd stays the caller's. */
 int virtio_host_control(void *state, const void *msg, size_t len, int fd);
 
+/* The device type's counters for `vmm status` (struct virtio_device
+ * stats_key and stats_json): `"KEY":[{"name":"...","counters":...},...]`,
+ * one object per instance in index order, read from each instance's
+ * shared struct virtio_signal (live in either layout; no request reaches
+ * a device process, so a stuck or hostile one cannot delay or corrupt the
+ * answer). Returns the length (NUL written), 0 and nothing written when
+ * the type has no counters, -ENOSPC when len is too small. */
+int virtio_host_status_json(void *state, char *buf, size_t len);
+
 /* For tests, which drive a host without threads. */
 unsigned virtio_host_count(void *state);
 struct virtio_host *virtio_host_instance(void *state, unsigned i);

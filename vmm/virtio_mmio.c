@@ -62,6 +62,12 @@ void virtio_signal_config(struct virtio_signal *s)
 		log_guest("virtio: irqfd write: %s", strerror(errno));
 }
 
+void virtio_signal_stats(struct virtio_signal *s, const uint64_t *w, unsigned n)
+{
+	for (unsigned i = 0; i < n && i < VIRTIO_STATS_MAX; i++)
+		__atomic_store_n(&s->stats[i], w[i], __ATOMIC_RELAXED);
+}
+
 void virtio_signal_requeue(struct virtio_signal *s, unsigned q)
 {
 	if (q < 32)

@@ -213,8 +213,28 @@ static int vm_ctl_device(void *opaque, const char *device, const void *msg, size
 	return -ENODEV;
 }
 
+/* A virtio device type's live counters (virtio_host_status_json), as
+ * ",MEMBER" after its option members; 0 when it has none. */
+static int vm_ctl_status_counters(struct vm *vm, const struct device_ops *d, char *buf, size_t len)
+{
+	int r;
+
+	for (unsigned i = 0; i < vm->ndev; i++) {
+		if (vm->dev_ops[i] != d || !d->virtio)
+			continue;
+		if (len < 2)
+			return -ENOSPC;
+		r = virtio_host_status_json(vm->dev_state[i], buf + 1, len - 1);
+		if (r > 0)
+			buf[0] = ',';
+		return r > 0 ? r + 1 : r;
+	}
+	return 0;
+}
+
 /* The core's members, then each configured device's own (struct
- * device_ops status_json): the core names no device. */
+ * device_ops status_json, and a virtio device's counters): the core names
+ * no device. */
 static int vm_ctl_status(void *opaque, char *buf, size_t len)
 {
 	struct vm *vm = opaque;
@@ -241,6 +261,9 @@ static int vm_ctl_status(void *opaque, char *buf, size_t len)
 		buf[n++] = ',';
 		r = device_table[i]->status_json(vm->cfg->dev_cfg[i], buf + n, len - n - 1);
 		if (r < 0)
+			return r;
+		n += (size_t)r;
+		if ((r = vm_ctl_status_counters(vm, device_table[i], buf + n, len - n)) < 0)
 			return r;
 		n += (size_t)r;
 	}

@@ -230,6 +230,8 @@ static void help_and_version(void)
 	CHECK(strstr(text, "WARNING") < strstr(text, "--rng, --no-rng"));
 	CHECK(strstr(text, "--rng, --no-rng") < strstr(text, "--vsock PATH"));
 	CHECK(strstr(text, "--vsock PATH") < strstr(text, "-s, --socket"));
+	/* The control commands are named, configure-network included. */
+	CHECK(strstr(text, "configure-network (--addr A/N") > strstr(text, "Exit status:"));
 	/* --no-rng has no line of its own: --rng's covers it. */
 	CHECK(strstr(strstr(text, "--no-rng") + 1, "--no-rng") == NULL);
 	/* Truncated like snprintf: same length reported, NUL-terminated. */

@@ -22,11 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/netns.h"
 #include "tests/unit/t.h"
 #include "tests/unit/virtq_fake.h"
 #include "vmm/device.h"
 #include "vmm/devices/virtio_9p.h"
 #include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_net.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/log.h"
 #include "vmm/virtio.h"
@@ -928,6 +930,64 @@ static void control_routed_to_instances(void)
 	teardown();
 }
 
+/* Counters for `vmm status` (virtio_host_status_json): two instances of a
+ * device type with stats, one with a name that needs JSON escaping; the
+ * words are what a device (or a hostile device process) left in its
+ * signal page. */
+static struct virtio_signal *sdev_sig[2];
+static int sdev_open(void **dev, const void *cfg, unsigned index, const struct dev_env *env,
+		     struct virtio_signal *sig, struct virtio_dev_info *info)
+{
+	info->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	snprintf(info->name, sizeof(info->name), "%s", index ? "st \"1\"\\\x01" : "st 0");
+	sdev_sig[index] = sig;
+	*dev = &cdev[index];
+	return 0;
+}
+static int sdev_stats_json(const uint64_t *w, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "{\"a\":%llu,\"b\":%llu}", (unsigned long long)w[0],
+			 (unsigned long long)w[VIRTIO_STATS_MAX - 1]);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+static const struct virtio_device sdev_ops = {
+	.name = "st", .device_id = 44, .num_queues = 1, .queue_max = 8,
+	.instances = cdev_instances, .open = sdev_open, .close = cdev_nop,
+	.activate = cdev_activate, .queue_notify = cdev_notify, .reset = cdev_nop,
+	.stats_key = "st", .stats_json = sdev_stats_json,
+};
+
+static void status_counters(void)
+{
+	static struct vmm_config cfg = { .disable_sandbox = true };
+	struct dev_env env = make_env(&cfg, NULL);
+	static const char want[] =
+		"\"st\":[{\"name\":\"st 0\",\"counters\":{\"a\":7,\"b\":0}},"
+		"{\"name\":\"st \\\"1\\\"\\\\\\u0001\",\"counters\":{\"a\":9007199254740991,\"b\":9007199254740991}}]";
+	uint64_t w[VIRTIO_STATS_MAX] = { 7 };
+	char buf[512];
+	void *ss = NULL;
+
+	CHECK_EQ(virtio_host_create(&ss, &env, &sdev_ops, NULL), 0);
+	virtio_signal_stats(sdev_sig[0], w, 1);
+	/* Above JSON's exact range, as a lying device process may write:
+	 * clamped to 2^53 - 1. */
+	memset(sdev_sig[1]->stats, 0xff, sizeof(sdev_sig[1]->stats));
+	CHECK_EQ(virtio_host_status_json(ss, buf, sizeof(buf)), (int)strlen(want));
+	CHECK(!strcmp(buf, want));
+	/* Every shorter buffer: -ENOSPC, never a cut object. */
+	for (size_t len = 0; len <= strlen(want); len++)
+		CHECK_EQ(virtio_host_status_json(ss, buf, len), -ENOSPC);
+	CHECK_EQ(virtio_host_status_json(ss, buf, strlen(want) + 1), (int)strlen(want));
+	CHECK(!strcmp(buf, want));
+	virtio_host_destroy(ss);
+	/* A type without counters adds nothing. */
+	setup();
+	CHECK_EQ(virtio_host_status_json(hs, buf, sizeof(buf)), 0);
+	teardown();
+}
+
 /* Wait up to 2 s for the used ring's index to reach idx (the device
  * process writes it in the shared guest memory). */
 static int wait_used(struct fake_ring *r, uint16_t idx)
@@ -1110,6 +1170,65 @@ static uint8_t p9_call(struct fake_ring *r, unsigned k, uint8_t type, const char
 	return m[0x1000 + 4];
 }
 
+/* virtio-net in its jailed process (the default), in a fresh network
+ * namespace: the counters the device process keeps reach
+ * virtio_host_status_json through the shared signal page, with no
+ * request to the process. One frame sent (tx_packets 1, 60 bytes without
+ * the header) and one chain too short for a header (tx_short 1). */
+static void net_jailed_counters(void)
+{
+	struct vmm_config cfg = { 0 };
+	struct net_opts o = { 0 };
+	struct net_err e = { 0 };
+	struct fake_ring r;
+	struct dev_env env;
+	void *ns = NULL;
+	uint64_t one = 1;
+	uint8_t *shared;
+	char buf[1024];
+
+	virtio_net_device.cfg_init(&o);
+	o.ndev = 1;
+	CHECK_EQ(netcfg_set(&o.dev[0], "tap", "vj0", &e), 0);
+	/* An address brings the TAP up: a down TAP refuses frames. */
+	CHECK_EQ(netcfg_set(&o.dev[0], "host-ip", "10.9.7.1", &e), 0);
+	CHECK_EQ(netcfg_set(&o.dev[0], "netmask", "24", &e), 0);
+	fr_init(&r, 8);
+	shared = mmap(NULL, FR_MEM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	free(r.mem);
+	r.mem = shared;
+	gm_init_test(&r.gm, r.mem, FR_MEM);
+	env = make_env(&cfg, &r.gm);
+	CHECK_EQ(virtio_host_create(&ns, &env, &net_virtio_ops, &o), 0);
+	h = virtio_host_instance(ns, 0);
+	CHECK_EQ(virtio_host_start(ns), 0);
+	CHECK(virtio_host_pid(h) > 1);
+
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(VNET_RXQ, 8, 0x6000, 0x7000, 0x8000);  /* no receive buffers */
+	setup_queue(VNET_TXQ, 8, FR_DESC, FR_AVAIL, FR_USED);
+	wr(VIRTIO_MMIO_STATUS, S_FOK | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	/* Header (all zero: no offloads), then a broadcast frame. */
+	memset(r.mem + FR_DATA, 0, VNET_HDR_LEN + 60);
+	memset(r.mem + FR_DATA + VNET_HDR_LEN, 0xff, 6);
+	memcpy(r.mem + FR_DATA + VNET_HDR_LEN + 6, "\x52\x54\x00\x00\x00\x07\x08\x00", 8);
+	fr_desc(&r, 0, FR_DATA, VNET_HDR_LEN + 60, 0, 0);
+	fr_avail(&r, 0);
+	fr_desc(&r, 1, FR_DATA + 0x100, 10, 0, 0);
+	fr_avail(&r, 1);
+	CHECK_EQ(write(fv.ioev_fd[VNET_TXQ], &one, 8), 8);
+	CHECK(wait_used(&r, 2));
+	CHECK(virtio_host_status_json(ns, buf, sizeof(buf)) > 0);
+	CHECK(strstr(buf, "\"net\":[{\"name\":\"virtio-net vj0\",\"counters\":{\"rx_packets\":0,\"rx_bytes\":0,"
+			  "\"tx_packets\":1,\"tx_bytes\":60,\"drops\":{\"tx_short\":1,\"tx_header\":0,") == buf);
+	virtio_host_destroy(ns);
+	h = NULL;
+	munmap(shared, FR_MEM);
+}
+NS(net_jailed_counters)
+
 /* virtio-9p in its jailed process (the default): its seccomp policy lets
  * the server work (attach, walk, mkdir with the guest's exact mode through
  * its private umask), and a run-time grant crosses the socketpair as
@@ -1226,7 +1345,9 @@ int main(void)
 	RUN(blk_devices_created_in_order);
 	RUN(blk_end_to_end);
 	RUN(control_routed_to_instances);
+	RUN(status_counters);
 	RUN(blk_jailed_process);
+	RUN(ns_net_jailed_counters);
 	if (geteuid() == 0)
 		RUN(p9_jailed_control);
 	return t_done();

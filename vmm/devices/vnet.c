@@ -405,3 +405,27 @@ int vnet_stats_json(const struct vnet_stats *s, char *buf, size_t len)
 		return -ENOSPC;
 	return n;
 }
+
+/* One table for both directions, so the word order cannot drift. */
+static const size_t vnet_stats_off[VNET_STATS_WORDS] = {
+	offsetof(struct vnet_stats, rx_packets),      offsetof(struct vnet_stats, rx_bytes),
+	offsetof(struct vnet_stats, tx_packets),      offsetof(struct vnet_stats, tx_bytes),
+	offsetof(struct vnet_stats, tx_drop_short),   offsetof(struct vnet_stats, tx_drop_hdr),
+	offsetof(struct vnet_stats, tx_drop_big),     offsetof(struct vnet_stats, tx_drop_backend),
+	offsetof(struct vnet_stats, rx_drop_big),     offsetof(struct vnet_stats, rx_bad_buf),
+	offsetof(struct vnet_stats, rx_backend_err),
+};
+_Static_assert(sizeof(struct vnet_stats) == VNET_STATS_WORDS * sizeof(uint64_t), "a counter without a word");
+_Static_assert(VNET_STATS_WORDS <= VIRTIO_STATS_MAX, "more counters than the signal page holds");
+
+void vnet_stats_to_words(const struct vnet_stats *s, uint64_t w[VNET_STATS_WORDS])
+{
+	for (unsigned i = 0; i < VNET_STATS_WORDS; i++)
+		memcpy(&w[i], (const char *)s + vnet_stats_off[i], sizeof(w[i]));
+}
+
+void vnet_stats_from_words(const uint64_t w[VNET_STATS_WORDS], struct vnet_stats *s)
+{
+	for (unsigned i = 0; i < VNET_STATS_WORDS; i++)
+		memcpy((char *)s + vnet_stats_off[i], &w[i], sizeof(w[i]));
+}

@@ -156,6 +156,13 @@ bool vnet_want_backend(const struct vnet *n);
  * -ENOSPC when len is too small. */
 int vnet_stats_json(const struct vnet_stats *s, char *buf, size_t len);
 
+/* struct vnet_stats as counter words (struct virtio_signal stats, in the
+ * field order above) and back: what a device process publishes and the
+ * VMM renders with vnet_stats_json. */
+#define VNET_STATS_WORDS 11
+void vnet_stats_to_words(const struct vnet_stats *s, uint64_t w[VNET_STATS_WORDS]);
+void vnet_stats_from_words(const uint64_t w[VNET_STATS_WORDS], struct vnet_stats *s);
+
 /* Check a TX header copy against the negotiated features and the frame
  * length (bytes after the header). 0, or -EINVAL (bad field) / -EMSGSIZE
  * (frame above the maximum). Pure; exposed for the fuzz target. */

@@ -48,6 +48,11 @@ kill -USR2 "$NET_PID"
 sleep 1
 grep -q 'virtio-net vnt0: active 1 link up .*"rx_packets":[1-9]' "$WORK/a.err" ||
 	fail "no virtio-net state in the dump: $(grep virtio-net "$WORK/a.err")"
+# And in `vmm status` (from the jailed device's shared page): the 300 KiB
+# page came in (rx) as well.
+"$VMM" status "$WORK/a.sock" >"$WORK/status.json" || fail "vmm status failed"
+grep -q '"net":\[{"name":"virtio-net vnt0","counters":{"rx_packets":[1-9][0-9]*,"rx_bytes":[1-9][0-9]\{5,\}' \
+	"$WORK/status.json" || fail "no net counters in vmm status: $(cat "$WORK/status.json")"
 
 # Bad input: one line naming it, exit 2 (checked once the VM is up, so
 # a KVM in working order is not what fails).
