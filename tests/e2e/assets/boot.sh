@@ -40,8 +40,10 @@ for a in $(cat /proc/cmdline); do
 done
 if [ -n "$rtcset" ]; then
 	# Through the driver's set_time (the PL031's load register), then read
-	# back by the device's counter.
-	if date -u -s "@$rtcset" >/dev/null && hwclock -w -u; then
+	# back by the device's counter. /dev/rtc0 needs devtmpfs (an initramfs
+	# gets no automatic devtmpfs mount).
+	mount -t devtmpfs dev /dev 2>/dev/null
+	if date -u -s "@$rtcset" >/dev/null && hwclock -w -u -f /dev/rtc0; then
 		echo "E2E-GUEST: rtc_after_set=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
 	else
 		echo "E2E-GUEST: error=date -s / hwclock -w failed"
