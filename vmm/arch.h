@@ -53,6 +53,10 @@ int arch_vcpu_init(int kvm_fd, int vcpu_fd, unsigned id, unsigned ncpus, const s
  * window area or the interrupt controller is full. */
 int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t *size, unsigned *gsi,
 		       char *word, size_t wordlen);
+/* The MMIO window and GSI of the platform device named name (arm64:
+ * "pl031"), outside RAM, the virtio windows and the GSIs
+ * arch_virtio_window hands out. -ENODEV when this architecture has none. */
+int arch_platform_window(const char *name, uint64_t *base, uint64_t *size, unsigned *gsi);
 /* The KVM capabilities this architecture needs beyond the core's (api.rst
  * §4): 0, or -ENOTSUP with one line logged naming the missing one. */
 int arch_check_kvm(int kvm_fd);

@@ -62,6 +62,10 @@ struct dev_env {
 	/* Reserve a virtio-mmio window and a GSI and announce it to the guest
 	 * on the kernel command line (virtio_mmio.device=SIZE@BASE:IRQ). */
 	int (*virtio_slot)(struct vm *vm, uint64_t *base, uint64_t *size, unsigned *gsi);
+	/* The MMIO window and GSI the architecture assigns to the platform
+	 * device named name ("pl031"). -ENODEV when this machine has none
+	 * (the device is then not created). */
+	int (*platform_window)(struct vm *vm, const char *name, uint64_t *base, uint64_t *size, unsigned *gsi);
 	/* Record what the device occupies for the firmware tables (copied).
 	 * -ENOSPC when RES_MAX records exist. */
 	int (*publish)(struct vm *vm, const struct dev_resource *r);

@@ -1,8 +1,8 @@
 /* What a device occupies, as the firmware tables must describe it: devices
  * publish these records (struct dev_env publish) where they claim the
  * resource, and the architecture renders them (x86: ACPI DSDT devices,
- * MADT interrupt source overrides and the FADT reset register; arm64 later:
- * FDT nodes). So no port, window or IRQ number is written twice. */
+ * MADT interrupt source overrides and the FADT reset register; arm64: FDT
+ * nodes). So no port, window or IRQ number is written twice. */
 #ifndef VMM_RESOURCE_H
 #define VMM_RESOURCE_H
 #include <stdint.h>
@@ -13,6 +13,7 @@
 enum res_kind {
 	RES_ISA,           /* legacy device on ports with an ISA IRQ (a PnP device) */
 	RES_VIRTIO_MMIO,   /* a virtio-mmio window and its GSI */
+	RES_PRIMECELL,     /* an ARM PrimeCell (AMBA) device: MMIO window, level GSI, compatible */
 };
 
 /* EISA-compressed id of "PNPxxxx" as stored in memory (ACPI 6.4 §19.3.4
@@ -26,7 +27,8 @@ struct dev_resource {
 	unsigned nports;
 	uint16_t port[RES_MAX_PORTS];
 	uint8_t port_len[RES_MAX_PORTS];
-	uint64_t base, size;              /* RES_VIRTIO_MMIO */
+	uint64_t base, size;              /* RES_VIRTIO_MMIO, RES_PRIMECELL */
+	char compat[16];                  /* RES_PRIMECELL: its own compatible ("arm,pl031") */
 	int irq;                          /* ISA IRQ or GSI; -1: none */
 	/* A port whose write of reset_value resets the machine (the FADT's
 	 * RESET_REG), or -1. */

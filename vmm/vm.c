@@ -155,6 +155,12 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint64_t *size, unsigne
 	return 0;
 }
 
+static int vm_platform_window(struct vm *vm, const char *name, uint64_t *base, uint64_t *size, unsigned *gsi)
+{
+	(void)vm;
+	return arch_platform_window(name, base, size, gsi);
+}
+
 static int vm_publish(struct vm *vm, const struct dev_resource *r)
 {
 	if (vm->nres >= RES_MAX)
@@ -762,6 +768,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		.vm = vm, .cfg = cfg, .gm = &vm->gm, .pio = arch_has_port_io() ? &vm->pio : &vm->mmio, .mmio = &vm->mmio,
 		.irq_line = vm_irq_line, .irqfd_new = vm_irqfd_new, .ioeventfd = vm_ioeventfd,
 		.watch = vm_watch, .unwatch = vm_unwatch, .virtio_slot = vm_virtio_slot,
+		.platform_window = vm_platform_window,
 		.publish = vm_publish, .cmdline_add = vm_cmdline_add, .request_exit = vm_request_exit,
 		.guest_streams = vm_guest_streams, .start_ns = start_ns,
 		.svc_dir = hostsvc_dir(vm->hostsvc),

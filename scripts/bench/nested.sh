@@ -18,8 +18,14 @@
 # userspace exits), and vmm -v prints its own exit accounting.
 #
 #   scripts/bench/nested.sh [RUNS]       (default 9)
+#   E2E_ARCH=aarch64 scripts/bench/nested.sh [RUNS]
+#                the nested arm64 machine (docs/ARM64.md) with the arm64
+#                build (O=build-aarch64) and the appliance Image; peers vmm
+#                and kvmtool (an arm64 lkvm-static), no exit counts (the
+#                tracepoints below are x86's)
 # Environment:
-#   BENCH_VMMS   which VMMs (default "vmm kvmtool qemu-microvm")
+#   BENCH_VMMS   which VMMs (default "vmm kvmtool qemu-microvm"; arm64
+#                "vmm kvmtool")
 #   KVMTOOL      path to a static lkvm-static built OUTSIDE this tree from a
 #                kvmtool snapshot; without it the kvmtool peer is reported
 #                MISSING and the script exits 3 after the other results
@@ -36,14 +42,19 @@
 #                (the guest's own timestamps: where the boot time goes)
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-O=${O:-build}
+if [ "${E2E_ARCH:-x86_64}" = aarch64 ]; then O=${O:-build-aarch64}; else O=${O:-build}; fi
 case "$O" in /*) ;; *) O=$SRC/$O ;; esac
 . "$SRC/tests/e2e/lib/l1.sh"
 RUNS=${1:-9}
 case "$RUNS" in ''|*[!0-9]*|0) echo "usage: nested.sh [RUNS]" >&2; exit 2 ;; esac
 
-command -v qemu-system-x86_64 >/dev/null || e2e_die "qemu-system-x86_64 missing (scripts/setup-deps.sh)"
-BENCH_VMMS=${BENCH_VMMS:-vmm kvmtool qemu-microvm}
+if [ "$E2E_ARCH" = aarch64 ]; then
+	BENCH_VMMS=${BENCH_VMMS:-vmm kvmtool}
+	case " $BENCH_VMMS " in *" qemu-microvm "*) e2e_die "qemu-microvm is an x86 machine: not with E2E_ARCH=aarch64" ;; esac
+else
+	command -v qemu-system-x86_64 >/dev/null || e2e_die "qemu-system-x86_64 missing (scripts/setup-deps.sh)"
+	BENCH_VMMS=${BENCH_VMMS:-vmm kvmtool qemu-microvm}
+fi
 BENCH_EXTRA=${BENCH_EXTRA:-}
 case " $BENCH_VMMS " in *" vmm "*) [ -x "$O/vmm" ] || e2e_die "$O/vmm not built (make)" ;; esac
 missing=
@@ -137,12 +148,15 @@ done
 # a soft lockup for good: docs/BENCHMARKS.md); a VMM's counts are the
 # difference of the tables read before and after its boot.
 T=/sys/kernel/tracing
+# arm64: the kvm_pio/kvm_msr tracepoints and SVM exit codes are x86's.
+counted=$BENCH_VMMS
+[ "$(uname -m)" = x86_64 ] || counted=
 [ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
 hists="kvm_exit:exit_reason kvm_userspace_exit:reason kvm_pio:port,rw kvm_msr:ecx,write kvm_mmio:type,gpa"
-if [ -d $T/events/kvm ]; then
+if [ -d $T/events/kvm ] && [ -n "$counted" ]; then
 	for h in $hists; do echo "hist:keys=${h#*:}:size=2048" >$T/events/kvm/${h%%:*}/trigger; done
 fi
-for m in $BENCH_VMMS; do
+for m in $counted; do
 	if [ ! -d $T/events/kvm ]; then echo "EXITS $m none no-kvm-tracepoints 0"; break; fi
 	# hist_read M: "EXITS M <event> <key> <count>" for every table entry;
 	# "{ port: 1016, rw: 1 } hitcount: 45" -> "EXITS vmm kvm_pio 1016,1 45".
@@ -303,20 +317,22 @@ printf 'RUNS=%s\nBENCH_VMMS="%s"\nPEERS=/e2e/peers\nBENCH_DIAG=%s\nBENCH_L1_HUGE
 echo stream >"$img/e2e/mode"
 # QEMU at its own paths: the binary, every shared library ldd names, the
 # loader, the firmware microvm loads (qboot, linuxboot option ROM).
-q=$(command -v qemu-system-x86_64)
-mkdir -p "$img/usr/bin" "$img/usr/share/qemu"
-cp "$q" "$img/usr/bin/qemu-system-x86_64"
-ln -sf /usr/bin/qemu-system-x86_64 "$img/bin/qemu-system-x86_64"
-for lib in $(ldd "$q" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'); do
-	mkdir -p "$img$(dirname "$lib")"
-	cp -L "$lib" "$img$lib"
-done
-for fw in bios-microvm.bin qboot.rom linuxboot_dma.bin linuxboot.bin pvh.bin; do
-	[ -e "/usr/share/qemu/$fw" ] && cp -L "/usr/share/qemu/$fw" "$img/usr/share/qemu/"
-done
+case " $BENCH_VMMS " in *" qemu-microvm "*)
+	q=$(command -v qemu-system-x86_64)
+	mkdir -p "$img/usr/bin" "$img/usr/share/qemu"
+	cp "$q" "$img/usr/bin/qemu-system-x86_64"
+	ln -sf /usr/bin/qemu-system-x86_64 "$img/bin/qemu-system-x86_64"
+	for lib in $(ldd "$q" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'); do
+		mkdir -p "$img$(dirname "$lib")"
+		cp -L "$lib" "$img$lib"
+	done
+	for fw in bios-microvm.bin qboot.rom linuxboot_dma.bin linuxboot.bin pvh.bin; do
+		[ -e "/usr/share/qemu/$fw" ] && cp -L "/usr/share/qemu/$fw" "$img/usr/share/qemu/"
+	done ;;
+esac
 nonce=$(cat "$img/e2e/nonce")
 set -- $BENCH_VMMS
-echo "bench/nested: booting the nested L1 machine; $RUNS rounds of: $BENCH_VMMS (appliance bzImage, 256 MiB, 1 vCPU); load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench/nested: booting the nested L1 machine; $RUNS rounds of: $BENCH_VMMS ($E2E_ARCH appliance $E2E_KIMAGE, 256 MiB, 1 vCPU); load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out=$E2E_RUN/console.log
 : >"$out"
 # Progress watchdog: every boot ends within bootbench's 120 s, so a console

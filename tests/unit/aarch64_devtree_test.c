@@ -19,12 +19,15 @@
 #define GOLDEN_DIR "tests/golden/aarch64"
 
 /* What vm.c collects from the default devices plus two virtio windows:
- * COM1, the i8042 (no arm64 binding: left out), two virtio-mmio windows. */
+ * COM1, the i8042 (no arm64 binding: left out), the PL031 RTC, two
+ * virtio-mmio windows. */
 static const struct dev_resource devtree_res[] = {
 	{ .kind = RES_ISA, .name = "COM1", .pnp = RES_PNP(0x05, 0x01), .nports = 1, .port = { 0x3f8 },
 	  .port_len = { 8 }, .irq = 4, .reset_port = -1 },
 	{ .kind = RES_ISA, .name = "PS2K", .pnp = RES_PNP(0x03, 0x03), .nports = 2, .port = { 0x60, 0x64 },
 	  .port_len = { 1, 1 }, .irq = 1, .reset_port = 0x64, .reset_value = 0xfe },
+	{ .kind = RES_PRIMECELL, .compat = "arm,pl031", .base = A64_PL031_BASE, .size = A64_PL031_SIZE,
+	  .irq = A64_PL031_SPI, .reset_port = -1 },
 	{ .kind = RES_VIRTIO_MMIO, .base = A64_VIRTIO_MMIO_BASE, .size = 0x1000, .irq = 5, .reset_port = -1 },
 	{ .kind = RES_VIRTIO_MMIO, .base = A64_VIRTIO_MMIO_BASE + 0x1000, .size = 0x1000, .irq = 6, .reset_port = -1 },
 };
@@ -96,6 +99,24 @@ static void devtree_nodes(void)
 	      fdt32_to_cpu(p32[2]) == 1);
 	p32 = prop(buf, "/uart@3f8", "interrupts", &len);
 	CHECK(p32 && len == 12 && fdt32_to_cpu(p32[1]) == 4 && fdt32_to_cpu(p32[2]) == 4);
+	/* The PL031 as the amba bus probes it (bindings/arm/primecell.yaml):
+	 * its compatible then "arm,primecell", a level-high SPI, and the
+	 * "apb_pclk" clock, which is the fixed clock's phandle. */
+	s = prop(buf, "/pl031@9010000", "compatible", &len);
+	CHECK(s && len == (int)sizeof("arm,pl031\0arm,primecell") && !memcmp(s, "arm,pl031\0arm,primecell", (size_t)len));
+	p64 = prop(buf, "/pl031@9010000", "reg", &len);
+	CHECK(p64 && len == 16 && at64(p64, 0) == A64_PL031_BASE && at64(p64, 1) == 0x1000);
+	p32 = prop(buf, "/pl031@9010000", "interrupts", &len);
+	CHECK(p32 && len == 12 && fdt32_to_cpu(p32[0]) == 0 && fdt32_to_cpu(p32[1]) == A64_PL031_SPI &&
+	      fdt32_to_cpu(p32[2]) == 4);
+	s = prop(buf, "/pl031@9010000", "clock-names", &len);
+	CHECK(s && !strcmp(s, "apb_pclk"));
+	p32 = prop(buf, "/pl031@9010000", "clocks", &len);
+	CHECK(p32 && len == 4);
+	if (p32)
+		CHECK_EQ(fdt_node_offset_by_phandle(buf, fdt32_to_cpu(p32[0])), fdt_path_offset(buf, "/apb-pclk"));
+	s = prop(buf, "/apb-pclk", "compatible", &len);
+	CHECK(s && !strcmp(s, "fixed-clock"));
 	/* The i8042 has no arm64 binding. */
 	CHECK_EQ(fdt_path_offset(buf, "/i8042@60"), -FDT_ERR_NOTFOUND);
 }
@@ -104,13 +125,23 @@ static void devtree_errors(void)
 {
 	static char buf[65536];
 	struct devtree_cfg c = devtree_cfg(3, 2);
-	struct dev_resource bad = devtree_res[2];
+	struct dev_resource bad = devtree_res[3];
 
 	CHECK_EQ(devtree_buf(buf, 256, 3, 2), -ENOSPC);
 	CHECK_EQ(devtree_buf(buf, sizeof(buf), 4, 2), -EINVAL);
 	CHECK_EQ(devtree_buf(buf, sizeof(buf), 2, 9), -EINVAL);  /* GICv2: 8 CPUs at most */
 	CHECK_EQ(devtree_buf(buf, sizeof(buf), 3, 0), -EINVAL);
 	bad.irq = (int)A64_GIC_NR_SPIS;
+	CHECK_EQ(devtree_build(buf, sizeof(buf), &c, &bad, 1), -EINVAL);
+	/* A PrimeCell without a compatible, or one that fills the field
+	 * without a terminator, or with no interrupt. */
+	bad = devtree_res[2];
+	bad.compat[0] = 0;
+	CHECK_EQ(devtree_build(buf, sizeof(buf), &c, &bad, 1), -EINVAL);
+	memset(bad.compat, 'x', sizeof(bad.compat));
+	CHECK_EQ(devtree_build(buf, sizeof(buf), &c, &bad, 1), -EINVAL);
+	bad = devtree_res[2];
+	bad.irq = -1;
 	CHECK_EQ(devtree_build(buf, sizeof(buf), &c, &bad, 1), -EINVAL);
 }
 

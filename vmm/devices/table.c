@@ -6,7 +6,7 @@
 
 extern const struct device_ops serial_device;
 extern const struct device_ops i8042_device;
-extern const struct device_ops rtc_device;
+extern const struct device_ops rtc_device, pl031_device;
 extern const struct device_ops debugport_device;
 extern const struct device_ops virtio_blk_device, virtio_rng_device;
 extern const struct device_ops virtio_vsock_device;
@@ -17,6 +17,7 @@ const struct device_ops *const device_table[] = {
 	&serial_device,
 	&i8042_device,
 	&rtc_device,
+	&pl031_device,
 	&debugport_device,
 	&virtio_blk_device, &virtio_rng_device,
 	&virtio_vsock_device,

@@ -4,6 +4,7 @@
 #                           build/guest/vshd as /sbin/vshd (init starts it
 #                           under vmm), /etc/profile setting a prompt (read
 #                           only by a login shell), /bin/vsock_selfconnect
+# arch: x86_64 aarch64
 set -eu
 . "$SRC/tests/e2e/lib/guestfs.sh"
 command -v mksquashfs >/dev/null || { echo "vsh_images: mksquashfs missing (squashfs-tools)" >&2; exit 1; }

@@ -12,6 +12,7 @@
 #   100000 bytes of output whole, a missing command -> 127, SIGTERM to vmm
 #   forwarded -> 143;
 # - a guest process connecting to vshd itself (vsock loopback) is refused.
+# arch: x86_64 aarch64
 # timeout: 480
 . "$E2E_LIB/scenario.sh"
 S=$WORK/ctl.sock

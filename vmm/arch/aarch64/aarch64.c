@@ -70,6 +70,16 @@ int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t
 	return 0;
 }
 
+int arch_platform_window(const char *name, uint64_t *base, uint64_t *size, unsigned *gsi)
+{
+	if (strcmp(name, "pl031") != 0)
+		return -ENODEV;
+	*base = A64_PL031_BASE;
+	*size = A64_PL031_SIZE;
+	*gsi = A64_PL031_SPI;
+	return 0;
+}
+
 int arch_check_kvm(int kvm_fd)
 {
 	static const struct { int cap; const char *name; } caps[] = {

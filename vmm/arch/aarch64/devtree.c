@@ -10,6 +10,10 @@
 #include "vmm/arch/aarch64/layout.h"
 
 #define DEVTREE_GIC_PHANDLE 1
+#define DEVTREE_PCLK_PHANDLE 2
+/* The PrimeCells' bus clock (bindings/clock/fixed-clock.yaml): a rate
+ * nothing depends on, QEMU virt's 24 MHz. */
+#define DEVTREE_PCLK_HZ 24000000
 /* Documentation/devicetree/bindings/interrupt-controller/arm,gic*.yaml:
  * the first cell is the type, the third the trigger. */
 #define GIC_SPI 0
@@ -149,6 +153,46 @@ static int devtree_isa(void *fdt, const struct dev_resource *r, char *stdout_pat
 	return 0;
 }
 
+/* The fixed clock every PrimeCell names: the amba bus enables the
+ * device's "apb_pclk" before reading its ids and fails the probe without
+ * one (drivers/amba/bus.c, amba_get_enable_pclk; arm64 selects
+ * COMMON_CLK). */
+static int devtree_pclk(void *fdt)
+{
+	DT(fdt_begin_node(fdt, "apb-pclk"));
+	DT(fdt_property_string(fdt, "compatible", "fixed-clock"));
+	DT(fdt_property_u32(fdt, "#clock-cells", 0));
+	DT(fdt_property_u32(fdt, "clock-frequency", DEVTREE_PCLK_HZ));
+	DT(fdt_property_string(fdt, "clock-output-names", "clk24mhz"));
+	DT(fdt_property_u32(fdt, "phandle", DEVTREE_PCLK_PHANDLE));
+	DT(fdt_end_node(fdt));
+	return 0;
+}
+
+/* A RES_PRIMECELL record (bindings/arm/primecell.yaml): its own
+ * compatible then "arm,primecell", the window, a level-high SPI, the bus
+ * clock. */
+static int devtree_primecell(void *fdt, const struct dev_resource *r)
+{
+	char name[40], compat[sizeof(r->compat) + sizeof("arm,primecell")];
+	size_t n = strnlen(r->compat, sizeof(r->compat));
+
+	if (n == 0 || n == sizeof(r->compat) || r->irq < 0 || (unsigned)r->irq >= A64_GIC_NR_SPIS)
+		return -EINVAL;
+	memcpy(compat, r->compat, n + 1);
+	memcpy(compat + n + 1, "arm,primecell", sizeof("arm,primecell"));
+	snprintf(name, sizeof(name), "%.15s@%llx", strchr(r->compat, ',') ? strchr(r->compat, ',') + 1 : r->compat,
+		 (unsigned long long)r->base);
+	DT(fdt_begin_node(fdt, name));
+	DT(fdt_property(fdt, "compatible", compat, (int)(n + 1 + sizeof("arm,primecell"))));
+	DT(devtree_reg(fdt, r->base, r->size));
+	DT(devtree_irq(fdt, GIC_SPI, (uint32_t)r->irq, IRQ_LEVEL_HIGH));
+	DT(fdt_property_u32(fdt, "clocks", DEVTREE_PCLK_PHANDLE));
+	DT(fdt_property_string(fdt, "clock-names", "apb_pclk"));
+	DT(fdt_end_node(fdt));
+	return 0;
+}
+
 /* bindings/virtio/mmio.yaml; the transport's interrupt is an edge from
  * its irqfd (KVM_IRQFD). */
 static int devtree_virtio(void *fdt, const struct dev_resource *r)
@@ -172,7 +216,7 @@ int devtree_build(void *buf, size_t size, const struct devtree_cfg *cfg, const s
 {
 	char stdout_path[40] = "", mem[32];
 	void *fdt = buf;
-	int rc;
+	int rc, pclk = 0;
 
 	if (cfg->ncpus == 0 || (cfg->gic_version != 2 && cfg->gic_version != 3) || (cfg->gic_version == 2 && cfg->ncpus > 8))
 		return -EINVAL;
@@ -204,6 +248,11 @@ int devtree_build(void *buf, size_t size, const struct devtree_cfg *cfg, const s
 			rc = devtree_isa(fdt, &res[i], stdout_path, sizeof(stdout_path));
 		else if (res[i].kind == RES_VIRTIO_MMIO)
 			rc = devtree_virtio(fdt, &res[i]);
+		else if (res[i].kind == RES_PRIMECELL) {
+			rc = pclk++ ? 0 : devtree_pclk(fdt);
+			if (rc == 0)
+				rc = devtree_primecell(fdt, &res[i]);
+		}
 		else
 			rc = -EINVAL;
 		if (rc)

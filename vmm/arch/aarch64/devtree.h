@@ -21,7 +21,8 @@ struct devtree_cfg {
  * initrd), memory, cpus (enable-method psci), psci (hvc), the GIC with
  * redistributors for ncpus, the architected timer, and one node per record
  * (the 16550 of a RES_ISA PNP0501 record, a virtio,mmio node per
- * RES_VIRTIO_MMIO window with its SPI). Returns the tree's size, -ENOSPC
+ * RES_VIRTIO_MMIO window with its SPI, a PrimeCell node per RES_PRIMECELL
+ * record with the "apb_pclk" fixed clock they share). Returns the tree's size, -ENOSPC
  * when buf is too small, -EINVAL for a record it cannot describe. */
 int devtree_build(void *buf, size_t size, const struct devtree_cfg *cfg, const struct dev_resource *res,
 		  unsigned nres);

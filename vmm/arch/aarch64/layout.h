@@ -4,6 +4,8 @@
  *                      0x3f8, the exit-status and boot-time registers), on
  *                      the MMIO bus as kvmtool's ARM_IOPORT_AREA at 0
  *   GIC                distributor and redistributors (or GICv2 CPU iface)
+ *   PL031 RTC          one 4 KiB PrimeCell window, where QEMU's virt board
+ *                      has it
  *   virtio-mmio        one 4 KiB window per device
  * Documentation/arm64/booting.rst: the kernel at a 2 MiB aligned base plus
  * text_offset, the DTB 8-byte aligned and at most 2 MiB, the initrd
@@ -19,6 +21,11 @@
 #define A64_GIC_V2_CPU       0x08010000ULL
 #define A64_GIC_V2_CPU_SIZE  0x2000ULL
 #define A64_GIC_V2_DIST_SIZE 0x1000ULL
+#define A64_PL031_BASE       0x09010000ULL
+#define A64_PL031_SIZE       0x1000ULL
+/* Its SPI: below the first virtio GSI (5, vm.c) and apart from the ISA
+ * numbers the port-window devices use (COM1 4, i8042 1, CMOS RTC 8). */
+#define A64_PL031_SPI        2U
 #define A64_VIRTIO_MMIO_BASE 0x0a000000ULL
 #define A64_VIRTIO_MMIO_SIZE 0x1000ULL
 #define A64_VIRTIO_MMIO_MAX  64U

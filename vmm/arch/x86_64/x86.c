@@ -69,6 +69,14 @@ int arch_virtio_window(unsigned idx, unsigned gsi_from, uint64_t *base, uint64_t
 	return 0;
 }
 
+int arch_platform_window(const char *name, uint64_t *base, uint64_t *size, unsigned *gsi)
+{
+	/* The PC's platform devices sit on ports (the MC146818 RTC, not a
+	 * PL031). */
+	(void)name; (void)base; (void)size; (void)gsi;
+	return -ENODEV;
+}
+
 int arch_check_kvm(int kvm_fd)
 {
 	/* The in-kernel LAPIC/IOAPIC/PIC and the CPUID leaves we patch. */
