@@ -113,6 +113,12 @@ struct virtio_signal {
 	 * reads exactly VIRTIO_STATS_MAX numbers and renders them itself, so
 	 * a lying device can only report wrong counts of its own. */
 	uint64_t stats[VIRTIO_STATS_MAX];
+	/* Times the device's worker came back from its wait with work (the
+	 * device host's loop, virtio_host_run; either layout): `vmm status`
+	 * shows it, so a worker held inside one notification (a queue served
+	 * without its per-notification budget while the guest keeps refilling
+	 * it) shows as a count that stops while the guest attacks. */
+	uint64_t rounds;
 };
 
 /* Set InterruptStatus bit 0 and raise the interrupt (§4.2.3.4). */

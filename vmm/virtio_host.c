@@ -331,6 +331,8 @@ int virtio_host_run(struct virtio_host *h, int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (n > 0)
+		__atomic_add_fetch(&h->sig->rounds, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < n; i++) {
 		uint32_t tag = ev[i].data.u32;
 		uint64_t cnt;
@@ -830,6 +832,32 @@ int virtio_host_control(void *state, const void *msg, size_t len, int fd)
 		r = vh_call(h, &m, fd);
 	}
 	return r;
+}
+
+int virtio_host_health_json(void *state, char *buf, size_t len)
+{
+	struct virtio_host_set *s = state;
+	size_t o = 0;
+	int k;
+
+	for (unsigned i = 0; s && i < s->n; i++) {
+		struct virtio_host *h = s->h[i];
+		uint64_t rounds = __atomic_load_n(&h->sig->rounds, __ATOMIC_RELAXED);
+
+		k = snprintf(buf + o, len - o, "%s{\"name\":\"", i ? "," : "");
+		if (k < 0 || (size_t)k >= len - o)
+			return -ENOSPC;
+		o += (size_t)k;
+		if ((k = vh_json_str(h->info.name, buf + o, len - o)) < 0)
+			return k;
+		o += (size_t)k;
+		k = snprintf(buf + o, len - o, "\",\"pid\":%d,\"rounds\":%llu}", h->jailed ? (int)h->proc.pid : 0,
+			     (unsigned long long)(rounds > VH_STATS_CLAMP ? VH_STATS_CLAMP : rounds));
+		if (k < 0 || (size_t)k >= len - o)
+			return -ENOSPC;
+		o += (size_t)k;
+	}
+	return (int)o;
 }
 
 unsigned virtio_host_count(void *state)

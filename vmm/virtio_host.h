@@ -97,6 +97,13 @@ int virtio_host_control(void *state, const void *msg, size_t len, int fd);
  * the type has no counters, -ENOSPC when len is too small. */
 int virtio_host_status_json(void *state, char *buf, size_t len);
 
+/* Each instance's health for `vmm status`: `{"name":"...","pid":P,
+ * "rounds":R}` objects, comma-separated, in index order; pid is the
+ * device process's (0 for a worker thread, --disable-sandbox) and rounds
+ * its worker's wake-ups (struct virtio_signal rounds, clamped like the
+ * counters). Returns the length written (NUL included in len), -ENOSPC. */
+int virtio_host_health_json(void *state, char *buf, size_t len);
+
 /* For tests, which drive a host without threads. */
 unsigned virtio_host_count(void *state);
 struct virtio_host *virtio_host_instance(void *state, unsigned i);

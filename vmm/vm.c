@@ -273,8 +273,30 @@ static int vm_ctl_status(void *opaque, char *buf, size_t len)
 			return r;
 		n += (size_t)r;
 	}
-	if (n + 10 >= len)
+	/* Every virtio device's process and worker (virtio_host_health_json). */
+	r = snprintf(buf + n, len - n, ",\"virtio\":[");
+	if (r < 0 || (size_t)r >= len - n)
 		return -ENOSPC;
+	n += (size_t)r;
+	for (unsigned i = 0, any = 0; i < vm->ndev; i++) {
+		size_t at = n + (any ? 1 : 0);  /* after the separating comma */
+
+		if (!vm->dev_ops[i]->virtio)
+			continue;
+		if (at >= len)
+			return -ENOSPC;
+		if ((r = virtio_host_health_json(vm->dev_state[i], buf + at, len - at)) < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (any)
+			buf[n] = ',';
+		n = at + (size_t)r;
+		any = 1;
+	}
+	if (n + 11 >= len)
+		return -ENOSPC;
+	buf[n++] = ']';
 	memcpy(buf + n, ",\"exits\":", 9);
 	n += 9;
 	vm_exit_sum(vm, &sum);

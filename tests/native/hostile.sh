@@ -65,6 +65,23 @@ mkimg() {
 	{ printf 'HOSTILE-DISK-SECTOR-0'; head -c $((32768 - 21)) /dev/zero | tr '\0' 'd'; } >"$1"
 }
 
+# storm_target NAME: the device a STORM scenario serves chains or kicks to
+# (empty for the notify storm on queues that do not exist: no worker wakes).
+storm_target() {
+	case "$1" in
+	*_badq) ;;
+	*_blk|b_*) echo virtio-blk ;;
+	*_rng|r_*) echo virtio-rng ;;
+	*_vsock|v_*) echo virtio-vsock ;;
+	esac
+}
+
+# rounds DEVICE: that device's worker wake-ups in the vmm status JSON on
+# stdin ("virtio":[{"name":"virtio-blk vda","pid":N,"rounds":R},...]).
+rounds() {
+	tr '{' '\n' | sed -n "s/^\"name\":\"$1[^\"]*\",\"pid\":[0-9]*,\"rounds\":\([0-9]*\)}.*/\1/p" | head -n 1
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() {
 	kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
@@ -151,6 +168,19 @@ run_case() {
 		if [ -z "$v" ] && ! native_timeout 5 "$VMM" status "$W/ctl" >"$W/status" 2>&1; then
 			alive "$pid" && { v=WEDGED; why="vmm status did not answer within 5 s"; } ||
 				{ v=FAIL; why="vmm died during vmm status"; }
+		fi
+		# And the attacked device's own worker keeps coming back to its
+		# loop (its "rounds" in vmm status grow): a queue served without a
+		# per-notification budget holds it inside one notification while
+		# vmm itself, and so `vmm status`, stays responsive.
+		dev=$(storm_target "$name")
+		if [ -z "$v" ] && [ "$class" = STORM ] && [ -n "$dev" ]; then
+			r1=$(rounds "$dev" <"$W/status")
+			sleep 2
+			native_timeout 5 "$VMM" status "$W/ctl" >"$W/status2" 2>&1
+			r2=$(rounds "$dev" <"$W/status2")
+			[ -n "$r1" ] && [ -n "$r2" ] && [ "$r2" -gt "$r1" ] ||
+				{ v=WEDGED; why="$dev's worker did not come back to its loop in 2 s of the storm (rounds '$r1' -> '$r2')"; }
 		fi
 		if alive "$pid"; then
 			native_timeout 10 "$VMM" stop "$W/ctl" >/dev/null 2>&1
