@@ -244,22 +244,35 @@ int virtq_serve(struct virtq *vq, unsigned q, struct virtio_signal *sig, struct 
 	return rc;
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+void virtq_fill(struct virtq *vq, uint16_t k, uint16_t head, uint32_t written)
 {
 	uint8_t *elem;
 	uint32_t v;
 
-	if (!vq->size)
+	if (!vq->size || k >= vq->size)
 		return;
-	elem = vq->used + 4 + 8u * (vq->used_idx & (vq->size - 1));
+	elem = vq->used + 4 + 8u * ((uint16_t)(vq->used_idx + k) & (vq->size - 1));
 	v = htole32(head);
 	memcpy(elem, &v, 4);
 	v = htole32(written);
 	memcpy(elem + 4, &v, 4);
-	vq->used_idx++;
-	/* Release: the element is visible before the index (§2.7.8). */
+}
+
+void virtq_flush(struct virtq *vq, uint16_t n)
+{
+	if (!vq->size || !n)
+		return;
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	/* Release: the elements (and the buffers' contents) are visible
+	 * before the index (§2.7.8, §2.7.13.3). */
 	__atomic_store_n((uint16_t *)(void *)(vq->used + 2), htole16(vq->used_idx), __ATOMIC_RELEASE);
 	vq->pushed = true;
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+{
+	virtq_fill(vq, 0, head, written);
+	virtq_flush(vq, 1);
 }
 
 void virtq_log_state(const struct virtq *vq, const char *dev, unsigned q)

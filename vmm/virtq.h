@@ -98,6 +98,15 @@ bool virtq_arm_notify(struct virtq *vq);
  * device-writable part (§2.7.8). */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 
+/* Chains the driver must see used together (virtio-net's mergeable
+ * receive buffers, §5.1.6.4.2: "at least num_buffers are observed by
+ * driver as used"): virtq_fill writes used element k (< size) after the
+ * last published one without publishing it; virtq_flush then publishes
+ * the next n elements with one release store of used->idx (§2.7.8).
+ * virtq_push is virtq_fill(vq, 0, ...) and virtq_flush(vq, 1). */
+void virtq_fill(struct virtq *vq, uint16_t k, uint16_t head, uint32_t written);
+void virtq_flush(struct virtq *vq, uint16_t n);
+
 /* After a batch: true when chains were pushed since the last call and the
  * driver wants an interrupt: VIRTQ_AVAIL_F_NO_INTERRUPT clear or, with
  * EVENT_IDX, used->idx moved past the driver's used_event (§2.7.10). */

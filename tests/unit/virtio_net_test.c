@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
@@ -453,6 +454,55 @@ static void rx_chain_budget(void)
 	stop();
 }
 
+/* §5.1.6.4.2: "The device MUST use all buffers used by a single receive
+ * packet together, such that at least num_buffers are observed by driver
+ * as used." A driver polling used->idx on another CPU (Linux's NAPI loop
+ * does) must never see it stop inside a frame: Linux then drops the frame
+ * ("buffers missing") and parses the rest as frames whose header is
+ * payload. Every frame here spans RXK buffers, so every used->idx the
+ * watcher sees must be a multiple of RXK. */
+#define RXK 32
+#define RXBUF 256
+static volatile int watch_stop;
+static unsigned long watch_bad, watch_seen;
+
+static void *watch_used(void *arg)
+{
+	const uint16_t *idx = arg;
+
+	while (!__atomic_load_n(&watch_stop, __ATOMIC_ACQUIRE)) {
+		uint16_t v = __atomic_load_n(idx, __ATOMIC_ACQUIRE);
+		watch_seen++;
+		if (v % RXK)
+			watch_bad++;
+	}
+	return NULL;
+}
+
+static void rx_frame_buffers_used_together(void)
+{
+	pthread_t t;
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	watch_stop = 0;
+	watch_bad = watch_seen = 0;
+	CHECK_EQ(pthread_create(&t, NULL, watch_used, r.mem + FR_USED + 2), 0);
+	for (unsigned round = 0; round < 1000; round++) {
+		rx_post(0, QS, RXBUF);
+		for (unsigned f = 0; f < QS / RXK; f++)
+			peer_send(RXK * RXBUF - VNET_HDR_LEN, (uint8_t)f);
+		vnet_backend_ready(n);
+		CHECK_EQ(fr_used_idx(&r), (uint16_t)((round + 1) * QS));
+	}
+	__atomic_store_n(&watch_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK_EQ(n->st.rx_packets, 1000 * (QS / RXK));
+	CHECK_EQ(rx_nb(0), RXK);
+	CHECK(watch_seen > 0);
+	CHECK_EQ(watch_bad, 0);
+	stop();
+}
+
 static void malformed_ring_needs_reset(void)
 {
 	start(0);
@@ -893,6 +943,7 @@ int main(void)
 	RUN(rx_hostile_buffers);
 	RUN(budgets_and_requeue);
 	RUN(rx_chain_budget);
+	RUN(rx_frame_buffers_used_together);
 	RUN(malformed_ring_needs_reset);
 	RUN(stats_json);
 	RUN(stats_words_render);

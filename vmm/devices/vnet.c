@@ -241,7 +241,8 @@ static void vnet_rx_note_nb(struct vnet *n, const struct virtq_chain *c)
 static void vnet_rx_drop(struct vnet *n)
 {
 	for (unsigned i = 0; i < n->rx_nheld; i++)
-		virtq_push(&n->rxq, n->rx_held[i], 0);
+		virtq_fill(&n->rxq, (uint16_t)i, n->rx_held[i], 0);
+	virtq_flush(&n->rxq, (uint16_t)n->rx_nheld);
 	n->st.rx_drop_big++;
 	vnet_rx_clear(n);
 }
@@ -306,8 +307,14 @@ static int vnet_rx_place(struct vnet *n)
 	nb = (uint16_t)n->rx_nheld;
 	*n->rx_nb[0] = (uint8_t)nb;
 	*n->rx_nb[1] = (uint8_t)(nb >> 8);
+	/* §5.1.6.4.2: the driver must see all num_buffers chains used at
+	 * once. Linux reads num_buffers and takes the next used entries right
+	 * away; one it cannot find yet drops the frame ("N buffers out of M
+	 * missing") and the rest are later parsed as frames of their own,
+	 * payload as header. So one used->idx store for the whole frame. */
 	for (unsigned i = 0; i < n->rx_nheld; i++)
-		virtq_push(&n->rxq, n->rx_held[i], n->rx_held_len[i]);
+		virtq_fill(&n->rxq, (uint16_t)i, n->rx_held[i], n->rx_held_len[i]);
+	virtq_flush(&n->rxq, (uint16_t)n->rx_nheld);
 	n->st.rx_packets++;
 	n->st.rx_bytes += n->rx_len - VNET_HDR_LEN;
 	vnet_rx_clear(n);
@@ -341,6 +348,14 @@ static void vnet_rx(struct vnet *n)
 			}
 			if (got < VNET_HDR_LEN + VNET_ETH_HLEN) {
 				n->st.rx_backend_err++;
+				continue;
+			}
+			/* A TAP returns the frame's whole length even when it
+			 * truncated it to our buffer (tun_put_user returns
+			 * skb->len + vlan + header): never place bytes past
+			 * rx_buf. */
+			if ((size_t)got > sizeof(n->rx_buf)) {
+				n->st.rx_drop_big++;
 				continue;
 			}
 			n->rx_len = (uint32_t)got;
