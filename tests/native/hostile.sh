@@ -18,7 +18,6 @@
 #                                  scenarios by name, grep -E)
 # Runs on /dev/kvm or in the nested L1 machine (tests/native/lib/kvm.sh).
 # timeout: 1500
-# nested-ci: wedges the nested QEMU-TCG L1 (its vCPUs spin, no output) after some dozens of its 236 VMs; runs on a vmx/svm host, or alone: tests/e2e/run native:hostile (docs/HOSTILE.md)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 O=${O:-build}

@@ -57,7 +57,7 @@ e2e_find_cloud() {
 		CLOUD_MODDIR_HOST=$E2E_ARM64/lib/modules/$CLOUD_KVER
 		return 0
 	fi
-	CLOUD_BZIMAGE_HOST=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
+	CLOUD_BZIMAGE_HOST=$(ls /boot/vmlinuz-${E2E_L1_KVER:-*-cloud-amd64} 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$CLOUD_BZIMAGE_HOST" ] ||
 		e2e_die "no /boot/vmlinuz-*-cloud-amd64 (linux-image-cloud-amd64; run scripts/setup-deps.sh)"
 	CLOUD_KVER=${CLOUD_BZIMAGE_HOST#/boot/vmlinuz-}
@@ -142,9 +142,10 @@ vhost_vsock virtio_pci tun bridge"
 
 # l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
 # the guest kernels, the cloud kernel's module subset, /e2e/env.
-# l1_postmortem PID OUT: before a stuck L1's QEMU is killed, record whether
+# l1_postmortem PID OUT CONSOLE: before a stuck L1's QEMU is killed, record whether
 # it was spinning or idle (CPU ticks over 2 s) and every QEMU thread's stack
-# (gdb, at most 60 s), to tell a TCG deadlock from a guest that spins.
+# (gdb, at most 60 s), to tell a TCG deadlock from a guest that spins, and
+# where each vCPU is (l1_vcpus; CONSOLE is L1's console log so far).
 # Never fails.
 l1_postmortem() {
 	[ -n "$1" ] && [ "$1" -gt 1 ] && [ -r "/proc/$1/stat" ] || return 0
@@ -155,7 +156,67 @@ l1_postmortem() {
 		echo "== $(date -u '+%F %T') qemu pid $1: $((_t1 - _t0)) CPU ticks in 2 s (2 vCPUs spinning: ~400)"
 		command -v gdb >/dev/null && timeout 60 gdb -p "$1" -batch -ex 'thread apply all bt 12' 2>&1 |
 			grep -E '^(Thread|#)'
+		l1_vcpus "${E2E_QEMU_MONITOR:-}" "${3:-}"
 	} >>"$2" 2>&1
+	return 0
+}
+
+# l1_vcpus MONITOR CONSOLE: where each L1 vCPU is (QEMU's "info registers
+# -a" over the monitor socket, three samples), its RIP named from the L1
+# kernel's symbols (L1 boots nokaslr) or, in a module, from the module list
+# L1 printed (KMOD lines in CONSOLE). The symbols: E2E_L1_SYMS, a
+# /proc/kallsyms copy from an L1 of the same kernel (docs/E2E.md), else
+# the kernel's System.map, which Debian ships as a stub. Tells which loop a wedged L1 spins in.
+l1_vcpus() {
+	[ -S "${1:-}" ] && command -v python3 >/dev/null || return 0
+	timeout 60 python3 - "$1" "${E2E_L1_SYMS:-/boot/System.map-$CLOUD_KVER}" "${2:-/dev/null}" <<'PY'
+import bisect, re, socket, sys, time
+mon, smap, console = sys.argv[1:4]
+syms = []
+try:
+    for l in open(smap):
+        f = l.split()
+        if len(f) == 3 and f[1] in "tTwW":
+            syms.append((int(f[0], 16), f[2]))
+except OSError:
+    pass
+# "KMOD name size refs deps state 0xaddr" lines L1's /init printed.
+mods = []
+for l in open(console, errors="replace"):
+    m = re.search(r"KMOD (\S+) (\d+) .* (0x[0-9a-f]+)", l)
+    if m:
+        mods.append((int(m.group(3), 16), int(m.group(2)), m.group(1)))
+syms.sort()
+keys = [a for a, _ in syms]
+def name(rip):
+    for base, size, mod in mods:
+        if base <= rip < base + size:
+            return "%s+0x%x (module)" % (mod, rip - base)
+    i = bisect.bisect_right(keys, rip) - 1
+    return "%s+0x%x" % (syms[i][1], rip - syms[i][0]) if i >= 0 and rip - syms[i][0] < 0x100000 else None
+for sample in range(3):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(mon)
+    s.settimeout(3)
+    s.sendall(b"info registers -a\n")
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    s.close()
+    for l in out.decode("latin-1").replace("\r", "").splitlines():
+        if re.match(r"^(CPU#|RIP|CS |CR0|EFER)", l):
+            print(l)
+        m = re.match(r"^RIP=([0-9a-f]+)", l)
+        if m and name(int(m.group(1), 16)):
+            print("  = " + name(int(m.group(1), 16)))
+    time.sleep(1)
+PY
 	return 0
 }
 
@@ -272,11 +333,15 @@ l1_boot() {
 			-append "console=ttyAMA0 panic=-1 quiet mitigations=off"
 		return
 	fi
+	# The monitor is only for l1_postmortem's register dump.
+	_mon=none
+	[ -n "${E2E_QEMU_MONITOR:-}" ] && _mon=unix:$E2E_QEMU_MONITOR,server=on,wait=off
 	# shellcheck disable=SC2086 # _disk is empty or one option pair
 	timeout -k 10 "$2" qemu-system-x86_64 $_disk -nodefaults -no-user-config \
 		${E2E_QEMU_PIDFILE:+-pidfile "$E2E_QEMU_PIDFILE"} \
 		-accel tcg,thread=multi -smp "$E2E_L1_SMP" -cpu max,+svm -m "$E2E_L1_MEM" \
-		-display none -vga none -serial stdio -monitor none -no-reboot \
+		-display none -vga none -serial stdio -no-reboot \
+		-monitor "$_mon" \
 		-kernel "$CLOUD_BZIMAGE_HOST" -initrd "$1.cpio" \
-		-append "console=ttyS0 panic=-1 quiet mitigations=off no_timer_check"
+		-append "console=ttyS0 panic=-1 quiet mitigations=off no_timer_check nokaslr"
 }
