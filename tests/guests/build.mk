@@ -18,7 +18,7 @@ GUEST_NAMES += virtio_blk
 GUEST_NAMES += crashrec
 # hostile: one attack on vmm's devices per boot, for tests/native/hostile.sh.
 GUEST_NAMES += hostile
-HOSTILE_OBJS := hostile hostile_ring hostile_mmio hostile_blk hostile_vsock hostile_legacy
+HOSTILE_OBJS := hostile hostile_ring hostile_mmio hostile_blk hostile_vsock hostile_legacy hostile_net
 # hello-high: the hello guest loaded at 256 MiB, for "-m too small" tests.
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES)) $(GUEST_OUT)/hello-high.elf
 GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Wno-unused-parameter -Wstrict-prototypes \

@@ -297,7 +297,8 @@ bool vsock_health(struct hdev *d)
 int hv_verdict(struct hdev *d)
 {
 	bool nr = hv_needs_reset(d);
-	bool ok = d->id == ID_BLK ? blk_health(d) : d->id == ID_RNG ? rng_health(d) : vsock_health(d);
+	bool ok = d->id == ID_BLK ? blk_health(d) : d->id == ID_RNG ? rng_health(d) :
+		  d->id == ID_NET ? net_health(d) : vsock_health(d);
 
 	if (!ok)
 		return bad_why[0] ? R_BAD : hv_bad("device does not work after a reset");

@@ -74,6 +74,7 @@
 #define D_WRITE 2
 #define D_INDIRECT 4
 
+#define ID_NET 1
 #define ID_BLK 2
 #define ID_RNG 4
 #define ID_VSOCK 19
@@ -116,7 +117,7 @@ int hv_bad(const char *why);
 void note(const char *what, uint64_t v);
 
 /* Device discovery and registers. hv_find: false when vmm has no such
- * device (the host always gives blk, rng and vsock). */
+ * device (the host always gives blk, rng and vsock; net with flag n). */
 bool hv_find(struct hdev *d, uint32_t id);
 uint32_t hv_rd(const struct hdev *d, uint32_t off);
 void hv_wr(const struct hdev *d, uint32_t off, uint32_t v);
@@ -153,6 +154,9 @@ int hv_verdict(struct hdev *d);
 bool blk_health(struct hdev *d);
 bool rng_health(struct hdev *d);
 bool vsock_health(struct hdev *d);
+/* virtio-net (flag n): an ARP request for the host's address answered
+ * (hostile_net.c). */
+bool net_health(struct hdev *d);
 
 /* Memory map (below RAM_END). */
 #define QMEM(slot, q) (0x1000000ull + 0x100000ull * (slot) + 0x10000ull * (q))

@@ -6,13 +6,13 @@
  * ever; vmm must keep answering). FLAGS, for the runner (tests/native/
  * hostile.sh): "-" none, "ro" the disk read-only, "w" the case may write
  * the disk (no hash check), "c" a host client connects to guest vsock port
- * 1234, "x77" the guest ends the VM and vmm must exit 77, "x0" exit 0.
- * The runner reads this file; keep one H( line per scenario. Argument
- * DEV: 0 rng, 1 blk, 2 vsock (tx queue).
- *
- * N (virtio-net): add the n_ lines here when virtio-net lands in the
- * device table: the runner gives vmm the devices named by FLAGS, and
- * hostile_target.h's DEV_ list grows a DEV_NET for the ring cases. */
+ * 1234, "x77" the guest ends the VM and vmm must exit 77, "x0" exit 0,
+ * "n" vmm also gets a virtio-net device on a TAP (10.77.0.1/30) in a
+ * network namespace the runner makes for that one vmm, "nf" that and a
+ * bounded flood of frames into the TAP once the guest prints HOSTILE FLOOD
+ * or HOSTILE STORM. The runner reads this file; keep one H( line per
+ * scenario. Argument DEV: 0 rng, 1 blk, 2 vsock (tx queue), 3 net
+ * (transmitq, flag n). */
 
 /* T: split ring, on each device's queue. */
 H(t_avail_jump_rng, REJECT, -, t_avail_jump, 0)
@@ -114,6 +114,18 @@ H(t_notify_storm_blk, STORM, -, t_notify_storm, 1)
 H(t_notify_storm_vsock, STORM, -, t_notify_storm, 2)
 H(t_notify_storm_badq, STORM, -, t_notify_storm_badq, 0)
 H(t_refill_storm_blk, STORM, -, t_refill_storm, 1)
+H(t_avail_jump_net, REJECT, n, t_avail_jump, 3)
+H(t_head_oob_net, REJECT, n, t_head_oob, 3)
+H(t_next_oob_net, REJECT, n, t_next_oob, 3)
+H(t_loop_self_net, REJECT, n, t_loop_self, 3)
+H(t_buf_past_ram_net, REJECT, n, t_buf_past_ram, 3)
+H(t_buf_len_huge_net, REJECT, n, t_buf_len_huge, 3)
+H(t_ind_ok_net, PASS, n, t_ind_ok, 3)
+H(t_ind_loop_net, REJECT, n, t_ind_loop, 3)
+H(t_ring_desc_past_ram_net, REJECT, n, t_ring_desc_past_ram, 3)
+H(t_eidx_full_ring_net, PASS, n, t_eidx_full_ring, 3)
+H(t_notify_storm_net, STORM, n, t_notify_storm, 3)
+H(t_refill_storm_net, STORM, n, t_refill_storm, 3)
 
 /* M: the virtio-mmio transport. Argument: device | width << 8. */
 H(m_read_all_w1_blk, PASS, -, m_read_all, 0x101)
@@ -122,6 +134,8 @@ H(m_read_all_w4_blk, PASS, -, m_read_all, 0x401)
 H(m_read_all_w8_blk, PASS, -, m_read_all, 0x801)
 H(m_read_all_w1_vsock, PASS, -, m_read_all, 0x102)
 H(m_read_all_w8_rng, PASS, -, m_read_all, 0x800)
+H(m_read_all_w1_net, PASS, n, m_read_all, 0x103)
+H(m_read_all_w8_net, PASS, n, m_read_all, 0x803)
 H(m_write_all_w1_blk, ANY, -, m_write_all, 0x101)
 H(m_write_all_w2_blk, ANY, -, m_write_all, 0x201)
 H(m_write_all_w4_blk, ANY, -, m_write_all, 0x401)
@@ -261,3 +275,42 @@ H(l_exit_port_w1, PASS, x77, l_exit_port, 1)
 H(l_exit_port_w2, PASS, x77, l_exit_port, 2)
 H(l_exit_port_w4, PASS, x77, l_exit_port, 4)
 H(l_port_sweep, PASS, -, l_port_sweep, 0)
+
+/* N: virtio-net (§5.1), flag n: vmm's TAP in a namespace of its own (nf:
+ * and a bounded flood into it). Transmit headers the device must drop and
+ * count (the guest names the counter, the runner reads it in vmm status). */
+H(n_tx_hdr_only, PASS, n, n_tx, 0)
+H(n_tx_short_split, PASS, n, n_tx, 1)
+H(n_tx_hdr_split, PASS, n, n_tx, 2)
+H(n_tx_big_gso, PASS, n, n_tx, 3)
+H(n_tx_big_plain, PASS, n, n_tx, 4)
+H(n_tx_max_plain, PASS, n, n_tx, 5)
+H(n_tx_gso_udp, PASS, n, n_tx, 6)
+H(n_tx_gso_unneg, PASS, n, n_tx, 7)
+H(n_tx_gso_nocsum, PASS, n, n_tx, 8)
+H(n_tx_gso_size0, PASS, n, n_tx, 9)
+H(n_tx_hdr_len_big, PASS, n, n_tx, 10)
+H(n_tx_csum_past, PASS, n, n_tx, 11)
+H(n_tx_csum_unneg, PASS, n, n_tx, 12)
+H(n_tx_flags_bad, PASS, n, n_tx, 13)
+H(n_tx_ecn_unneg, PASS, n, n_tx, 14)
+H(n_tx_writable, PASS, n, n_tx, 15)
+H(n_tx_all_writable, PASS, n, n_tx, 16)
+H(n_tx_num_buffers, PASS, n, n_tx, 17)
+H(n_tx_storm, STORM, n, n_tx_storm, 0)
+H(n_rx_readable, PASS, n, n_rx_bad_buf, 0)
+H(n_rx_tiny, PASS, n, n_rx_bad_buf, 1)
+H(n_rx_mrg_1byte, PASS, n, n_rx_bad_buf, 2)
+H(n_rx_mrg_hdr_size, PASS, n, n_rx_mrg, 0)
+H(n_rx_hdr_split, PASS, n, n_rx_mrg, 1)
+H(n_rx_ring_short, PASS, n, n_rx_ring_short, 0)
+H(n_rx_held_reset, PASS, n, n_rx_held_reset, 0)
+H(n_rx_loop, REJECT, n, n_rx_bad_ring, 0)
+H(n_rx_head_oob, REJECT, n, n_rx_bad_ring, 1)
+H(n_rx_nobuf_flood, PASS, nf, n_rx_flood, 0)
+H(n_rx_flood_small, PASS, nf, n_rx_flood, 1)
+H(n_rx_flood_storm, STORM, nf, n_rx_flood_storm, 0)
+H(n_feat_unoffered, PASS, n, n_feat_unoffered, 0)
+H(n_ctrl_queue, PASS, n, n_ctrl_queue, 0)
+H(n_rxq_missing, PASS, n, n_rxq_missing, 0)
+H(n_cfg_widths, PASS, n, n_cfg_widths, 0)

@@ -29,7 +29,7 @@ static void mmio_wr(uint64_t a, unsigned w, uint64_t v)
  * read right afterwards and the device must work. */
 int m_read_all(unsigned arg)
 {
-	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK };
+	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK, ID_NET };
 	struct hdev d;
 	unsigned w = arg >> 8;
 	if (!hv_find(&d, ids[arg & 0xff]))
@@ -47,7 +47,7 @@ int m_read_all(unsigned arg)
  * transport (§4.2.2.2 requires 32-bit ones). */
 int m_write_all(unsigned arg)
 {
-	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK };
+	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK, ID_NET };
 	struct hdev d;
 	unsigned w = arg >> 8;
 	if (!hv_find(&d, ids[arg & 0xff]))

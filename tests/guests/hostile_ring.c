@@ -1,6 +1,7 @@
 /* Category T: split-ring attacks (virtio 1.2 §2.7), each run against one
  * device's queue, chosen by the scenario's argument: DEV_RNG (queue 0),
- * DEV_BLK (queue 0), DEV_VSOCK (the tx queue). vmm's shared ring code
+ * DEV_BLK (queue 0), DEV_VSOCK (the tx queue), DEV_NET (transmitq1, queue 1;
+ * flag n). vmm's shared ring code
  * (vmm/virtq.c) must turn every malformed ring into DEVICE_NEEDS_RESET
  * (REJECT) and serve every well-formed one (PASS). */
 #include "hostile_target.h"
@@ -10,15 +11,16 @@
 
 bool tgt_up(struct target *t, unsigned dev, uint64_t features)
 {
-	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK };
-	unsigned nq = dev == DEV_VSOCK ? 3 : 1;
+	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK, ID_NET };
+	unsigned nq = dev == DEV_VSOCK ? 3 : dev == DEV_NET ? 2 : 1;
 
 	t->dev = dev;
 	if (!hv_up(&t->d, ids[dev], F_VERSION_1 | features, t->q, nq, TGT_QSIZE))
 		return false;
-	t->aq = dev == DEV_VSOCK ? &t->q[1] : &t->q[0];
-	if (dev == DEV_VSOCK) {
-		/* rx buffers, so the device can answer (RSTs). */
+	t->aq = dev == DEV_VSOCK || dev == DEV_NET ? &t->q[1] : &t->q[0];
+	if (dev == DEV_VSOCK || dev == DEV_NET) {
+		/* rx buffers, so the device can answer (vsock's RSTs; for net
+		 * whatever the host's stack sends, recycled by the storms). */
 		for (unsigned i = 0; i < TGT_QSIZE; i++) {
 			hq_desc(&t->q[0], i, TGT_RX + 0x1000ull * i, 0x1000, D_WRITE, 0);
 			hq_post(&t->q[0], (uint16_t)i);
@@ -59,6 +61,11 @@ unsigned tgt_bufs(const struct target *t, struct tbuf *b)
 		b[1] = (struct tbuf){ TGT_BUF + 0x1000, 512, D_WRITE };
 		b[2] = (struct tbuf){ TGT_BUF + 0x800, 1, D_WRITE };
 		return 3;
+	case DEV_NET:
+		/* virtio_net_hdr_v1 (12 bytes, no offloads) + a 60-byte frame. */
+		net_frame(TGT_BUF, 60, NET_ETH_TEST);
+		b[0] = (struct tbuf){ TGT_BUF, VNET_HDR + 60, 0 };
+		return 1;
 	default:
 		vs_hdr(TGT_BUF, 1, 2000, 9, 0);
 		b[0] = (struct tbuf){ TGT_BUF, VS_HDR, 0 };
@@ -326,10 +333,10 @@ int t_zero_len(unsigned dev)
 static int tgt_ring_at(unsigned dev, uint16_t size, uint64_t desc, uint64_t avail, uint64_t used)
 {
 	struct hdev d;
-	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK };
+	static const uint32_t ids[] = { ID_RNG, ID_BLK, ID_VSOCK, ID_NET };
 	if (!hv_find(&d, ids[dev]) || !hv_start(&d, F_VERSION_1))
 		return hv_bad("device did not start");
-	for (unsigned q = 0; q < (dev == DEV_VSOCK ? 3u : 1u); q++) {
+	for (unsigned q = 0; q < (dev == DEV_VSOCK ? 3u : dev == DEV_NET ? 2u : 1u); q++) {
 		hv_wr(&d, R_QUEUE_SEL, q);
 		hv_wr(&d, R_QUEUE_NUM, size);
 		hv_wr(&d, R_DESC_LO, (uint32_t)desc);
@@ -515,7 +522,7 @@ int t_refill_storm(unsigned dev)
 		hq_kick(t.aq);
 		while (hq_used(t.aq, &id, &len))
 			hq_post(t.aq, (uint16_t)id);
-		if (dev == DEV_VSOCK)  /* the RSTs come back on rx: recycle */
+		if (dev == DEV_VSOCK || dev == DEV_NET)  /* RSTs, frames on rx: recycle */
 			while (hq_used(&t.q[0], &id, &len)) {
 				hq_post(&t.q[0], (uint16_t)id);
 				hq_kick(&t.q[0]);

@@ -6,13 +6,22 @@
 # Output: $(O)/native/hostile/vmm (clang, -fsanitize=address,undefined, the same
 # sources as the release vmm) and $(O)/native/hostile/root/, a tree of the shared
 # libraries it loads (from ldd), which tests/e2e/run copies into L1's root,
-# and cases.list, the scenario table (tests/guests/hostile_cases.h).
+# cases.list, the scenario table (tests/guests/hostile_cases.h), and
+# hostile-net (tests/native/hostile_net.c), the net scenarios' host side.
 # ASan cannot link statically, hence the tree.
 include Makefile
 
 HOSTILE_VMM := $(O)/native/hostile/vmm
+HOSTILE_NET := $(O)/native/hostile/hostile-net
 .PHONY: native-hostile
-native-hostile: $(HOSTILE_VMM) $(O)/native/hostile/root/.stamp $(O)/native/hostile/cases.list
+native-hostile: $(HOSTILE_VMM) $(O)/native/hostile/root/.stamp $(O)/native/hostile/cases.list $(HOSTILE_NET)
+
+# The net scenarios' host side (a namespace for vmm, a bounded flood):
+# static musl like the e2e helpers, so it runs in L1's busybox userland.
+$(HOSTILE_NET): $(call rel_objs,tests/native/hostile_net.c)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^
 
 # The scenario table as "NAME CLASS FLAGS" lines, for the runner (inside L1
 # there is no source tree to read it from).

@@ -26,6 +26,7 @@ G=$O/guests/hostile.elf
 VMM=${VMM:-$O/vmm}                       # the control client
 HVMM=${HOSTILE_VMM:-$O/native/hostile/vmm}  # the VMM under attack
 PEER=$O/e2e/vsockpeer
+HNET=$O/native/hostile/hostile-net     # net scenarios: namespace, flood
 ONLY=${HOSTILE_ONLY:-.}
 . tests/native/lib/kvm.sh
 native_kvm_enter "$S"
@@ -35,16 +36,16 @@ if [ ! -x "$VMM" ]; then
 fi
 native_build "$S" build_guest tests/guests/build.mk "$G" || exit 1
 native_build "$S" build_asan_vmm tests/native/hostile.mk "$HVMM" "$O/native/hostile/root/.stamp" \
-	"$O/native/hostile/cases.list" || exit 1
+	"$O/native/hostile/cases.list" "$HNET" || exit 1
 if [ "${NATIVE_L1:-0}" != 1 ]; then
 	SRC=$(pwd) . tests/e2e/lib/l1.sh && e2e_tools
 fi
 [ -x "$PEER" ] || { echo "FAIL $S/build: $PEER is not built"; exit 1; }
 
 T=$(mktemp -d)
-pid= peer= client=
+pid= peer= client= flood=
 cleanup() {
-	for p in $pid $peer $client; do kill -KILL "$p" 2>/dev/null; done
+	for p in $pid $peer $client $flood; do kill -KILL "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -72,7 +73,29 @@ storm_target() {
 	*_blk|b_*) echo virtio-blk ;;
 	*_rng|r_*) echo virtio-rng ;;
 	*_vsock|v_*) echo virtio-vsock ;;
+	*_net|n_*) echo virtio-net ;;
 	esac
+}
+
+# counter NAME: a virtio-net counter in the vmm status JSON on stdin
+# ("net":[{"name":...,"counters":{"rx_packets":N,...,"drops":{...}}}]).
+counter() {
+	tr ',{' '\n\n' | sed -n "s/^\"$1\":\([0-9]*\).*/\1/p" | head -n 1
+}
+
+# counts_ok: every "HOSTILE COUNT NAME N" (exactly N) or "... N+" (at
+# least N) line of the guest against $W/status; prints what differs.
+counts_ok() {
+	sed -n 's/^HOSTILE COUNT \([a-z_]*\) \([0-9]*+*\).*/\1 \2/p' "$W/out" | tr -d '\r' >"$W/counts"
+	while read -r cn cv; do
+		got=$(counter "$cn" <"$W/status")
+		case "$cv" in
+		*+) [ -n "$got" ] && [ "$got" -ge "${cv%+}" ] && continue ;;
+		*) [ "$got" = "$cv" ] && continue ;;
+		esac
+		echo "vmm status shows $cn '${got}', the guest expected $cv"
+		return 1
+	done <"$W/counts"
 }
 
 # rounds DEVICE: that device's worker wake-ups in the vmm status JSON on
@@ -128,6 +151,12 @@ run_case() {
 	sum=$(md5sum <"$W/disk.img")
 	disk=$W/disk.img
 	[ "$flags" = ro ] && disk="$disk,ro"
+	# Flags n, nf: a virtio-net device on a TAP vmm creates in a network
+	# namespace of its own (hostile-net ns; the TAP goes with vmm).
+	ns= net=
+	case "$flags" in
+	n|nf) ns="$HNET ns" net="--tap hn0 --host-ip 10.77.0.1 --netmask 30" ;;
+	esac
 	"$PEER" serve "$W/v" 2>"$W/peer.err" &
 	peer=$!
 	client=
@@ -137,14 +166,25 @@ run_case() {
 	# sanitizer report is whole (a jailed device process cannot run the
 	# symbolizer, and leak checking is off there: docs/HOSTILE.md).
 	# shellcheck disable=SC2086
-	"$HVMM" ${HOSTILE_VMM_ARGS---disable-sandbox} -k "$G" -m 64 -s "$W/ctl" --vsock "$W/v" -d "$disk" -p "hostile.case=$name" \
-		</dev/null >"$W/out" 2>"$W/err" &
+	$ns "$HVMM" ${HOSTILE_VMM_ARGS---disable-sandbox} -k "$G" -m 64 -s "$W/ctl" --vsock "$W/v" -d "$disk" \
+		$net -p "hostile.case=$name" </dev/null >"$W/out" 2>"$W/err" &
 	pid=$!
 	# The attack ends (END), or runs for ever (STORM), or vmm exits.
+	# Flag nf: the flood starts when the guest asks (FLOOD) or storms:
+	# at most 1,000,000 frames in 5 s, into vmm's own namespace only.
 	end=$(( $(date +%s) + ${HOSTILE_CASE_SECS:-90} ))
+	flood=
 	while alive "$pid" && [ "$(date +%s)" -lt $end ] && ! grep -qE '^HOSTILE (END|STORM)' "$W/out"; do
+		if [ "$flags" = nf ] && [ -z "$flood" ] && grep -q '^HOSTILE FLOOD' "$W/out"; then
+			"$HNET" flood "$pid" hn0 1000000 5 1514 2>"$W/flood" &
+			flood=$!
+		fi
 		sleep 0.1
 	done
+	if [ "$flags" = nf ] && [ -z "$flood" ] && grep -q '^HOSTILE STORM' "$W/out"; then
+		"$HNET" flood "$pid" hn0 1000000 5 1514 2>"$W/flood" &
+		flood=$!
+	fi
 	v= why=
 	case "$flags" in
 	x*)
@@ -191,9 +231,16 @@ run_case() {
 			fi
 		fi ;;
 	esac
-	kill -KILL $pid $peer $client 2>/dev/null
-	wait $pid $peer $client 2>/dev/null
-	pid= peer= client=
+	# A net storm's guest may judge a bystander device while it storms.
+	if [ -z "$v" ] && [ "$class" = STORM ] && grep -q '^HOSTILE RESULT' "$W/out"; then
+		v=FAIL; why="guest: $(sed -n 's/^HOSTILE RESULT //p' "$W/out" | head -n 1 | tr -d '\r')"
+	fi
+	if [ -z "$v" ] && [ -s "$W/status" ] && ! why=$(counts_ok); then
+		v=FAIL
+	fi
+	kill -KILL $pid $peer $client $flood 2>/dev/null
+	wait $pid $peer $client $flood 2>/dev/null
+	pid= peer= client= flood=
 	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$W/err"; then
 		v=FAIL; why="sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error' "$W/err")"
 	fi
@@ -220,6 +267,6 @@ while read -r name class flags; do
 	n=$((n + 1))
 done <"$T/sel"
 cats=
-for c in t m b r v l; do cats="$cats $(echo $c | tr a-z A-Z)=$(grep -c "^${c}_" "$T/sel")"; done
+for c in t m b r v l n; do cats="$cats $(echo $c | tr a-z A-Z)=$(grep -c "^${c}_" "$T/sel")"; done
 echo "$S: $n scenarios ($cats ) in $(( $(date +%s) - t0 )) s: PASS $counts_pass, REJECT $counts_reject, WEDGED $counts_wedged, FAIL $counts_fail; $bad not as the table says"
 [ $bad -eq 0 ]

@@ -106,7 +106,10 @@ static void net_poll(void *dev)
 {
 	struct net_dev *d = dev;
 	struct epoll_event ev[2];
-	int n = epoll_wait(d->ep, ev, 2, 0);
+	/* epoll_pwait with no mask: musl's epoll_wait is that call, glibc's
+	 * is epoll_wait(2), and the device policy allows only the first (as
+	 * virtio_host.c and virtio_vsock.c). */
+	int n = epoll_pwait(d->ep, ev, 2, 0, NULL);
 
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.u32 == NET_TAG_LINK) {
