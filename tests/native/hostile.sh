@@ -41,6 +41,12 @@ if [ "${NATIVE_L1:-0}" != 1 ]; then
 	SRC=$(pwd) . tests/e2e/lib/l1.sh && e2e_tools
 fi
 [ -x "$PEER" ] || { echo "FAIL $S/build: $PEER is not built"; exit 1; }
+# The net scenarios' TAP: in the nested L1 (and on a host that has not used
+# one yet) tun is a module nobody has loaded.
+if [ ! -e /dev/net/tun ]; then
+	modprobe tun 2>/dev/null
+	[ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; } 2>/dev/null
+fi
 
 T=$(mktemp -d)
 pid= peer= client= flood=

@@ -15,7 +15,7 @@
 #   E2E_KERNEL_DIR use vmlinux/bzImage from here instead of
 #                  toolchain/kernel/build.sh (which builds or reuses its cache)
 #   L1_GUEST_KERNELS  0: l1_image leaves out the guest kernels (appliance and
-#                  cloud) and the cloud kernel's modules (default 1)
+#                  cloud) (default 1)
 
 E2E_L1_MEM=${E2E_L1_MEM:-4608}
 E2E_L1_SMP=${E2E_L1_SMP:-2}
@@ -261,6 +261,11 @@ l1_image() {
 	elif [ "${L1_GUEST_KERNELS:-1}" != 0 ]; then
 	cp "$O/kernel/vmlinux" "$O/kernel/bzImage" "$_img/e2e/kernel/" || return 1
 	cp "$CLOUD_BZIMAGE_HOST" "$_img/e2e/cloud/bzImage"
+	fi
+	# The cloud kernel's module subset, for L1 itself (tun and bridge for
+	# the net scenarios and the hostile suite's net cases) and for
+	# scenarios booting the cloud kernel as L2.
+	if [ "$E2E_ARCH" = x86_64 ]; then
 	_md=$_img/lib/modules/$CLOUD_KVER
 	mkdir -p "$_md"
 	for p in $(modprobe -a -S "$CLOUD_KVER" --show-depends $E2E_CLOUD_MODS 2>/dev/null |
