@@ -259,17 +259,15 @@ static int blk_discard(struct blk_dev *b, const struct virtq_chain *c, bool zero
 	return VIRTIO_BLK_S_OK;
 }
 
-/* The status is the last byte of the writable part (§5.2.6): the last
- * byte of the last writable buffer unless that buffer is empty. Stored
- * directly there (no seek, no variable-length copy). */
-static void blk_put_status(const struct virtq_chain *c, uint64_t data_in, uint8_t status)
+/* Where the status goes: the last byte of the writable part (§5.2.6), i.e.
+ * the last byte of the last writable buffer unless that one is empty (then
+ * NULL: virtq_chain_write finds it). Found before the I/O so that after it
+ * only the status byte itself is touched, not the chain again. */
+static uint8_t *blk_status_ptr(const struct virtq_chain *c)
 {
 	const struct virtq_seg *last = &c->seg[c->nout + c->nin - 1];  /* nin >= 1: in_len > 0 */
 
-	if (last->len)
-		last->host[last->len - 1] = status;
-	else
-		virtq_chain_write(c, data_in, &status, 1);
+	return last->len ? last->host + last->len - 1 : NULL;
 }
 
 int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *written)
@@ -288,6 +286,7 @@ int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *wri
 		return -EINVAL;
 	}
 	uint64_t data_in = c->in_len - 1;
+	uint8_t *st = blk_status_ptr(c);
 	/* The header is almost always one buffer of its own (Linux): a copy
 	 * of fixed size, where virtq_chain_read's variable-length memcpy
 	 * became `rep movsb` under -Os and was the device's largest single
@@ -345,7 +344,10 @@ int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *wri
 		break;
 	}
 out:
-	blk_put_status(c, data_in, status);
+	if (st)
+		*st = status;
+	else
+		virtq_chain_write(c, data_in, &status, 1);
 	/* The used length is a 32-bit field: a read of more than 4 GiB cannot
 	 * pass the range check of any image we serve below 2 TiB, but clamp. */
 	*written = *written > UINT32_MAX - 1 ? UINT32_MAX : *written + 1;
