@@ -270,6 +270,27 @@ static uint8_t *blk_status_ptr(const struct virtq_chain *c)
 	return last->len ? last->host + last->len - 1 : NULL;
 }
 
+/* b->iov for [off, off+len) of the chain's readable or writable part.
+ * Linux puts the data of a request in one buffer, right after the header
+ * (OUT) or first in the writable part (IN): that case is one entry
+ * without virtq_chain_iov's general walk. Returns the entry count or
+ * -EINVAL (virtq_chain_iov). */
+static int blk_iov(struct blk_dev *b, const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len)
+{
+	unsigned s = writable ? c->nout : 0, end = writable ? c->nout + c->nin : c->nout;
+	uint64_t o = off;
+
+	if (s < end && o >= c->seg[s].len && s + 1 < end) {
+		o -= c->seg[s].len;
+		s++;
+	}
+	if (len && s < end && o < c->seg[s].len && len <= c->seg[s].len - o) {
+		b->iov[0] = (struct iovec){ .iov_base = c->seg[s].host + o, .iov_len = len };
+		return 1;
+	}
+	return virtq_chain_iov(c, writable, off, len, b->iov, VIRTQ_MAX_SIZE);
+}
+
 int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *written)
 {
 	struct { uint32_t type, reserved; uint64_t sector; } hdr;
@@ -306,7 +327,7 @@ int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *wri
 			status = VIRTIO_BLK_S_IOERR;
 			break;
 		}
-		n = virtq_chain_iov(c, true, 0, len, b->iov, VIRTQ_MAX_SIZE);
+		n = blk_iov(b, c, true, 0, len);
 		if (n < 0 || blk_rw(b, false, b->iov, n, sector * SECTOR, len) < 0) {
 			status = VIRTIO_BLK_S_IOERR;
 			break;
@@ -322,7 +343,7 @@ int blk_handle_req(struct blk_dev *b, const struct virtq_chain *c, uint32_t *wri
 			status = VIRTIO_BLK_S_IOERR;
 			break;
 		}
-		n = virtq_chain_iov(c, false, sizeof(hdr), len, b->iov, VIRTQ_MAX_SIZE);
+		n = blk_iov(b, c, false, sizeof(hdr), len);
 		status = n < 0 || blk_rw(b, true, b->iov, n, sector * SECTOR, len) < 0
 			 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 		break;
