@@ -83,21 +83,6 @@ void gm_destroy(struct gm *gm)
 	gm->fd = -1;
 }
 
-void *gm_translate(const struct gm *gm, uint64_t gpa, uint64_t len)
-{
-	for (unsigned i = 0; i < gm->nregions; i++) {
-		const struct gm_region *r = &gm->r[i];
-		/* gpa - r->gpa cannot underflow after the first test; the length
-		 * test is written so that gpa + len never has to be computed. */
-		if (gpa < r->gpa || gpa - r->gpa >= r->size)
-			continue;
-		if (len > r->size - (gpa - r->gpa))
-			return NULL;
-		return r->host + (gpa - r->gpa);
-	}
-	return NULL;
-}
-
 int gm_read(const struct gm *gm, uint64_t gpa, void *dst, size_t len)
 {
 	void *p = gm_translate(gm, gpa, len);

@@ -44,6 +44,8 @@ struct virtq {
 	uint16_t *avail;           /* flags, idx, ring[size] (+ used_event) */
 	uint8_t *used;             /* flags, idx, ring[size] of {id, len} */
 	uint16_t last_avail;       /* next avail ring slot to consume */
+	uint16_t avail_known;      /* chains the last avail->idx read (and checked)
+				    * announced that virtq_pop has not taken */
 	uint16_t used_idx;         /* our copy of used->idx, never read back */
 	bool pushed;               /* used entries added since virtq_should_signal */
 	bool event_idx;            /* VIRTIO_RING_F_EVENT_IDX negotiated */

@@ -178,6 +178,73 @@ static void write_sectors(void)
 	stop();
 }
 
+/* Layouts other than Linux's header / data / status buffers, which take
+ * the general paths next to the one-buffer fast paths (header copy, data
+ * iovec, status byte): each must address the same bytes. */
+static void buffer_layouts(void)
+{
+	uint8_t back[1024];
+	uint32_t id, len;
+	uint16_t used = 0;
+
+	start(IMG_BYTES, false, feat_all);
+	/* OUT: header and data in one readable buffer. */
+	put_hdr(VIRTIO_BLK_T_OUT, 8);
+	for (unsigned i = 0; i < 1024; i++)
+		r.mem[HDR + 16 + i] = (uint8_t)(0x3c ^ i);
+	r.mem[ST] = 0xee;
+	fr_desc(&r, 0, HDR, 16 + 1024, F_NEXT, 1);
+	fr_desc(&r, 1, ST, 1, F_WRITE, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), ++used);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_OK);
+	file_bytes(8 * 512, back, sizeof(back));
+	CHECK(memcmp(back, r.mem + HDR + 16, sizeof(back)) == 0);
+	/* OUT: header split 5 + 11, then the data: the general iovec walk. */
+	put_hdr(VIRTIO_BLK_T_OUT, 12);
+	for (unsigned i = 0; i < 512; i++)
+		r.mem[BUF + i] = (uint8_t)(0x5a ^ i);
+	r.mem[ST] = 0xee;
+	fr_desc(&r, 0, HDR, 5, F_NEXT, 3);
+	fr_desc(&r, 3, HDR + 5, 11, F_NEXT, 4);
+	fr_desc(&r, 4, BUF, 512, F_NEXT, 1);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), ++used);
+	CHECK_EQ(r.mem[ST], VIRTIO_BLK_S_OK);
+	file_bytes(12 * 512, back, 512);
+	CHECK(memcmp(back, r.mem + BUF, 512) == 0);
+	/* IN: data and status in one writable buffer. */
+	put_hdr(VIRTIO_BLK_T_IN, 20);
+	memset(r.mem + BUF, 0, 513);
+	r.mem[BUF + 512] = 0xee;
+	fr_desc(&r, 0, HDR, 16, F_NEXT, 1);
+	fr_desc(&r, 1, BUF, 513, F_WRITE, 0);
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), ++used);
+	fr_used(&r, (uint16_t)(used - 1), &id, &len);
+	CHECK_EQ(len, 513);
+	CHECK_EQ(r.mem[BUF + 512], VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF], pattern(20 * 512));
+	CHECK_EQ(r.mem[BUF + 511], pattern(20 * 512 + 511));
+	/* IN: the same, then an empty writable buffer: the status is still
+	 * the last byte of the 513-byte one. */
+	memset(r.mem + BUF, 0, 513);
+	r.mem[BUF + 512] = 0xee;
+	fr_desc(&r, 1, BUF, 513, F_NEXT | F_WRITE, 2);
+	fr_desc(&r, 2, ST, 0, F_WRITE, 0);
+	r.mem[ST] = 0x77;
+	fr_avail(&r, 0);
+	blk_virtio_ops.queue_notify(b, 0);
+	CHECK_EQ(fr_used_idx(&r), ++used);
+	CHECK_EQ(r.mem[BUF + 512], VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[ST], 0x77);
+	CHECK_EQ(r.mem[BUF + 511], pattern(20 * 512 + 511));
+	stop();
+}
+
 /* FLUSH must reach fdatasync on the image's fd, once per request. */
 static unsigned sync_calls;
 static int sync_fd;
@@ -913,6 +980,7 @@ int main(void)
 	RUN(read_sectors);
 	RUN(read_scattered_indirect);
 	RUN(write_sectors);
+	RUN(buffer_layouts);
 	RUN(flush_and_get_id);
 	RUN(discard_and_write_zeroes);
 	RUN(out_of_range_sectors);
