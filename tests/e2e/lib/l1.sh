@@ -12,6 +12,9 @@
 # Before sourcing, set SRC (repo root) and O (build dir). Tunables:
 #   E2E_L1_MEM     L1 RAM in MiB (default 4608: a scenario gives L2 3584 MiB)
 #   E2E_L1_SMP     L1 vCPUs (default 2)
+#   E2E_L1_KVER    the x86_64 L1 kernel version (default: the newest
+#                  /boot/vmlinuz-*-cloud-amd64), e.g. 6.1.0-50-cloud-amd64
+#   E2E_L1_SYMS    a /proc/kallsyms copy for naming a wedged L1's RIPs (l1_vcpus)
 #   E2E_KERNEL_DIR use vmlinux/bzImage from here instead of
 #                  toolchain/kernel/build.sh (which builds or reuses its cache)
 #   L1_GUEST_KERNELS  0: l1_image leaves out the guest kernels (appliance and
