@@ -127,10 +127,15 @@ xfer() {
 	# "[  5]   0.00-10.00  sec   123 MBytes   103 Mbits/sec   receiver"
 	set -- $(awk '/receiver$/ { for (i = 1; i <= NF; i++) { if ($i == "MBytes") b = $(i - 1) * 1048576;
 		if ($i == "GBytes") b = $(i - 1) * 1073741824; if ($i == "KBytes") b = $(i - 1) * 1024
-		if ($i == "Mbits/sec") r = $(i - 1); if ($i == "Gbits/sec") r = $(i - 1) * 1000 } }
+		if ($i == "Mbits/sec") r = $(i - 1); if ($i == "Gbits/sec") r = $(i - 1) * 1000
+		if ($i == "Kbits/sec") r = $(i - 1) / 1000 } }
 		END { print (r == "" ? 0 : r), b + 0 }' "$WORK/$_n.out")
 	eval "${_n}_mbps=$1"
-	eval "${_n}_cpu=$(awk -v t=$((_t1 - _t0)) -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? t / 100 / (b / 1073741824) : 0 }')"
+	eval "${_n}_cpu=$(awk -v t=$((_t1 - _t0)) -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? t / 100 / (b / 1073741824) : 0) }')"
+	# The per-second rates, to tell a stall from a slow stream.
+	echo "NETBLOG $M $_n Mbit/s per second: $(awk '/sec/ && !/sender|receiver/ { for (i = 1; i <= NF; i++)
+		if ($i == "Mbits/sec") printf "%s ", $(i - 1); else if ($i == "Gbits/sec") printf "%s ", $(i - 1) * 1000;
+		else if ($i == "Kbits/sec") printf "%.2f ", $(i - 1) / 1000 }' "$WORK/$_n.out")"
 }
 # boot M: start VMM M with the guest on a TAP, wait for its iperf3 server,
 # measure, stop it.
@@ -154,11 +159,13 @@ boot() {
 		</dev/null >"$con" 2>"$WORK/err" &
 	     VPID=$! ;;
 	esac
-	# The guest's iperf3 server is up (at most ~120 s).
-	i=0
+	# The guest's iperf3 server is up (at most ~120 s). (The loop
+	# counters here and in stop are their own: the rounds loop's i and j
+	# are global.)
+	_w=0
 	until grep -q NETAPP-READY "$con" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 240 ] || ! kill -0 $VPID 2>/dev/null; then
+		_w=$((_w + 1))
+		if [ $_w -gt 240 ] || ! kill -0 $VPID 2>/dev/null; then
 			err "no NETAPP-READY: $(tail -n 5 "$con" "$WORK/err" | tr '\n' ' ')"; stop; return
 		fi
 		case $M in qemu*)
@@ -184,17 +191,25 @@ boot() {
 	[ "$rtt" != 0 ] || err "ping: $(tail -n 2 "$WORK/ping.out" | tr '\n' ' ')"
 	xfer h2g
 	xfer g2h -R
+	[ "$M" = vmm ] && echo "NETBLOG vmm counters: $("$VMM" status "$WORK/vmm.sock" 2>/dev/null |
+		grep -o '"net":\[.*' | cut -c1-500)"
 	echo "NETB $M rtt_ms=$rtt h2g_mbps=$h2g_mbps g2h_mbps=$g2h_mbps h2g_cpu=$h2g_cpu g2h_cpu=$g2h_cpu"
 	stop
 }
 # stop: end the VMM (SIGTERM, then SIGKILL after 20 s) and wait for it.
 stop() {
 	kill $VPID 2>/dev/null
-	i=0
-	while kill -0 $VPID 2>/dev/null && [ $i -lt 40 ]; do sleep 0.5; i=$((i + 1)); done
+	_s=0
+	while kill -0 $VPID 2>/dev/null && [ $_s -lt 40 ]; do sleep 0.5; _s=$((_s + 1)); done
 	kill -9 $VPID 2>/dev/null
 	wait $VPID 2>/dev/null
-	sed "s/^/NETBERR $M stderr: /" "$WORK/err" | grep -v 'terminating on signal' | tail -n 3
+	sed "s/^/NETBERR $M stderr: /" "$WORK/err" | grep -vE 'terminating on signal|received Terminated|link up' | tail -n 3
+	# What the next boot starts from: L1's load and any VMM or device
+	# process still alive (a leftover would slow every later boot).
+	sleep 1
+	echo "NETBLOG $M after: load $(cut -d' ' -f1-3 /proc/loadavg), left: $(for _t in /proc/[0-9]*; do
+		case $(cat "$_t/comm" 2>/dev/null) in vmm*|qemu*|vhost-*|iperf*) printf '%s:%s ' "${_t#/proc/}" "$(cat "$_t/comm")" ;; esac
+	done)"
 }
 set -- $NET_VMMS
 nv=$#
