@@ -116,14 +116,30 @@ dev_tasks() {
 	esac
 }
 err() { echo "NETBERR $M $*"; }
+# snap: "comm ticks" of every task of the VMM process, of vmm's device
+# process and of QEMU's vhost thread, and L1's busy and total CPU ticks
+# (/proc/stat), to see where a transfer's CPU time goes.
+snap() {
+	for _t in /proc/$VPID/task/* ${DPID:+/proc/$DPID/task/*}; do
+		echo "$(tr ' ' _ <"$_t/comm" 2>/dev/null)@${_t##*/} $(ticks "$_t/stat")"
+	done
+	[ -n "$QPID" ] && for _t in /proc/[0-9]*; do
+		[ "$(cat "$_t/comm" 2>/dev/null)" = "vhost-$QPID" ] && echo "vhost@${_t#/proc/} $(ticks "$_t/stat")"
+	done
+	awk '$1 == "cpu" { print "L1_busy", $2 + $3 + $4 + $7 + $8 + $9; print "L1_all", $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
 # xfer NAME ARGS: one iperf3 transfer with its device CPU; sets NAME_mbps
 # (receiver's Mbit/s) and NAME_cpu (CPU s per GiB received).
 xfer() {
 	_n=$1; shift
 	_t0=$(ticks $(dev_tasks "$M" "$DPID"))
+	snap >"$WORK/snap0"
 	timeout $((NET_SECS + 60)) iperf3 -c "$G" -p 5201 -t "$NET_SECS" -f m --connect-timeout 5000 "$@" \
 		>"$WORK/$_n.out" 2>&1 || err "iperf3 $_n: $(tail -n 3 "$WORK/$_n.out" | tr '\n' ' ')"
 	_t1=$(ticks $(dev_tasks "$M" "$DPID"))
+	snap >"$WORK/snap1"
+	echo "NETBLOG $M $_n CPU ticks per task: $(awk 'NR == FNR { a[$1] = $2; next } $2 - a[$1] > 0 { printf "%s=%d ", $1, $2 - a[$1] }' \
+		"$WORK/snap0" "$WORK/snap1")"
 	# "[  5]   0.00-10.00  sec   123 MBytes   103 Mbits/sec   receiver"
 	set -- $(awk '/receiver$/ { for (i = 1; i <= NF; i++) { if ($i == "MBytes") b = $(i - 1) * 1048576;
 		if ($i == "GBytes") b = $(i - 1) * 1073741824; if ($i == "KBytes") b = $(i - 1) * 1024
