@@ -18,8 +18,10 @@
 # /proc/PID/stat (utime + stime):
 #   vmm         the jailed virtio-net device process (the pid `vmm
 #               status` names in its "virtio" member)
-#   qemu        every QEMU thread but the vCPU ("CPU n/KVM"): the main
-#               loop runs the device
+#   qemu        every QEMU thread but the vCPU ("CPU n/KVM": QEMU names
+#               its threads only with -name debug-threads=on; without it
+#               they are all "qemu-system-x86" and the guest's own time
+#               would count): the main loop runs the device
 #   qemu-vhost  the same plus L1's vhost-<qemu pid> kernel thread
 # and prints it as CPU seconds per GiB received. Prints the median of each
 # measure per VMM and the ratios vmm / qemu and vmm / qemu-vhost. Numbers
@@ -166,7 +168,7 @@ boot() {
 		-p "$P reboot=k" </dev/null >"$con" 2>"$WORK/err" &
 	     VPID=$! ;;
 	qemu*) vh=off; [ "$M" = qemu-vhost ] && vh=on
-	     qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host -m 512 -smp 1 \
+	     qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host -m 512 -smp 1 -name netb,debug-threads=on \
 		-nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
 		-pidfile "$WORK/qemu.pid" \
 		-drive id=root,file="$R",if=none,format=raw,readonly=on -device virtio-blk-device,drive=root \
