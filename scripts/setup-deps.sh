@@ -6,7 +6,7 @@ PKGS="make gcc musl-tools linux-libc-dev clang llvm lld libclang-rt-14-dev \
 libfdt-dev liblzma-dev nanopb libnanopb-dev protobuf-compiler python3-protobuf \
 linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils zstd cpio kmod \
 qemu-system-x86 busybox-static linux-image-cloud-amd64 \
-squashfs-tools e2fsprogs file libseccomp-dev binutils acpica-tools stress-ng"
+squashfs-tools e2fsprogs file libseccomp-dev binutils acpica-tools stress-ng iperf3"
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 # deps_install PKG...: the ones not installed yet, quietly.
 deps_install() {

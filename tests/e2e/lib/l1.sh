@@ -141,7 +141,7 @@ e2e_assets() {
 # their dependencies resolved by depmod in the image.
 E2E_CLOUD_MODS="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console \
 virtio_rng squashfs overlay vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common \
-vhost_vsock virtio_pci tun bridge"
+vhost_vsock virtio_pci tun bridge vhost_net"
 
 # l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
 # the guest kernels, the cloud kernel's module subset, /e2e/env.
