@@ -143,8 +143,18 @@ E2E_CLOUD_MODS="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_cons
 virtio_rng squashfs overlay vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common \
 vhost_vsock virtio_pci tun bridge vhost_net"
 
-# l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
-# the guest kernels, the cloud kernel's module subset, /e2e/env.
+# l1_oopsed CONSOLE NONCE: print the L1 kernel's own oops and panic lines in
+# CONSOLE: those the kernel printed there itself (KERN_EMERG ones) and the
+# KOOPS lines of L1's /init, which reads the rest from dmesg. What L2
+# guests and scenarios print comes as "@E2E:... LOG|OUT" and never
+# matches. Status 0 when there is one. Soft-lockup reports are not oopses:
+# a busy TCG host causes them and they pass.
+l1_oopsed() {
+	tr -d '\r' <"$1" 2>/dev/null | grep -a -E \
+		-e '^\[ *[0-9.]+\] (BUG: |Oops: |general protection fault|kernel BUG at|Kernel panic)' \
+		-e "^@E2E:$2: KOOPS " | grep -a -v 'soft lockup'
+}
+
 # l1_postmortem PID OUT CONSOLE: before a stuck L1's QEMU is killed, record whether
 # it was spinning or idle (CPU ticks over 2 s) and every QEMU thread's stack
 # (gdb, at most 60 s), to tell a TCG deadlock from a guest that spins, and
@@ -223,6 +233,8 @@ PY
 	return 0
 }
 
+# l1_image DIR: the common L1 root: busybox, KVM modules, /init, our binaries,
+# the guest kernels, the cloud kernel's module subset, /e2e/env.
 l1_image() {
 	_img=$1
 	rm -rf "$_img"
