@@ -262,7 +262,7 @@ H(v_credit_storm, STORM, -, v_credit_storm, 0)
 
 /* L: legacy devices and ports. */
 H(l_uart_regs, PASS, -, l_uart_regs, 0)
-H(l_uart_flood, PASS, -, l_uart_flood, 200000)
+H(l_uart_flood, PASS, -, l_uart_flood, 50000)
 H(l_uart_loopback, PASS, -, l_uart_loopback, 0)
 H(l_i8042_cmds, PASS, -, l_i8042_cmds, 0)
 H(l_i8042_outport_reset, PASS, x0, l_i8042_outport_reset, 0)

@@ -262,6 +262,24 @@ run_case() {
 		*) v=FAIL; why="guest: ${r:-no result line}" ;;
 		esac
 	fi
+	# In the nested L1 an L2 guest triple-faults now and then whatever it
+	# runs (QEMU 7.2's TCG SVM, docs/E2E.md; seen here in
+	# n_rx_flood_small with the tiny guest and no exception handler): a
+	# case that missed its class that way runs once more and that result
+	# stands. Never on a real /dev/kvm, where a triple fault is ours.
+	case "$class:$v" in PASS:PASS|REJECT:REJECT|ANY:PASS|ANY:REJECT|STORM:PASS) ;; *)
+		if [ "${NATIVE_L1:-0}" = 1 ] && [ -z "${again:-}" ] && [ "${flags#x}" = "$flags" ] &&
+			grep -q 'guest triple fault' "$W/err"; then
+			echo "hostile: warning: $name: the L2 guest triple-faulted ($v${why:+: $why}); running it again"
+			grep -m 3 'vcpu0' "$W/err" | sed 's/^/    err> /'
+			echo "$name" >>"$T/again"
+			rm -rf "$W"
+			again=1
+			run_case "$name" "$class" "$flags"
+			again=
+			return
+		fi ;;
+	esac
 	verdict "$name" "$v" "$class" "$why"
 	rm -rf "$W"
 }
@@ -274,5 +292,6 @@ while read -r name class flags; do
 done <"$T/sel"
 cats=
 for c in t m b r v l n; do cats="$cats $(echo $c | tr a-z A-Z)=$(grep -c "^${c}_" "$T/sel")"; done
+[ -s "$T/again" ] && echo "$S: warning: ran again after an L2 guest triple fault: $(tr '\n' ' ' <"$T/again")"
 echo "$S: $n scenarios ($cats ) in $(( $(date +%s) - t0 )) s: PASS $counts_pass, REJECT $counts_reject, WEDGED $counts_wedged, FAIL $counts_fail; $bad not as the table says"
 [ $bad -eq 0 ]

@@ -80,12 +80,12 @@ static uint16_t q_used_idx(const struct fq *f)
  * below (q_avail, post_rx, drain) assume QSIZE. */
 static uint16_t rxsize = QSIZE, txsize = QSIZE;
 
-static void start_path(const char *p)
+/* Fresh rings (zeroed, indices back to 0) and an active device again. */
+static void rings_activate(void)
 {
 	struct virtq_config c[3];
 
-	mem = calloc(1, MEM);
-	gm_init_test(&gm, mem, MEM);
+	memset(mem + 0x1000, 0, 0x9000);
 	for (unsigned i = 0; i < 3; i++) {
 		q[i] = (struct fq){ .desc = 0x1000 + 0x3000 * i, .avail = 0x2000 + 0x3000 * i,
 				    .used = 0x3000 + 0x3000 * i };
@@ -93,8 +93,15 @@ static void start_path(const char *p)
 					      .avail = q[i].avail, .used = q[i].used };
 	}
 	sig = (struct virtio_signal){ .irqfd = -1 };
-	CHECK_EQ(vsock_open(&d, &gm, CID, p, &sig, NULL), 0);
 	CHECK_EQ(vsock_virtio_ops.activate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1), c, 3), 0);
+}
+
+static void start_path(const char *p)
+{
+	mem = calloc(1, MEM);
+	gm_init_test(&gm, mem, MEM);
+	CHECK_EQ(vsock_open(&d, &gm, CID, p, &sig, NULL), 0);
+	rings_activate();
 }
 
 static void start(void)
@@ -1054,6 +1061,68 @@ static void hostile_packets(void)
 	send_op(VSOCK_OP_REQUEST, 1, 2, 0, 0, 0);
 	CHECK_EQ(sig.needs_reset, 1);
 	stop();
+}
+
+/* A driver that reads the device status as soon as it sees a malformed
+ * chain used (the hostile guest does) must find NEEDS_RESET already set
+ * (§2.1.2). A thread spins on used->idx and reads the flag the moment the
+ * entry appears; the device once published first and set the flag after,
+ * which the nested hostile run caught (v_tx_writable read PASS). Many
+ * rounds, since the window was a few instructions wide. */
+static volatile const uint16_t *nr_idx;
+static volatile int nr_go, nr_done;
+static unsigned long nr_late;
+
+static void *nr_watch(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int go;
+		while (!(go = __atomic_load_n(&nr_go, __ATOMIC_ACQUIRE)))
+			;
+		if (go < 0)
+			return NULL;
+		while (!__atomic_load_n(nr_idx, __ATOMIC_ACQUIRE))
+			;
+		if (!__atomic_load_n(&sig.needs_reset, __ATOMIC_SEQ_CST))
+			nr_late++;
+		__atomic_store_n(&nr_go, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&nr_done, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void bad_chain_needs_reset_before_used(void)
+{
+	pthread_t t;
+
+	nr_late = 0;
+	CHECK_EQ(pthread_create(&t, NULL, nr_watch, NULL), 0);
+	start();
+	for (unsigned round = 0; round < 3000; round++) {
+		bool rx = round & 1;
+
+		vsock_virtio_ops.reset(d);
+		rings_activate();
+		nr_idx = (const uint16_t *)(mem + q[rx ? 0 : 1].used + 2);
+		nr_done = 0;
+		__atomic_store_n(&nr_go, 1, __ATOMIC_RELEASE);
+		if (rx) {  /* a device-readable rx buffer, found on a send */
+			q_desc(&q[0], 0, RXBUF, RXLEN, 0, 0);
+			q_avail(&q[0], 0);
+			send_op(VSOCK_OP_REQUEST, 1, 2, 0, 0, 0);
+		} else {  /* a device-writable tx chain */
+			q_desc(&q[1], 0, TXBUF, 64, VIRTQ_DESC_F_WRITE, 0);
+			q_avail(&q[1], 0);
+			vsock_virtio_ops.queue_notify(d, VSOCK_TXQ);
+		}
+		CHECK_EQ(sig.needs_reset, 1);
+		while (!__atomic_load_n(&nr_done, __ATOMIC_ACQUIRE))
+			;
+	}
+	stop();
+	__atomic_store_n(&nr_go, -1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK_EQ(nr_late, 0);
 }
 
 /* A guest flooding requests while taking none of the answers is throttled
@@ -2049,6 +2118,7 @@ int main(void)
 	RUN(stream_connector_handover);
 	RUN(reset_closes_all);
 	RUN(hostile_packets);
+	RUN(bad_chain_needs_reset_before_used);
 	RUN(flood_throttled_not_dropped);
 	RUN(tx_budget_requeues);
 	RUN(rx_budget_requeues);

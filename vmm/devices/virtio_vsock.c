@@ -424,8 +424,8 @@ static int vsock_rx_get(struct vsock_dev *d)
 		/* §5.10.6.1: rx buffers are device-writable and hold a header. */
 		log_guest("virtio-vsock: rx buffer of %llu writable bytes (%u readable segments)",
 			  (unsigned long long)d->rxc.in_len, d->rxc.nout);
-		virtq_push(&d->q[VSOCK_RXQ], d->rxc.head, 0);
 		vsock_fail(d);
+		virtq_push(&d->q[VSOCK_RXQ], d->rxc.head, 0);
 		return -1;
 	}
 	d->rx_have = true;
@@ -796,11 +796,15 @@ static void vsock_tx_service(struct vsock_dev *d)
 		}
 		d->tx_left--;
 		r = vsock_tx_pkt(d, &d->txc);
-		virtq_push(&d->q[VSOCK_TXQ], d->txc.head, 0);
-		if (r < 0) {
+		/* NEEDS_RESET before the bad chain shows as used: a driver
+		 * that reads the status once it sees the used entry must find
+		 * it set (§2.1.2; the hostile guest does, and saw a clean
+		 * status when the order was the other way round). */
+		if (r < 0)
 			vsock_fail(d);
+		virtq_push(&d->q[VSOCK_TXQ], d->txc.head, 0);
+		if (r < 0)
 			return;
-		}
 	}
 }
 
