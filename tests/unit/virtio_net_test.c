@@ -461,6 +461,45 @@ static void rx_straight_into_buffers(void)
 	stop();
 }
 
+/* How many chains a read takes follows the frames (rx_want): after a run
+ * of small frames it takes one chain and a larger frame's excess is
+ * copied from rx_buf; that frame's size is then covered again, so the
+ * next like it goes straight in. */
+static void rx_cover_follows_frames(void)
+{
+	uint32_t id, len;
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	rx_post(0, 64, 1506);
+	for (unsigned i = 0; i < 40; i++)
+		peer_send(60, (uint8_t)i);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 40);
+	CHECK(n->rx_want < 1506);
+	memset(n->rx_buf, 0xa5, sizeof(n->rx_buf));
+	peer_send(3000, 1);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 41);
+	CHECK_EQ(n->rx_buf[1505], 0xa5);
+	CHECK_EQ(n->rx_buf[1506], (uint8_t)(1 + 1494));  /* the excess, copied */
+	fr_used(&r, 41, &id, &len);
+	CHECK_EQ(id, 41);
+	CHECK_EQ(len, 1506);
+	CHECK_EQ(r.mem[RXDATA + 0x800 * 41 + 1505], (uint8_t)(1 + 2999));
+	CHECK_EQ(rx_nb(40), 2);
+	memset(n->rx_buf, 0xa5, sizeof(n->rx_buf));
+	peer_send(3000, 2);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 42);
+	CHECK_EQ(fr_used_idx(&r), 44);
+	CHECK_EQ(rx_nb(42), 2);
+	CHECK_EQ(r.mem[RXDATA + 0x800 * 43 + 1505], (uint8_t)(2 + 2999));
+	for (size_t i = 0; i < sizeof(n->rx_buf); i++)
+		if (n->rx_buf[i] != 0xa5)
+			CHECK_EQ(i, sizeof(n->rx_buf));  /* straight in again */
+	stop();
+}
+
 /* A frame longer than the largest one the backend should deliver: the
  * backend reports its whole length (a TAP does; the test socket with
  * MSG_TRUNC); nothing is written past what the chains were given for, the
@@ -1073,6 +1112,7 @@ int main(void)
 	RUN(rx_without_mrg_drops_oversize);
 	RUN(rx_hostile_buffers);
 	RUN(rx_straight_into_buffers);
+	RUN(rx_cover_follows_frames);
 	RUN(rx_truncated_frame_dropped);
 	RUN(rx_bad_buffer_among_taken);
 	RUN(budgets_and_requeue);

@@ -128,6 +128,7 @@ struct vnet {
 	uint8_t *rx_hb[3];               /* header bytes 0 (flags), 10, 11 (num_buffers)
 					  * in the first chain */
 	unsigned rx_chains_left;         /* receive chains this call may still take */
+	uint32_t rx_want;                /* bytes the chains of the next read should cover */
 	struct virtq_chain chain;
 	/* What one read goes to: the held chains' writable parts, then rx_buf
 	 * for what they cannot take. */
