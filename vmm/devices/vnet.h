@@ -13,9 +13,10 @@
  * receive) and ask for a requeue when work is left.
  *
  * Receive without a copy: each frame is read (one readv) straight into
- * the receive chains a largest frame could need; those it did not reach
- * are given back to the ring (virtq_unpop). Only what the posted chains
- * cannot take goes to a fixed bounce buffer (rx_buf) and is copied later.
+ * receive chains covering the frames seen lately (rx_want, at first the
+ * largest frame); those it did not reach are given back to the ring
+ * (virtq_unpop). Only what the chains taken cannot hold goes to a fixed
+ * bounce buffer (rx_buf) and is copied later.
  *
  * Backpressure (RX): the backend is read only when the guest has posted
  * at least one buffer and no earlier frame is still waiting to be placed.
