@@ -201,6 +201,17 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *vq, uint16_t n)
+{
+	if (vq->broken || !vq->size || !n)
+		return;
+	/* last_avail + avail_known stays the avail->idx last read (and
+	 * checked), so the next virtq_pop needs no new read of it. */
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+	vq->avail_known = (uint16_t)(vq->avail_known + n);
+	virtq_publish_avail_event(vq);
+}
+
 void virtq_set_event_idx(struct virtq *vq, bool on)
 {
 	vq->event_idx = on;

@@ -83,6 +83,19 @@ void virtq_set_event_idx(struct virtq *vq, bool on);
  * taken must be given back with virtq_push. */
 int virtq_pop(struct virtq *vq, struct virtq_chain *c);
 
+/* Give back the last n chains virtq_pop took, unused: the next virtq_pop
+ * takes them again, from their avail slots, walking and checking them
+ * afresh (they stay the driver's buffers until used, so it may have
+ * changed them). For a device that must take buffers before it knows how
+ * many it needs: virtio-net reading a frame straight into receive buffers
+ * (§5.1.6.4). §2.6: a device "is not generally required to use buffers
+ * in the same order in which they have been made available". avail_event
+ * follows the rewound position (§2.7.10). The caller must not have pushed
+ * any of the n chains, nor any chain popped after them, and n must not
+ * exceed the chains popped since virtq_setup: the avail index is only
+ * rewound, so a chain pushed in between would be taken and used twice. */
+void virtq_unpop(struct virtq *vq, uint16_t n);
+
 /* True when the driver has made chains available that virtq_pop has not
  * taken yet. False for a broken or unconfigured queue. */
 bool virtq_has_avail(const struct virtq *vq);

@@ -308,7 +308,9 @@ else
 	# that QEMU (by its pidfile, nothing else).
 	(
 		last=0; since=$(date +%s)
-		while [ ! -f "$E2E_RUN/rc" ]; do
+		# Also ends once the run directory is gone (the script exited
+		# within 5 s of rc): it holds the script's fds, the nested lock too.
+		while [ -d "$E2E_RUN" ] && [ ! -f "$E2E_RUN/rc" ]; do
 			sleep 5
 			size=$(stat -c %s "$out" 2>/dev/null || echo 0)
 			if [ "$size" != "$last" ]; then last=$size; since=$(date +%s); continue; fi

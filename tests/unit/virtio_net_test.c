@@ -399,6 +399,176 @@ static void rx_hostile_buffers(void)
 	stop();
 }
 
+static uint16_t avail_event(void)
+{
+	uint16_t v;
+	memcpy(&v, r.mem + FR_USED + 4 + 8u * QS, 2);
+	return v;
+}
+
+/* Frames are read straight into the guest's buffers, rx_buf untouched:
+ * one read into every chain a largest frame could need, then the chains
+ * the frame did not reach go back to the ring (the avail position and
+ * avail_event rewound, §2.7.10) and the next frames get them, in order.
+ * Without GUEST_CSUM the flags byte is cleared in guest memory. */
+static void rx_straight_into_buffers(void)
+{
+	uint32_t id, len;
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+	memset(n->rx_buf, 0xa5, sizeof(n->rx_buf));
+	rx_post(0, 6, 1506);
+	peer_send(3000, 7);
+	peer_send(100, 8);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 2);
+	CHECK_EQ(fr_used_idx(&r), 3);
+	fr_used(&r, 0, &id, &len);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(len, 1506);
+	fr_used(&r, 1, &id, &len);
+	CHECK_EQ(id, 1);
+	CHECK_EQ(len, 1506);
+	fr_used(&r, 2, &id, &len);
+	CHECK_EQ(id, 2);
+	CHECK_EQ(len, 112);
+	CHECK_EQ(rx_nb(0), 2);
+	CHECK_EQ(rx_nb(2), 1);
+	CHECK_EQ(r.mem[RXDATA], 0);  /* DATA_VALID cleared */
+	CHECK_EQ(r.mem[RXDATA + 12], 7);
+	CHECK_EQ(r.mem[RXDATA + 0x800 + 1505], (uint8_t)(7 + 2999));
+	CHECK_EQ(r.mem[RXDATA + 0x1000], 0);
+	CHECK_EQ(r.mem[RXDATA + 0x1000 + 12], 8);
+	for (size_t i = 0; i < sizeof(n->rx_buf); i++)
+		if (n->rx_buf[i] != 0xa5)
+			CHECK_EQ(i, sizeof(n->rx_buf));  /* no bounce copy */
+	/* Chains 3..5 were taken for the first frames and given back. */
+	CHECK_EQ(n->rxq.last_avail, 3);
+	CHECK_EQ(avail_event(), 3);
+	CHECK(vnet_want_backend(n));
+	peer_send(4500, 9);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 3);
+	CHECK_EQ(fr_used_idx(&r), 6);
+	for (unsigned k = 3; k < 6; k++) {
+		fr_used(&r, k, &id, &len);
+		CHECK_EQ(id, k);
+		CHECK_EQ(len, k < 5 ? 1506 : 4512 - 2 * 1506);
+	}
+	CHECK_EQ(rx_nb(3), 3);
+	CHECK_EQ(r.mem[RXDATA + 0x2800 + 1499], (uint8_t)(9 + 4499));
+	CHECK_EQ(n->st.rx_drop_big + n->st.rx_bad_buf + n->st.rx_backend_err, 0);
+	stop();
+}
+
+/* How many chains a read takes follows the frames (rx_want): after a run
+ * of small frames it takes one chain and a larger frame's excess is
+ * copied from rx_buf; that frame's size is then covered again, so the
+ * next like it goes straight in. */
+static void rx_cover_follows_frames(void)
+{
+	uint32_t id, len;
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	rx_post(0, 64, 1506);
+	for (unsigned i = 0; i < 40; i++)
+		peer_send(60, (uint8_t)i);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 40);
+	CHECK(n->rx_want < 1506);
+	memset(n->rx_buf, 0xa5, sizeof(n->rx_buf));
+	peer_send(3000, 1);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 41);
+	CHECK_EQ(n->rx_buf[1505], 0xa5);
+	CHECK_EQ(n->rx_buf[1506], (uint8_t)(1 + 1494));  /* the excess, copied */
+	fr_used(&r, 41, &id, &len);
+	CHECK_EQ(id, 41);
+	CHECK_EQ(len, 1506);
+	CHECK_EQ(r.mem[RXDATA + 0x800 * 41 + 1505], (uint8_t)(1 + 2999));
+	CHECK_EQ(rx_nb(40), 2);
+	memset(n->rx_buf, 0xa5, sizeof(n->rx_buf));
+	peer_send(3000, 2);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_packets, 42);
+	CHECK_EQ(fr_used_idx(&r), 44);
+	CHECK_EQ(rx_nb(42), 2);
+	CHECK_EQ(r.mem[RXDATA + 0x800 * 43 + 1505], (uint8_t)(2 + 2999));
+	for (size_t i = 0; i < sizeof(n->rx_buf); i++)
+		if (n->rx_buf[i] != 0xa5)
+			CHECK_EQ(i, sizeof(n->rx_buf));  /* straight in again */
+	stop();
+}
+
+/* A frame longer than the largest one the backend should deliver: the
+ * backend reports its whole length (a TAP does; the test socket with
+ * MSG_TRUNC); nothing is written past what the chains were given for, the
+ * frame is dropped and counted and every chain it filled goes back with
+ * length 0. The next frame is placed normally. */
+static void rx_truncated_frame_dropped(void)
+{
+	static uint8_t big[VNET_HDR_LEN + VNET_GSO_FRAME_MAX + 100];
+	const uint32_t last = RXDATA + 0x800u * 43;  /* the 44th chain takes 804 bytes */
+	uint32_t id, len;
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	rx_post(0, 50, 1506);
+	memset(r.mem + last + 804, 0x5a, 1506 - 804);
+	memset(big, 3, sizeof(big));
+	memset(big, 0, VNET_HDR_LEN);
+	CHECK_EQ(send(peer, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	peer_send(60, 2);
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_drop_big, 1);
+	CHECK_EQ(n->st.rx_packets, 1);
+	CHECK_EQ(fr_used_idx(&r), 45);
+	for (unsigned k = 0; k < 44; k++) {
+		fr_used(&r, k, &id, &len);
+		CHECK_EQ(id, k);
+		CHECK_EQ(len, 0);
+	}
+	CHECK_EQ(r.mem[last + 803], 3);
+	for (uint32_t i = 804; i < 1506; i++)
+		CHECK_EQ(r.mem[last + i], 0x5a);
+	fr_used(&r, 44, &id, &len);
+	CHECK_EQ(id, 44);
+	CHECK_EQ(len, 72);
+	CHECK_EQ(rx_nb(44), 1);
+	CHECK_EQ(n->rxq.last_avail, 45);
+	stop();
+}
+
+/* A buffer too small for the header behind good ones that a frame did not
+ * reach: it is neither pushed then (virtq_unpop could then rewind over a
+ * used chain, and a good chain would be lost) nor used twice; it is
+ * returned empty and counted once, when it comes first. */
+static void rx_bad_buffer_among_taken(void)
+{
+	uint32_t id, len;
+	static const uint32_t want[4][2] = { { 0, 112 }, { 2, 0 }, { 1, 1506 }, { 3, 506 } };
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	rx_post(0, 2, 1506);
+	fr_desc(&r, 2, RXDATA + 0x1000, 8, VIRTQ_DESC_F_WRITE, 0);
+	fr_avail(&r, 2);
+	rx_post(3, 1, 1506);
+	peer_send(100, 1);   /* chain 0; chain 1 given back */
+	peer_send(2000, 2);  /* chain 1, the rest copied to chain 3 */
+	vnet_backend_ready(n);
+	CHECK_EQ(n->st.rx_bad_buf, 1);
+	CHECK_EQ(n->st.rx_packets, 2);
+	CHECK_EQ(fr_used_idx(&r), 4);
+	for (unsigned k = 0; k < 4; k++) {
+		fr_used(&r, k, &id, &len);
+		CHECK_EQ(id, want[k][0]);
+		CHECK_EQ(len, want[k][1]);
+	}
+	CHECK_EQ(rx_nb(1), 2);
+	CHECK_EQ(r.mem[RXDATA + 0x800 + 12], 2);
+	CHECK_EQ(r.mem[RXDATA + 0x1800 + 505], (uint8_t)(2 + 1999));
+	stop();
+}
+
 /* One call places at most VNET_RX_FRAMES frames and asks to be called
  * again; the next call delivers the rest. Bounded TX the same way: a
  * ring's worth per call. */
@@ -941,6 +1111,10 @@ int main(void)
 	RUN(rx_backpressure_never_reads_ahead);
 	RUN(rx_without_mrg_drops_oversize);
 	RUN(rx_hostile_buffers);
+	RUN(rx_straight_into_buffers);
+	RUN(rx_cover_follows_frames);
+	RUN(rx_truncated_frame_dropped);
+	RUN(rx_bad_buffer_among_taken);
 	RUN(budgets_and_requeue);
 	RUN(rx_chain_budget);
 	RUN(rx_frame_buffers_used_together);

@@ -12,9 +12,15 @@
  * call (one ring's worth of chains each, and VNET_RX_FRAMES frames on
  * receive) and ask for a requeue when work is left.
  *
+ * Receive without a copy: each frame is read (one readv) straight into
+ * receive chains covering the frames seen lately (rx_want, at first the
+ * largest frame); those it did not reach are given back to the ring
+ * (virtq_unpop). Only what the chains taken cannot hold goes to a fixed
+ * bounce buffer (rx_buf) and is copied later.
+ *
  * Backpressure (RX): the backend is read only when the guest has posted
  * at least one buffer and no earlier frame is still waiting to be placed.
- * At most one frame is held (a fixed buffer in struct vnet), so a host-side
+ * At most one frame is held (in held chains and rx_buf), so a host-side
  * flood grows no memory; the host loop watches the backend for input only
  * while vnet_want_backend() says so, and the RX queue notification (the
  * guest posting buffers) resumes reading (Firecracker CVE-2020-16843 was a
@@ -113,19 +119,25 @@ struct vnet {
 	uint16_t status;                 /* config status, VIRTIO_NET_S_* */
 	struct virtq rxq, txq;
 	struct vnet_stats st;
-	/* The frame being placed on RX: rx_len bytes (header included) in
-	 * rx_buf, rx_off of them written into the chains held in rx_held. */
+	/* The frame being placed on RX: rx_len bytes (header included), the
+	 * first rx_off of them in the chains held in rx_held, the rest in
+	 * rx_buf at the same offsets. */
 	uint32_t rx_len, rx_off;
 	unsigned rx_nheld;
 	uint16_t rx_held[VIRTQ_MAX_SIZE];
 	uint32_t rx_held_len[VIRTQ_MAX_SIZE];
-	uint8_t *rx_nb[2];               /* num_buffers bytes in the first chain */
-	unsigned rx_chains_left;         /* receive chains this call may still pop */
+	uint8_t *rx_hb[3];               /* header bytes 0 (flags), 10, 11 (num_buffers)
+					  * in the first chain */
+	unsigned rx_chains_left;         /* receive chains this call may still take */
+	uint32_t rx_want;                /* bytes the chains of the next read should cover */
 	struct virtq_chain chain;
+	/* What one read goes to: the held chains' writable parts, then rx_buf
+	 * for what they cannot take. */
+	struct iovec rx_iov[VIRTQ_MAX_SIZE + 1];
 	uint8_t rx_buf[VNET_HDR_LEN + VNET_GSO_FRAME_MAX];
 };
 
-/* Set up n (caller-allocated, ~70 KiB: heap, not stack). fd is the
+/* Set up n (caller-allocated, ~75 KiB: heap, not stack). fd is the
  * backend; is_tap enables TUNSETOFFLOAD; sig receives interrupts. */
 void vnet_init(struct vnet *n, const struct gm *gm, int fd, bool is_tap, const uint8_t mac[6],
 	       struct virtio_signal *sig);
