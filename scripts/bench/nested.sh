@@ -355,14 +355,10 @@ out=$E2E_RUN/console.log
 		fi
 	done
 ) &
-wd=$!
 # Runs are shown as they finish; the whole console is in $out.
 { E2E_QEMU_PIDFILE=$E2E_RUN/qemu.pid l1_boot "$img" $((900 + RUNS * $# * 150)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
 	tee "$out" | grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
 rc=$(cat "$E2E_RUN/rc")
-# Before the exit trap removes $E2E_RUN (and with it the rc file the
-# watchdog waits for: it once fired 300 s after a successful run).
-kill "$wd" 2>/dev/null
 [ -z "${BENCH_CONSOLE:-}" ] || cp "$out" "$BENCH_CONSOLE"
 grep -q BENCHRES "$out" || { echo "bench/nested: no results (qemu status $rc); L1 console tail:" >&2; tail -n 40 "$out" >&2; exit 1; }
 sed -n "s/.*@E2E:$nonce: BOOTED \(.*\)/L1 reached its \/init after \1 s of L1 uptime/p" "$out"
