@@ -39,9 +39,21 @@ gx() {
 	GX=$?
 }
 
-# net_cleanup: stop every vmm net_vm started (trap on EXIT).
+# net_bridge NAME: a fresh bridge NAME in L1, deleted again on exit. One
+# left by an earlier run of the scenario (a run killed at its timeout gets
+# no EXIT trap; a run after an L2 triple fault follows on the same L1) is
+# deleted first.
+net_bridge() {
+	ip link del "$1" 2>/dev/null
+	brctl addbr "$1" || fail "brctl addbr $1"
+	NET_BRIDGES="$NET_BRIDGES $1"
+}
+
+# net_cleanup: stop every vmm net_vm started, delete the bridges (trap on
+# EXIT).
 net_cleanup() {
 	for _p in $NET_PIDS; do kill "$_p" 2>/dev/null; done
+	for _b in $NET_BRIDGES; do ip link del "$_b" 2>/dev/null; done
 }
-NET_PIDS=
+NET_PIDS= NET_BRIDGES=
 trap net_cleanup EXIT
