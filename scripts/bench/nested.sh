@@ -37,7 +37,7 @@
 #                compares guest RAM page sizes: inside the nested L1 the
 #                script reserves 160 huge pages and sets shmem_enabled to
 #                advise (run directly on a host, reserve them yourself)
-#   BENCH_DIAG   1: one more boot per vmm build at the end without `quiet`
+#   BENCH_DIAG   1: one more boot per vmm build (and kvmtool) at the end without `quiet`
 #                and with initcall_debug, its console printed as DIAG lines
 #                (the guest's own timestamps: where the boot time goes)
 set -u
@@ -183,10 +183,17 @@ for m in $counted; do
 		$5 - was[$3 " " $4] > 0 { print $1, $2, $3, $4, $5 - was[$3 " " $4] }'
 done
 [ "${BENCH_DIAG:-0}" = 1 ] || exit 0
+D="console=ttyS0 panic=-1 reboot=k initcall_debug loglevel=8"
 for m in $BENCH_VMMS; do
-	case $m in qemu-microvm|kvmtool) continue ;; vmm) b=$VMM xa= ;; *) b=$PEERS/$m; eval "xa=\${XARGS_$m:-}" ;; esac
-	"$b" $xa -k "$K" -i "$I" -m 256 -c 1 -p "console=ttyS0 panic=-1 reboot=k initcall_debug loglevel=8" 2>&1 |
-		sed "s/^/DIAG $m /"
+	case $m in
+	qemu-microvm) continue ;;
+	# The peer too, so the two guests' own timestamps can be set side by side.
+	kvmtool) "$PEERS/lkvm-static" run -k "$K" -i "$I" -m 256 -c 1 -n mode=none --console serial -p "$D" 2>&1 |
+		sed "s/^/DIAG $m /"; continue ;;
+	vmm) b=$VMM xa= ;;
+	*) b=$PEERS/$m; eval "xa=\${XARGS_$m:-}" ;;
+	esac
+	"$b" $xa -k "$K" -i "$I" -m 256 -c 1 -p "$D" 2>&1 | sed "s/^/DIAG $m /"
 done
 EOF
 
