@@ -343,25 +343,8 @@ echo "bench/nested: booting the nested L1 machine; $RUNS rounds of: $BENCH_VMMS 
 out=$E2E_RUN/console.log
 : >"$out"
 # Progress watchdog: every boot ends within bootbench's 120 s, so a console
-# silent for 300 s means L1 itself stopped (docs/E2E.md): kill that QEMU (by
-# its pidfile, nothing else) instead of waiting for the overall timeout.
-(
-	last=0; since=$(date +%s)
-	# Also ends once the run directory is gone (the script exited
-	# within 5 s of rc): it holds the script's fds, the nested lock too.
-	while [ -d "$E2E_RUN" ] && [ ! -f "$E2E_RUN/rc" ]; do
-		sleep 5
-		size=$(stat -c %s "$out" 2>/dev/null || echo 0)
-		if [ "$size" != "$last" ]; then last=$size; since=$(date +%s); continue; fi
-		if [ $(( $(date +%s) - since )) -gt 300 ]; then
-			pid=$(cat "$E2E_RUN/qemu.pid" 2>/dev/null)
-			echo "bench/nested: L1 printed nothing for 300 s: killing it (qemu pid ${pid:-?}; stacks in $O/e2e/l1-postmortem.log)" >&2
-			l1_postmortem "$pid" "$O/e2e/l1-postmortem.log"
-			[ -n "$pid" ] && [ "$pid" -gt 1 ] && kill "$pid" 2>/dev/null
-			break
-		fi
-	done
-) &
+# silent for 300 s means L1 itself stopped.
+l1_quiet_watchdog "$out" 300 nested "$O/e2e/l1-postmortem.log" &
 # Runs are shown as they finish; the whole console is in $out.
 { E2E_QEMU_PIDFILE=$E2E_RUN/qemu.pid l1_boot "$img" $((900 + RUNS * $# * 150)) </dev/null; echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' |
 	tee "$out" | grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2

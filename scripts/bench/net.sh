@@ -304,24 +304,8 @@ else
 	: >"$out"
 	# Progress watchdog: a boot prints its line within ~2 min of waiting
 	# for the guest, two bounded transfers and 20 s of stopping, so a
-	# console silent for 450 s means L1 itself stopped (docs/E2E.md): kill
-	# that QEMU (by its pidfile, nothing else).
-	(
-		last=0; since=$(date +%s)
-		# Also ends once the run directory is gone (the script exited
-		# within 5 s of rc): it holds the script's fds, the nested lock too.
-		while [ -d "$E2E_RUN" ] && [ ! -f "$E2E_RUN/rc" ]; do
-			sleep 5
-			size=$(stat -c %s "$out" 2>/dev/null || echo 0)
-			if [ "$size" != "$last" ]; then last=$size; since=$(date +%s); continue; fi
-			if [ $(( $(date +%s) - since )) -gt 450 ]; then
-				pid=$(cat "$E2E_RUN/qemu.pid" 2>/dev/null)
-				echo "bench/net: L1 printed nothing for 450 s: killing it (qemu pid ${pid:-?})" >&2
-				[ -n "$pid" ] && [ "$pid" -gt 1 ] && kill "$pid" 2>/dev/null
-				break
-			fi
-		done
-	) &
+	# console silent for 450 s means L1 itself stopped.
+	l1_quiet_watchdog "$out" 450 net &
 	# Each boot: ~2 min at most before its guest answers, 2 transfers, pings.
 	{ E2E_QEMU_PIDFILE=$E2E_RUN/qemu.pid l1_boot "$img" $((600 + ROUNDS * 3 * (300 + 2 * NET_SECS))) </dev/null
 	  echo $? >"$E2E_RUN/rc"; } | sed -u 's/\r$//' | tee "$out" | grep --line-buffered -E '^NETB' | sed -u 's/^/  run: /' >&2

@@ -155,6 +155,28 @@ l1_oopsed() {
 		-e "^@E2E:$2: KOOPS " | grep -a -v 'soft lockup'
 }
 
+# l1_quiet_watchdog OUT SECS TAG [POSTMORTEM]: the benchmarks' progress
+# watchdog, run in the background while l1_boot writes L1's console to OUT:
+# a console silent for SECS means L1 itself stopped (docs/E2E.md), so kill
+# that QEMU (by $E2E_RUN/qemu.pid, nothing else; with POSTMORTEM, record its
+# state there first). Ends when $E2E_RUN/rc appears or $E2E_RUN is gone
+# (the script exited: the watchdog holds its fds, the nested lock too).
+l1_quiet_watchdog() {
+	_last=0; _since=$(date +%s)
+	while [ -d "$E2E_RUN" ] && [ ! -f "$E2E_RUN/rc" ]; do
+		sleep 5
+		_size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		if [ "$_size" != "$_last" ]; then _last=$_size; _since=$(date +%s); continue; fi
+		if [ $(( $(date +%s) - _since )) -gt "$2" ]; then
+			_pid=$(cat "$E2E_RUN/qemu.pid" 2>/dev/null)
+			echo "bench/$3: L1 printed nothing for $2 s: killing it (qemu pid ${_pid:-?}${4:+; stacks in $4})" >&2
+			[ -n "${4:-}" ] && l1_postmortem "$_pid" "$4"
+			[ -n "$_pid" ] && [ "$_pid" -gt 1 ] && kill "$_pid" 2>/dev/null
+			return
+		fi
+	done
+}
+
 # l1_postmortem PID OUT CONSOLE: before a stuck L1's QEMU is killed, record whether
 # it was spinning or idle (CPU ticks over 2 s) and every QEMU thread's stack
 # (gdb, at most 60 s), to tell a TCG deadlock from a guest that spins, and
