@@ -272,19 +272,14 @@ static uint16_t rx_nb(uint16_t d)
  * stays posted. */
 static void rx_mergeable_spans_buffers(void)
 {
-	uint32_t id, len;
 
 	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM));
 	rx_post(0, 3, 1506);
 	peer_send(3000, 7);
 	vnet_backend_ready(n);
 	CHECK_EQ(fr_used_idx(&r), 2);
-	fr_used(&r, 0, &id, &len);
-	CHECK_EQ(id, 0);
-	CHECK_EQ(len, 1506);
-	fr_used(&r, 1, &id, &len);
-	CHECK_EQ(id, 1);
-	CHECK_EQ(len, 1506);
+	FR_CHECK_USED(&r, 0, 0, 1506);
+	FR_CHECK_USED(&r, 1, 1, 1506);
 	CHECK_EQ(rx_nb(0), 2);
 	CHECK_EQ(r.mem[RXDATA], VIRTIO_NET_HDR_F_DATA_VALID);  /* GUEST_CSUM: kept */
 	CHECK_EQ(r.mem[RXDATA + 12], 7);
@@ -364,9 +359,7 @@ static void rx_without_mrg_drops_oversize(void)
 	CHECK_EQ(fr_used_idx(&r), 2);
 	fr_used(&r, 0, &id, &len);
 	CHECK_EQ(len, 0);
-	fr_used(&r, 1, &id, &len);
-	CHECK_EQ(id, 1);
-	CHECK_EQ(len, 1526);
+	FR_CHECK_USED(&r, 1, 1, 1526);
 	CHECK_EQ(rx_nb(1), 1);
 	CHECK_EQ(r.mem[RXDATA + 0x800], 0);
 	CHECK_EQ(r.mem[RXDATA + 0x800 + 12], 9);
@@ -423,15 +416,9 @@ static void rx_straight_into_buffers(void)
 	vnet_backend_ready(n);
 	CHECK_EQ(n->st.rx_packets, 2);
 	CHECK_EQ(fr_used_idx(&r), 3);
-	fr_used(&r, 0, &id, &len);
-	CHECK_EQ(id, 0);
-	CHECK_EQ(len, 1506);
-	fr_used(&r, 1, &id, &len);
-	CHECK_EQ(id, 1);
-	CHECK_EQ(len, 1506);
-	fr_used(&r, 2, &id, &len);
-	CHECK_EQ(id, 2);
-	CHECK_EQ(len, 112);
+	FR_CHECK_USED(&r, 0, 0, 1506);
+	FR_CHECK_USED(&r, 1, 1, 1506);
+	FR_CHECK_USED(&r, 2, 2, 112);
 	CHECK_EQ(rx_nb(0), 2);
 	CHECK_EQ(rx_nb(2), 1);
 	CHECK_EQ(r.mem[RXDATA], 0);  /* DATA_VALID cleared */
@@ -467,7 +454,6 @@ static void rx_straight_into_buffers(void)
  * next like it goes straight in. */
 static void rx_cover_follows_frames(void)
 {
-	uint32_t id, len;
 
 	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
 	rx_post(0, 64, 1506);
@@ -482,9 +468,7 @@ static void rx_cover_follows_frames(void)
 	CHECK_EQ(n->st.rx_packets, 41);
 	CHECK_EQ(n->rx_buf[1505], 0xa5);
 	CHECK_EQ(n->rx_buf[1506], (uint8_t)(1 + 1494));  /* the excess, copied */
-	fr_used(&r, 41, &id, &len);
-	CHECK_EQ(id, 41);
-	CHECK_EQ(len, 1506);
+	FR_CHECK_USED(&r, 41, 41, 1506);
 	CHECK_EQ(r.mem[RXDATA + 0x800 * 41 + 1505], (uint8_t)(1 + 2999));
 	CHECK_EQ(rx_nb(40), 2);
 	memset(n->rx_buf, 0xa5, sizeof(n->rx_buf));
@@ -530,9 +514,7 @@ static void rx_truncated_frame_dropped(void)
 	CHECK_EQ(r.mem[last + 803], 3);
 	for (uint32_t i = 804; i < 1506; i++)
 		CHECK_EQ(r.mem[last + i], 0x5a);
-	fr_used(&r, 44, &id, &len);
-	CHECK_EQ(id, 44);
-	CHECK_EQ(len, 72);
+	FR_CHECK_USED(&r, 44, 44, 72);
 	CHECK_EQ(rx_nb(44), 1);
 	CHECK_EQ(n->rxq.last_avail, 45);
 	stop();

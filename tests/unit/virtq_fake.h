@@ -104,4 +104,13 @@ static inline void fr_used(const struct fake_ring *r, unsigned k, uint32_t *id, 
 	memcpy(id, r->mem + FR_USED + 4 + 8u * (k % r->size), 4);
 	memcpy(len, r->mem + FR_USED + 8 + 8u * (k % r->size), 4);
 }
+
+/* Used element k is chain want_id with want_len bytes written (t.h's
+ * CHECK_EQ, so a mismatch names the caller's line). */
+#define FR_CHECK_USED(r, k, want_id, want_len) do { \
+	uint32_t fr_id_, fr_len_; \
+	fr_used((r), (k), &fr_id_, &fr_len_); \
+	CHECK_EQ(fr_id_, (want_id)); \
+	CHECK_EQ(fr_len_, (want_len)); \
+} while (0)
 #endif
