@@ -39,6 +39,21 @@ gx() {
 	GX=$?
 }
 
+# net_diag NAME PID: for a transfer that stalled, what each side still
+# knows, into the scenario's output before fail prints the tails: vmm's
+# threads and its state dump (vmm_diag: queues, held frame, counters into
+# NAME.err), its status counters, L1's view of the TAPs and its TCP
+# sockets, and the guest's interface counters and interrupts (if it still
+# answers). Never fails.
+net_diag() {
+	echo "--- net_diag $1:"
+	vmm_diag "$2"
+	"$VMM" status "$WORK/$1.sock" 2>&1 | head -c 2000; echo
+	ip -s link show 2>&1 | grep -A5 vmtap
+	ss -tni 2>&1 | head -n 20
+	"$VMM" exec "$WORK/$1.sock" -t 20 -- sh -c 'cat /proc/net/dev; grep -i virtio /proc/interrupts; cat /proc/net/snmp | grep Tcp' 2>&1 | head -n 30
+}
+
 # net_bridge NAME: a fresh bridge NAME in L1, deleted again on exit. One
 # left by an earlier run of the scenario (a run killed at its timeout gets
 # no EXIT trap; a run after an L2 triple fault follows on the same L1) is

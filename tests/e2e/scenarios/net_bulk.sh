@@ -9,6 +9,7 @@
 . "$E2E_LIB/net.sh"
 net_modules
 net_vm a --host-ip 172.30.1.1 --netmask 30
+vmm_a=$NET_PID
 mkdir -p "$WORK/www"
 head -c 1048576 /dev/urandom >"$WORK/www/blk"
 cp "$(command -v tcpbench)" "$WORK/www/tcpbench" || fail "tcpbench missing in L1"
@@ -30,7 +31,7 @@ lpid=$!
 	>"$WORK/gx.out" 2>"$WORK/gx.err"
 GX=$?
 wait $lpid
-[ $GX = 0 ] || fail "guest -> L1 sender: exit $GX: $(cat "$WORK/gx.out" "$WORK/gx.err")"
+[ $GX = 0 ] || { net_diag a "$vmm_a"; fail "guest -> L1 sender: exit $GX: $(cat "$WORK/gx.out" "$WORK/gx.err")"; }
 grep -q 'bytes=268435456 ' "$WORK/g2h.rate" || fail "guest -> L1: $(cat "$WORK/g2h.rate"), want 268435456 bytes"
 got=$(cut -d' ' -f1 "$WORK/g2h.md5")
 [ "$got" = "$want" ] || fail "guest -> L1: md5 $got, want $want"
@@ -41,8 +42,10 @@ echo "guest -> L1: 256 MiB intact, $(cat "$WORK/g2h.rate")"
 	>"$WORK/h2g.md5" 2>"$WORK/h2g.err" &
 gpid=$!
 blocks "$WORK/www/blk" | e2e-timeout 400 tcpbench send 172.30.1.2 5001 - >"$WORK/h2g.rate" 2>&1 ||
-	fail "L1 -> guest sender: $(cat "$WORK/h2g.rate")"
-wait $gpid || fail "L1 -> guest receiver: exit $?: $(cat "$WORK/h2g.err")"
+	{ net_diag a "$vmm_a"; fail "L1 -> guest sender: $(cat "$WORK/h2g.rate")"; }
+wait $gpid
+rc=$?
+[ $rc = 0 ] || { net_diag a "$vmm_a"; fail "L1 -> guest receiver: exit $rc: $(cat "$WORK/h2g.err")"; }
 got=$(cut -d' ' -f1 "$WORK/h2g.md5")
 [ "$got" = "$want" ] || fail "L1 -> guest: md5 '$got', want $want"
 grep -q 'bytes=268435456 ' "$WORK/h2g.rate" || fail "L1 -> guest: $(cat "$WORK/h2g.rate")"
