@@ -50,8 +50,25 @@ net_diag() {
 	vmm_diag "$2"
 	"$VMM" status "$WORK/$1.sock" 2>&1 | head -c 2000; echo
 	ip -s link show 2>&1 | grep -A5 vmtap
-	ss -tni 2>&1 | head -n 20
+	grep Tcp: /proc/net/snmp
 	"$VMM" exec "$WORK/$1.sock" -t 20 -- sh -c 'cat /proc/net/dev; grep -i virtio /proc/interrupts; cat /proc/net/snmp | grep Tcp' 2>&1 | head -n 30
+}
+
+# net_stall_watch NAME PID &: while a transfer runs, sample NAME's frame
+# counters every 10 s; when they have not moved for 60 s, say so and dump
+# vmm's state once (vmm_diag) while the stall lasts -- by the time the
+# transfer's own timeout fires, the guest may be gone. Kill it afterwards.
+net_stall_watch() {
+	_last= _same=0
+	while sleep 10; do
+		_s=$("$VMM" status "$WORK/$1.sock" 2>/dev/null | grep -o '"rx_packets":[0-9]*,"rx_bytes":[0-9]*,"tx_packets":[0-9]*') || return
+		if [ "$_s" = "$_last" ]; then _same=$((_same + 1)); else _same=0 _last=$_s; fi
+		if [ $_same -ge 6 ]; then
+			echo "net_stall_watch: $1: no frame either way for 60 s ($_s)"
+			vmm_diag "$2"
+			return
+		fi
+	done
 }
 
 # net_bridge NAME: a fresh bridge NAME in L1, deleted again on exit. One

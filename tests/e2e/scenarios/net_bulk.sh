@@ -22,6 +22,8 @@ done && chmod 755 tcpbench && [ -s blk ] && [ -x tcpbench ]'
 blocks() { for i in $(seq 256); do cat "$1"; done; }
 want=$(blocks "$WORK/www/blk" | md5sum | cut -d' ' -f1)
 
+net_stall_watch a "$vmm_a" &
+NET_PIDS="$NET_PIDS $!"
 # guest -> L1: L1 hashes what it receives.
 (e2e-timeout 400 tcpbench recv 5000 - 2>"$WORK/g2h.rate" | md5sum >"$WORK/g2h.md5") &
 lpid=$!
