@@ -1,6 +1,6 @@
 /* Maitred in init's event loop: the vsock listener, the connections (each an
  * rpc_conn on a non-blocking fd), Exec with deferred replies, Shutdown, and
- * one timerfd for every deadline. The other handlers are in maitred_sys.c. */
+ * one loop timer for every deadline. The other handlers are in maitred_sys.c. */
 #include "guest-init/maitred.h"
 #include "guest-init/log.h"
 
@@ -15,7 +15,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -358,28 +357,18 @@ static uint64_t maitred_next(const struct init_maitred *m)
 
 static void maitred_arm(struct init_maitred *m)
 {
-	uint64_t next = maitred_next(m);
-	struct itimerspec its;
-
-	memset(&its, 0, sizeof(its));
-	if (next) {
-		its.it_value.tv_sec = (time_t)(next / 1000);
-		its.it_value.tv_nsec = (long)(next % 1000) * 1000000;
-	}
-	/* A zero it_value disarms. */
-	timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	/* No deadline (0) disarms. */
+	evloop_timer_at(&m->timer, maitred_next(m));
 }
 
 static void maitred_exec_finish(struct init_maitred_conn *c);
 static void maitred_exec_drain(struct init_maitred *m, struct init_maitred_exec *x, bool all);
 
-static void maitred_on_timer(void *arg, int fd, uint32_t events)
+static void maitred_on_timer(void *arg)
 {
 	struct init_maitred *m = arg;
-	uint64_t ticks, now = evloop_now_ms();
+	uint64_t now = evloop_now_ms();
 
-	(void)events;
-	(void)!read(fd, &ticks, sizeof(ticks));
 	for (int i = 0; i < INIT_MAITRED_MAX_CONNS; i++) {
 		struct init_maitred_conn *c = &m->conn[i];
 		struct init_maitred_exec *x = c->exec;
@@ -795,8 +784,6 @@ static const struct rpc_async_method maitred_async[] = {
 int init_maitred_init(struct init_maitred *m, struct evloop *loop,
 		      const struct init_maitred_ops *ops)
 {
-	int r;
-
 	memset(m, 0, sizeof(*m));
 	m->ops = *ops;
 	m->loop = loop;
@@ -809,15 +796,7 @@ int init_maitred_init(struct init_maitred *m, struct evloop *loop,
 	m->srv.n_async = sizeof(maitred_async) / sizeof(maitred_async[0]);
 	m->srv.ctx = m;
 	m->srv.io_timeout_ms = INIT_MAITRED_IO_TIMEOUT_MS;
-	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (m->timer_fd < 0)
-		return -errno;
-	r = evloop_add(loop, m->timer_fd, maitred_on_timer, m);
-	if (r < 0) {
-		close(m->timer_fd);
-		m->timer_fd = -1;
-	}
-	return r;
+	return evloop_timer_init(loop, &m->timer, maitred_on_timer, m);
 }
 
 void init_maitred_release(struct init_maitred *m)
@@ -831,11 +810,7 @@ void init_maitred_release(struct init_maitred *m)
 		close(m->listen_fd);
 		m->listen_fd = -1;
 	}
-	if (m->timer_fd >= 0) {
-		evloop_del(m->loop, m->timer_fd);
-		close(m->timer_fd);
-		m->timer_fd = -1;
-	}
+	evloop_timer_release(&m->timer);
 }
 
 /* ---- the real init ---- */

@@ -95,12 +95,12 @@ struct init_maitred {
 	struct rpc_server srv;
 	int listen_fd;		/* -1: none */
 	bool vsock;		/* listen_fd is AF_VSOCK: check the peer's CID */
-	int timer_fd;		/* deadlines of all connections and Execs */
+	struct evloop_timer timer;	/* the next deadline of all connections and Execs */
 	struct init_maitred_conn conn[INIT_MAITRED_MAX_CONNS];
 	uint64_t accepted, refused;	/* counters for the log and the tests */
 };
 
-/* Set up the service on loop (fds added there): a timerfd, no listener yet.
+/* Set up the service on loop (fds added there): a timer, no listener yet.
  * Returns 0 or -errno. */
 int init_maitred_init(struct init_maitred *m, struct evloop *loop,
 		      const struct init_maitred_ops *ops);
