@@ -9,7 +9,9 @@ INIT_LIB_SRCS := $(filter-out guest-init/main.c,$(INIT_SRCS))
 # objects the way it does; PROTO_LDLIBS is used in the recipe, read late.
 INIT_PROTO_OBJS := $(call rel_objs,$(wildcard proto/*.c) \
 	$(patsubst proto/%.proto,$(O)/gen/proto/%.pb.c,$(wildcard proto/*.proto)))
-$(O)/guest/init: $(call rel_objs,$(INIT_SRCS)) $(INIT_PROTO_OBJS)
+# Its event loop is evloop/'s (EVLOOP_REL_OBJS, set: evloop/build.mk sorts
+# first).
+$(O)/guest/init: $(call rel_objs,$(INIT_SRCS)) $(EVLOOP_REL_OBJS) $(INIT_PROTO_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ $(PROTO_LDLIBS)

@@ -1,6 +1,6 @@
 /* Maitred in init's event loop: the vsock listener, the connections (each an
  * rpc_conn on a non-blocking fd), Exec with deferred replies, Shutdown, and
- * one timerfd for every deadline. The other handlers are in maitred_sys.c. */
+ * one loop timer for every deadline. The other handlers are in maitred_sys.c. */
 #include "guest-init/maitred.h"
 #include "guest-init/log.h"
 
@@ -15,7 +15,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -159,10 +158,10 @@ static void maitred_conn_events(struct init_maitred_conn *c)
 	if (c->rc.pending)
 		e |= EPOLLRDHUP;
 
-	init_loop_set_events(c->m->loop, c->fd, e);
+	evloop_set_events(c->m->loop, c->fd, e);
 	if (rpc_conn_mid_frame(&c->rc)) {
 		if (!c->busy_since_ms)
-			c->busy_since_ms = init_loop_now_ms();
+			c->busy_since_ms = evloop_now_ms();
 	} else {
 		c->busy_since_ms = 0;
 	}
@@ -227,7 +226,7 @@ static void maitred_conn_close(struct init_maitred_conn *c)
 		c->shutdown_after = false;
 		m->ops.shutdown(m->ops.arg, c->shutdown_reboot);
 	}
-	init_loop_del(m->loop, c->fd);
+	evloop_del(m->loop, c->fd);
 	close(c->fd);
 	rpc_conn_release(&c->rc);
 	c->fd = -1;
@@ -253,7 +252,7 @@ int init_maitred_add_conn(struct init_maitred *m, int fd)
 		close(fd);
 		return r;
 	}
-	r = init_loop_add(m->loop, fd, maitred_on_conn, c);
+	r = evloop_add(m->loop, fd, maitred_on_conn, c);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -321,7 +320,7 @@ int init_maitred_vsock_listen(uint32_t port)
 
 int init_maitred_listen(struct init_maitred *m, int fd, bool vsock)
 {
-	int r = init_loop_add(m->loop, fd, maitred_on_accept, m);
+	int r = evloop_add(m->loop, fd, maitred_on_accept, m);
 
 	if (r < 0)
 		return r;
@@ -358,28 +357,18 @@ static uint64_t maitred_next(const struct init_maitred *m)
 
 static void maitred_arm(struct init_maitred *m)
 {
-	uint64_t next = maitred_next(m);
-	struct itimerspec its;
-
-	memset(&its, 0, sizeof(its));
-	if (next) {
-		its.it_value.tv_sec = (time_t)(next / 1000);
-		its.it_value.tv_nsec = (long)(next % 1000) * 1000000;
-	}
-	/* A zero it_value disarms. */
-	timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	/* No deadline (0) disarms. */
+	evloop_timer_at(&m->timer, maitred_next(m));
 }
 
 static void maitred_exec_finish(struct init_maitred_conn *c);
 static void maitred_exec_drain(struct init_maitred *m, struct init_maitred_exec *x, bool all);
 
-static void maitred_on_timer(void *arg, int fd, uint32_t events)
+static void maitred_on_timer(void *arg)
 {
 	struct init_maitred *m = arg;
-	uint64_t ticks, now = init_loop_now_ms();
+	uint64_t now = evloop_now_ms();
 
-	(void)events;
-	(void)!read(fd, &ticks, sizeof(ticks));
 	for (int i = 0; i < INIT_MAITRED_MAX_CONNS; i++) {
 		struct init_maitred_conn *c = &m->conn[i];
 		struct init_maitred_exec *x = c->exec;
@@ -414,7 +403,7 @@ static void maitred_close_pipe(struct init_maitred *m, int *fd)
 {
 	if (*fd < 0)
 		return;
-	init_loop_del(m->loop, *fd);
+	evloop_del(m->loop, *fd);
 	close(*fd);
 	*fd = -1;
 }
@@ -490,7 +479,7 @@ static void maitred_exec_finish(struct init_maitred_conn *c)
 
 	if (!x || !x->exited)
 		return;
-	if ((x->out_fd >= 0 || x->err_fd >= 0) && (!x->grace_ms || init_loop_now_ms() < x->grace_ms))
+	if ((x->out_fd >= 0 || x->err_fd >= 0) && (!x->grace_ms || evloop_now_ms() < x->grace_ms))
 		return;
 	maitred_exec_drain(m, x, true);
 	r = &x->resp;
@@ -517,7 +506,7 @@ static void maitred_on_exit(void *arg, pid_t pid, int wstatus)
 		return;
 	x->exited = true;
 	x->wstatus = wstatus;
-	x->grace_ms = init_loop_now_ms() + INIT_MAITRED_EOF_GRACE_MS;
+	x->grace_ms = evloop_now_ms() + INIT_MAITRED_EOF_GRACE_MS;
 	/* Whatever it wrote before exiting is in the pipes now. */
 	maitred_exec_drain(c->m, x, false);
 	maitred_exec_finish(c);
@@ -729,10 +718,10 @@ static void maitred_exec_start(void *ctx, struct rpc_conn *rc, const void *reqp)
 	x->err_fd = err[0];
 	out[0] = err[0] = -1;
 	if (r->timeout_ms)
-		x->deadline_ms = init_loop_now_ms() + r->timeout_ms;
+		x->deadline_ms = evloop_now_ms() + r->timeout_ms;
 	c->exec = x;
-	if ((e = init_loop_add(m->loop, x->out_fd, maitred_on_pipe, c)) < 0 ||
-	    (e = init_loop_add(m->loop, x->err_fd, maitred_on_pipe, c)) < 0) {
+	if ((e = evloop_add(m->loop, x->out_fd, maitred_on_pipe, c)) < 0 ||
+	    (e = evloop_add(m->loop, x->err_fd, maitred_on_pipe, c)) < 0) {
 		/* No loop slot to watch its output: do not leave it running
 		 * unobserved. */
 		init_log(INIT_LOG_WARN, "maitred: exec %s: cannot watch its output: %s", full,
@@ -792,11 +781,9 @@ static const struct rpc_async_method maitred_async[] = {
 
 /* ---- lifetime ---- */
 
-int init_maitred_init(struct init_maitred *m, struct init_loop *loop,
+int init_maitred_init(struct init_maitred *m, struct evloop *loop,
 		      const struct init_maitred_ops *ops)
 {
-	int r;
-
 	memset(m, 0, sizeof(*m));
 	m->ops = *ops;
 	m->loop = loop;
@@ -809,15 +796,7 @@ int init_maitred_init(struct init_maitred *m, struct init_loop *loop,
 	m->srv.n_async = sizeof(maitred_async) / sizeof(maitred_async[0]);
 	m->srv.ctx = m;
 	m->srv.io_timeout_ms = INIT_MAITRED_IO_TIMEOUT_MS;
-	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (m->timer_fd < 0)
-		return -errno;
-	r = init_loop_add(loop, m->timer_fd, maitred_on_timer, m);
-	if (r < 0) {
-		close(m->timer_fd);
-		m->timer_fd = -1;
-	}
-	return r;
+	return evloop_timer_init(loop, &m->timer, maitred_on_timer, m);
 }
 
 void init_maitred_release(struct init_maitred *m)
@@ -827,15 +806,11 @@ void init_maitred_release(struct init_maitred *m)
 		maitred_conn_close(&m->conn[i]);
 	}
 	if (m->listen_fd >= 0) {
-		init_loop_del(m->loop, m->listen_fd);
+		evloop_del(m->loop, m->listen_fd);
 		close(m->listen_fd);
 		m->listen_fd = -1;
 	}
-	if (m->timer_fd >= 0) {
-		init_loop_del(m->loop, m->timer_fd);
-		close(m->timer_fd);
-		m->timer_fd = -1;
-	}
+	evloop_timer_release(&m->timer);
 }
 
 /* ---- the real init ---- */

@@ -17,8 +17,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "evloop/evloop.h"
 #include "guest-init/config.h"
-#include "guest-init/loop.h"
 #include "guest-init/pid1.h"
 #include "guest-init/spawn.h"
 #include "proto/maitred.h"
@@ -91,18 +91,18 @@ struct init_maitred_conn {
 
 struct init_maitred {
 	struct init_maitred_ops ops;
-	struct init_loop *loop;
+	struct evloop *loop;
 	struct rpc_server srv;
 	int listen_fd;		/* -1: none */
 	bool vsock;		/* listen_fd is AF_VSOCK: check the peer's CID */
-	int timer_fd;		/* deadlines of all connections and Execs */
+	struct evloop_timer timer;	/* the next deadline of all connections and Execs */
 	struct init_maitred_conn conn[INIT_MAITRED_MAX_CONNS];
 	uint64_t accepted, refused;	/* counters for the log and the tests */
 };
 
-/* Set up the service on loop (fds added there): a timerfd, no listener yet.
+/* Set up the service on loop (fds added there): a timer, no listener yet.
  * Returns 0 or -errno. */
-int init_maitred_init(struct init_maitred *m, struct init_loop *loop,
+int init_maitred_init(struct init_maitred *m, struct evloop *loop,
 		      const struct init_maitred_ops *ops);
 /* Stop: close every connection (pending Execs are killed and unwatched),
  * the listener and the timer. */

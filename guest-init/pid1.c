@@ -1,7 +1,6 @@
 #include "guest-init/pid1.h"
 #include "guest-init/config.h"
 #include "guest-init/log.h"
-#include "guest-init/loop.h"
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
 #include "guest-init/net.h"
@@ -10,6 +9,7 @@
 #include "guest-init/svc.h"
 #include "guest-init/agents.h"
 #include "guest-init/sys.h"
+#include "evloop/evloop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +36,7 @@ struct init_pid1 {
 	char cmdline[INIT_CMDLINE_MAX + 1];
 	size_t cmdline_len;
 	struct init_svcs svcs;
-	struct init_loop loop;
+	struct evloop loop;
 	int sfd;
 	pid_t app_pid;
 	bool app_done;
@@ -173,7 +173,7 @@ static bool pid1_reap(struct init_pid1 *p, bool *app_exited)
 				*app_exited = true;
 			continue;
 		}
-		init_svc_reaped(&p->svcs, pid, st, init_loop_now_ms());
+		init_svc_reaped(&p->svcs, pid, st, evloop_now_ms());
 	}
 }
 
@@ -183,7 +183,7 @@ static bool pid1_reap(struct init_pid1 *p, bool *app_exited)
 static _Noreturn void pid1_shutdown(struct init_pid1 *p, enum init_final how, int status,
 				     const char *why)
 {
-	uint64_t now = init_loop_now_ms();
+	uint64_t now = evloop_now_ms();
 	uint64_t deadline = now + p->cfg.shutdown_timeout_ms;
 	bool left = true;
 	sigset_t chld;
@@ -203,7 +203,7 @@ static _Noreturn void pid1_shutdown(struct init_pid1 *p, enum init_final how, in
 	kill(-1, SIGTERM);
 	/* A stopped process would never see its SIGTERM. */
 	kill(-1, SIGCONT);
-	while ((left = pid1_reap(p, NULL)) && (now = init_loop_now_ms()) < deadline) {
+	while ((left = pid1_reap(p, NULL)) && (now = evloop_now_ms()) < deadline) {
 		uint64_t w = deadline - now;
 		struct timespec ts = { (time_t)(w / 1000), (long)(w % 1000) * 1000000 };
 
@@ -213,8 +213,8 @@ static _Noreturn void pid1_shutdown(struct init_pid1 *p, enum init_final how, in
 		init_log(INIT_LOG_NOTICE, "processes still running after %u ms: sending SIGKILL",
 			 p->cfg.shutdown_timeout_ms);
 		kill(-1, SIGKILL);
-		deadline = init_loop_now_ms() + PID1_KILL_WAIT_MS;
-		while ((left = pid1_reap(p, NULL)) && (now = init_loop_now_ms()) < deadline) {
+		deadline = evloop_now_ms() + PID1_KILL_WAIT_MS;
+		while ((left = pid1_reap(p, NULL)) && (now = evloop_now_ms()) < deadline) {
 			uint64_t w = deadline - now;
 			struct timespec ts = { (time_t)(w / 1000), (long)(w % 1000) * 1000000 };
 
@@ -438,7 +438,7 @@ static void pid1_start_app(struct init_pid1 *p)
 	init_log(INIT_LOG_INFO, "app %s started (pid %d)", p->cfg.app, (int)pid);
 }
 
-struct init_loop *init_pid1_loop(struct init_pid1 *p)
+struct evloop *init_pid1_loop(struct init_pid1 *p)
 {
 	return &p->loop;
 }
@@ -559,16 +559,16 @@ _Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks)
 	pid1_network(p);
 	pid1_core_pattern(p);
 
-	r = init_loop_init(&p->loop);
+	r = evloop_init(&p->loop);
 	if (r == 0)
-		r = init_loop_add(&p->loop, p->sfd, pid1_on_signal, p);
+		r = evloop_add(&p->loop, p->sfd, pid1_on_signal, p);
 	if (r < 0)
 		pid1_fatal(p, "event loop: %s", strerror(-r));
 
 	init_svc_load_dir(p->cfg.services_dir, &p->svcs, &pid1_warner);
 	init_agents_add(&p->cfg, &p->svcs);
 	for (int i = 0; i < p->svcs.n; i++)
-		init_svc_start(&p->svcs.svc[i], PID1_CONSOLE, init_loop_now_ms());
+		init_svc_start(&p->svcs.svc[i], PID1_CONSOLE, evloop_now_ms());
 	if (hooks && hooks->start) {
 		r = hooks->start(p, hooks->arg);
 		if (r < 0)
@@ -581,7 +581,7 @@ _Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks)
 		init_log(INIT_LOG_INFO, "no init.app=: running services only");
 
 	for (;;) {
-		uint64_t now = init_loop_now_ms();
+		uint64_t now = evloop_now_ms();
 		uint64_t next = init_svc_run_due(&p->svcs, PID1_CONSOLE, now);
 		int timeout = -1;
 
@@ -590,6 +590,6 @@ _Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks)
 		if (p->shutdown_pending)
 			pid1_shutdown(p, p->shutdown_how,
 				      p->app_done ? p->app_status : p->shutdown_status, p->shutdown_why);
-		init_loop_run_once(&p->loop, timeout);
+		evloop_run_once(&p->loop, timeout);
 	}
 }

@@ -10,8 +10,8 @@
 #ifndef APPVM_INIT_PID1_H
 #define APPVM_INIT_PID1_H
 #include <sys/types.h>
+#include "evloop/evloop.h"
 #include "guest-init/config.h"
-#include "guest-init/loop.h"
 #include "guest-init/spawn.h"
 #include "guest-init/sys.h"
 
@@ -35,8 +35,8 @@ struct init_pid1_hooks {
  * _exit(111)): init never signals or reboots a system it does not own. */
 _Noreturn void init_pid1_run(const struct init_pid1_hooks *hooks);
 
-/* init's event loop, for init_loop_add/_set_events/_del of service fds. */
-struct init_loop *init_pid1_loop(struct init_pid1 *p);
+/* init's event loop, for evloop_add/_set_events/_del of service fds. */
+struct evloop *init_pid1_loop(struct init_pid1 *p);
 
 /* The configuration init booted with (read-only). */
 const struct init_config *init_pid1_config(const struct init_pid1 *p);

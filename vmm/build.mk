@@ -7,7 +7,8 @@ VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 # The control socket speaks proto/'s framed RPC (nanopb, static).
 # sandbox.c jails device processes with jail/ (JAIL_REL_OBJS, which brings
 # the policy compiler for --seccomp-policy-dir).
-$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS) $(P9_REL_OBJS)
+# The main thread's event loop is evloop/'s (EVLOOP_REL_OBJS).
+$(O)/vmm: $(call rel_objs,$(VMM_SRCS)) $(EVLOOP_REL_OBJS) $(PROTO_REL_OBJS) $(JAIL_REL_OBJS) $(P9_REL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(MUSL_CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $^ -lpthread $(PROTO_LDLIBS) $(LZMA_LIB) $(VMM_LDLIBS)
 

@@ -473,7 +473,7 @@ int ctl_open(struct ctl **out, const char *path, struct evloop *ev, const struct
 	pthread_cond_init(&c->idle, NULL);
 	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
 		c->fds[i] = -1;
-	rc = ev_add(ev, fd, ctl_on_accept, c);
+	rc = evloop_add(ev, fd, ctl_on_accept, c);
 	if (rc) {
 		ctl_close(c);
 		return rc;
@@ -493,7 +493,7 @@ void ctl_close(struct ctl *c)
 
 	if (!c)
 		return;
-	ev_del(c->ev, c->listen_fd);
+	evloop_del(c->ev, c->listen_fd);
 	close(c->listen_fd);
 	unlink(c->path);
 	pthread_mutex_lock(&c->lock);

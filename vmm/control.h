@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/evloop.h"
+#include "evloop/evloop.h"
 
 #define CTL_MAX_CONNS 128
 

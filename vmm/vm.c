@@ -18,11 +18,11 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "evloop/evloop.h"
 #include "vmm/arch.h"
 #include "vmm/bus.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
-#include "vmm/evloop.h"
 #include "vmm/exitstat.h"
 #include "vmm/gm.h"
 #include "vmm/log.h"
@@ -117,12 +117,12 @@ static int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, int 
 
 static int vm_watch(struct vm *vm, int fd, dev_watch_cb cb, void *opaque)
 {
-	return ev_add(&vm->ev, fd, cb, opaque);
+	return evloop_add(&vm->ev, fd, cb, opaque);
 }
 
 static int vm_unwatch(struct vm *vm, int fd)
 {
-	return ev_del(&vm->ev, fd);
+	return evloop_del(&vm->ev, fd);
 }
 
 static int vm_cmdline_add(struct vm *vm, const char *word)
@@ -594,7 +594,7 @@ static void vm_teardown(struct vm *vm)
 		close(vm->exit_fd);
 	if (vm->guest_streams >= 0)
 		close(vm->guest_streams);
-	ev_destroy(&vm->ev);
+	evloop_destroy(&vm->ev);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -677,7 +677,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	vm->gsi_next = 5;
 	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
-	if (ev_init(&vm->ev) < 0) {
+	if (evloop_init(&vm->ev) < 0) {
 		free(vm);
 		return VMM_EXIT_FAILURE;
 	}
@@ -700,8 +700,8 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 	sigdelset(&sigs, VM_KICK_SIGNAL);
 	vm->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->sig_fd < 0 || vm->exit_fd < 0 || ev_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
-	    ev_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm)) {
+	if (vm->sig_fd < 0 || vm->exit_fd < 0 || evloop_add(&vm->ev, vm->sig_fd, vm_on_signal, vm) ||
+	    evloop_add(&vm->ev, vm->exit_fd, vm_on_exit_fd, vm)) {
 		log_err("event setup: %s", strerror(errno));
 		goto out;
 	}
@@ -883,7 +883,7 @@ int vm_run(const struct vmm_config *cfg, uint64_t start_ns)
 		}
 	}
 	while (atomic_load(&vm->exit_reason) == VM_EXIT_NONE) {
-		rc = ev_run_once(&vm->ev, -1);
+		rc = evloop_run_once(&vm->ev, -1);
 		if (rc < 0) {
 			log_err("event loop: %s", strerror(-rc));
 			vm_request_exit(vm, VM_EXIT_ERROR, 1);

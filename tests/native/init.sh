@@ -541,8 +541,9 @@ case_initramfs() {
 # a callback, carried out after it returns (a reboot: status 129).
 case_extension_api() {
 	# init's core: every source but main.c and the RPC service (the files
-	# that need proto/ and nanopb, which the test extension replaces).
-	srcs=
+	# that need proto/ and nanopb, which the test extension replaces), and
+	# the event loop library it runs (evloop/).
+	srcs=$(echo evloop/*.c)
 	for f in guest-init/*.c; do
 		case "$f" in */main.c|*/maitred*.c) continue ;; esac
 		grep -q '"proto/' "$f" || srcs="$srcs $f"

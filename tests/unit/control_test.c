@@ -220,7 +220,7 @@ static int serve_status_as(struct evloop *ev, uid_t uid)
 		_exit(status_as(uid));
 	/* Bounded by the child's alarm; a loaded machine may need long. */
 	for (int i = 0; i < 6500; i++) {
-		ev_run_once(ev, 10);
+		evloop_run_once(ev, 10);
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	}
@@ -237,7 +237,7 @@ static void socket_private_and_peer_checked(void)
 	struct stat st;
 	mode_t old = umask(0);
 
-	CHECK_EQ(ev_init(&ev), 0);
+	CHECK_EQ(evloop_init(&ev), 0);
 	CHECK_EQ(ctl_open(&c, priv_path, &ev, &hooks), 0);
 	umask(old);
 	CHECK_EQ(stat(priv_path, &st), 0);
@@ -254,7 +254,7 @@ static void socket_private_and_peer_checked(void)
 		CHECK_EQ(status_calls, 1);
 	}
 	ctl_close(c);
-	ev_destroy(&ev);
+	evloop_destroy(&ev);
 }
 
 /* DeviceControl: vmm opens open_dir itself (O_PATH) and hands the fd with
@@ -307,7 +307,7 @@ static int dc_call(struct evloop *ev, const char *dir)
 
 	CHECK_EQ(pthread_create(&t, NULL, dc_client, &k), 0);
 	for (int i = 0; i < 3000 && pthread_tryjoin_np(t, &ret) != 0; i++)
-		ev_run_once(ev, 10);
+		evloop_run_once(ev, 10);
 	CHECK_EQ(k.rc, 0);
 	return k.error;
 }
@@ -321,7 +321,7 @@ static void device_control(void)
 	char file[300];
 
 	memset(&dc, 0, sizeof(dc));
-	CHECK_EQ(ev_init(&ev), 0);
+	CHECK_EQ(evloop_init(&ev), 0);
 	CHECK_EQ(ctl_open(&c, priv_path, &ev, &hooks), 0);
 	CHECK_EQ(dc_call(&ev, priv_dir), 0);
 	CHECK(dc.calls == 1 && dc.fd_dir);
@@ -337,7 +337,7 @@ static void device_control(void)
 	CHECK_EQ(dc_call(&ev, ""), EEXIST);
 	CHECK(dc.calls == 2 && !dc.fd_dir);
 	ctl_close(c);
-	ev_destroy(&ev);
+	evloop_destroy(&ev);
 }
 
 int main(void)

@@ -117,7 +117,7 @@ static void *fake_loop(void *arg)
 	struct fake_vm *f = arg;
 
 	while (!atomic_load(&f->stop))
-		ev_run_once(&f->ev, 50);
+		evloop_run_once(&f->ev, 50);
 	return NULL;
 }
 
@@ -133,7 +133,7 @@ static int fake_start(struct fake_vm *f)
 		return -1;
 	f->dev_running = true;
 	hooks.guest_streams = f->streams[1];
-	if (ev_init(&f->ev) || ctl_open(&f->ctl, f->path, &f->ev, &hooks))
+	if (evloop_init(&f->ev) || ctl_open(&f->ctl, f->path, &f->ev, &hooks))
 		return -1;
 	return pthread_create(&f->loop, NULL, fake_loop, f) ? -1 : 0;
 }
@@ -143,7 +143,7 @@ static void fake_end(struct fake_vm *f)
 	atomic_store(&f->stop, 1);
 	pthread_join(f->loop, NULL);
 	ctl_close(f->ctl);
-	ev_destroy(&f->ev);
+	evloop_destroy(&f->ev);
 	fake_device_gone(f);
 	close(f->streams[1]);
 }

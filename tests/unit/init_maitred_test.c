@@ -1,5 +1,5 @@
 /* guest-init/maitred*.c: the Maitred service driven through rpc_conn over
- * socketpairs, in a real init_loop, with a fake init (spawn through
+ * socketpairs, in a real evloop, with a fake init (spawn through
  * init_spawn_run, reaped here by pid; shutdown, clock and mount recorded).
  * The client runs in a thread (rpc_client blocks), the loop on the main
  * thread. Only our own children are ever signalled or waited for. */
@@ -36,7 +36,7 @@
 #define FX_KIDS 64
 
 struct fx {
-	struct init_loop loop;
+	struct evloop loop;
 	struct init_maitred m;
 	struct {
 		pid_t pid;
@@ -132,7 +132,7 @@ static struct fx *fx_new(void)
 		.set_clock = fx_clock, .mount = fx_mount,
 	};
 
-	CHECK_EQ(init_loop_init(&f->loop), 0);
+	CHECK_EQ(evloop_init(&f->loop), 0);
 	CHECK_EQ(init_maitred_init(&f->m, &f->loop, &ops), 0);
 	return f;
 }
@@ -162,7 +162,7 @@ static void fx_free(struct fx *f)
 			kill(f->kid[i].pid, SIGKILL);
 			waitpid(f->kid[i].pid, NULL, 0);
 		}
-	close(f->loop.epfd);
+	evloop_destroy(&f->loop);
 	free(f);
 }
 
@@ -211,7 +211,7 @@ static int fx_call(struct fx *f, int fd, int idx, const void *req, void *resp,
 	if (pthread_create(&t, NULL, call_thread, &c))
 		return -EAGAIN;
 	while (!atomic_load(&c.done)) {
-		init_loop_run_once(&f->loop, 5);
+		evloop_run_once(&f->loop, 5);
 		fx_reap(f);
 	}
 	pthread_join(t, NULL);
@@ -648,7 +648,7 @@ static void exec_timeout_detach(void)
 	struct fx *f = fx_new();
 	int fd = fx_connect(f);
 	struct rpc_status st;
-	uint64_t t0 = init_loop_now_ms();
+	uint64_t t0 = evloop_now_ms();
 
 	xset(2, "sleep", "30");
 	xreq.timeout_ms = 200;
@@ -656,7 +656,7 @@ static void exec_timeout_detach(void)
 	CHECK_EQ(st.code, RPC_OK);
 	CHECK(xresp.timed_out);
 	CHECK_EQ(xresp.signal, SIGKILL);
-	CHECK(init_loop_now_ms() - t0 < 20000);
+	CHECK(evloop_now_ms() - t0 < 20000);
 
 	xset(2, "sleep", "2");
 	xreq.detach = true;
@@ -685,12 +685,12 @@ static void exec_cancel_on_hangup(void)
 	CHECK_EQ(rpc_write_full(fd, b.data, b.len, -1), 0);
 	rpc_buf_free(&b);
 	for (int i = 0; i < 100 && f->nkids == 0; i++)
-		init_loop_run_once(&f->loop, 10);
+		evloop_run_once(&f->loop, 10);
 	CHECK_EQ(f->nkids, 1);
 	CHECK_EQ(init_maitred_nconns(&f->m), 1);
 	close(fd);
 	for (int i = 0; i < 200 && !(f->nkids && f->kid[0].reaped); i++) {
-		init_loop_run_once(&f->loop, 10);
+		evloop_run_once(&f->loop, 10);
 		fx_reap(f);
 	}
 	CHECK_EQ(init_maitred_nconns(&f->m), 0);
@@ -773,7 +773,7 @@ static void conns_isolated_and_bounded(void)
 
 	CHECK_EQ(write(bad, junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	for (int i = 0; i < 20; i++)
-		init_loop_run_once(&f->loop, 5);
+		evloop_run_once(&f->loop, 5);
 	CHECK_EQ(read(bad, &c, 1), 0);	/* closed, no answer */
 	CHECK_EQ(init_maitred_nconns(&f->m), 1);
 	CHECK_EQ(fx_call(f, good, PROTO_MAITRED_GET_INFO, &(maitred_GetInfoRequest){ 0 }, &r, &st), 0);
@@ -790,7 +790,7 @@ static void conns_isolated_and_bounded(void)
 	for (int i = 0; i < INIT_MAITRED_MAX_CONNS - 1; i++)
 		close(fds[i]);
 	for (int i = 0; i < 20; i++)
-		init_loop_run_once(&f->loop, 5);
+		evloop_run_once(&f->loop, 5);
 	CHECK_EQ(init_maitred_nconns(&f->m), 1);
 	close(good);
 	fx_free(f);

@@ -1,7 +1,7 @@
 /* guest-init helpers: mount options, superblock detection, mountinfo
- * parsing, user= and env= handling, status mapping, netmask prefix, loop. */
+ * parsing, user= and env= handling, status mapping, netmask prefix. (The
+ * event loop's cases are in evloop_test.c.) */
 #include "tests/unit/t.h"
-#include "guest-init/loop.h"
 #include "guest-init/mount.h"
 #include "guest-init/net.h"
 #include "guest-init/pid1.h"
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,16 +156,6 @@ static void test_prefix(void)
 	CHECK_EQ(init_net_prefix(0), 0);
 }
 
-static int hits;
-static void on_read(void *arg, int fd, uint32_t ev)
-{
-	char c;
-
-	(void)ev;
-	CHECK(read(fd, &c, 1) == 1);
-	hits += *(int *)arg;
-}
-
 /* stdio capture: the child's 1 and 2 go to the caller's pipe, 0 is
  * /dev/null, and the child is a session leader. */
 static void test_spawn_capture(void)
@@ -207,51 +196,6 @@ static void test_spawn_capture(void)
 	}
 }
 
-struct loop_del_arg {
-	struct init_loop *l;
-	int count;
-	int other;
-};
-
-/* Removes the other pipe's fd from inside a callback of the same batch. */
-static void on_read_del(void *arg, int fd, uint32_t ev)
-{
-	struct loop_del_arg *a = arg;
-	char c;
-
-	(void)ev;
-	(void)!read(fd, &c, 1);
-	a->count++;
-	init_loop_del(a->l, a->other);
-}
-
-static void test_loop_del_in_batch(void)
-{
-	struct init_loop l;
-	int p[2], q[2];
-	struct loop_del_arg a = { &l, 0, -1 }, b = { &l, 0, -1 };
-
-	CHECK_EQ(init_loop_init(&l), 0);
-	CHECK_EQ(pipe(p), 0);
-	CHECK_EQ(pipe(q), 0);
-	a.other = q[0];
-	b.other = p[0];
-	CHECK_EQ(init_loop_add(&l, p[0], on_read_del, &a), 0);
-	CHECK_EQ(init_loop_add(&l, q[0], on_read_del, &b), 0);
-	CHECK(write(p[1], "x", 1) == 1 && write(q[1], "y", 1) == 1);
-	/* Both are ready in one batch; whichever runs first removes the
-	 * other, whose stale event must not be dispatched. */
-	CHECK_EQ(init_loop_run_once(&l, 1000), 1);
-	CHECK_EQ(a.count + b.count, 1);
-	CHECK_EQ(init_loop_set_events(&l, a.count ? p[0] : q[0], EPOLLIN | EPOLLOUT), 0);
-	CHECK_EQ(init_loop_set_events(&l, 12345, EPOLLIN), -ENOENT);
-	close(p[0]);
-	close(p[1]);
-	close(q[0]);
-	close(q[1]);
-	close(l.epfd);
-}
-
 /* The PID 1 entry refuses to run as anything but PID 1: it must never
  * reach kill(-1) or reboot(2) on the machine running the tests. */
 static void test_pid1_refuses_when_not_pid1(void)
@@ -274,29 +218,6 @@ static void test_pid1_refuses_when_not_pid1(void)
 	CHECK_EQ(WEXITSTATUS(st), 111);
 }
 
-static void test_loop(void)
-{
-	struct init_loop l;
-	int p[2], q[2], one = 1, ten = 10;
-
-	CHECK_EQ(init_loop_init(&l), 0);
-	CHECK_EQ(pipe(p), 0);
-	CHECK_EQ(pipe(q), 0);
-	CHECK_EQ(init_loop_add(&l, p[0], on_read, &one), 0);
-	CHECK_EQ(init_loop_add(&l, q[0], on_read, &ten), 0);
-	CHECK_EQ(init_loop_run_once(&l, 0), 0);
-	CHECK(write(p[1], "x", 1) == 1 && write(q[1], "y", 1) == 1);
-	CHECK_EQ(init_loop_run_once(&l, 1000), 2);
-	CHECK_EQ(hits, 11);
-	CHECK_EQ(init_loop_del(&l, q[0]), 0);
-	CHECK_EQ(init_loop_del(&l, q[0]), -ENOENT);
-	CHECK(write(q[1], "y", 1) == 1);
-	CHECK_EQ(init_loop_run_once(&l, 0), 0);
-	for (int i = 0; i < INIT_LOOP_MAX - 1; i++)
-		CHECK_EQ(init_loop_add(&l, dup(q[0]), on_read, &one), 0);
-	CHECK_EQ(init_loop_add(&l, q[0], on_read, &one), -ENOSPC);
-}
-
 int main(void)
 {
 	t_suite = "init_misc";
@@ -308,8 +229,6 @@ int main(void)
 	RUN(test_spawn_errors);
 	RUN(test_status);
 	RUN(test_prefix);
-	RUN(test_loop);
-	RUN(test_loop_del_in_batch);
 	RUN(test_spawn_capture);
 	RUN(test_pid1_refuses_when_not_pid1);
 	return t_done();

@@ -195,6 +195,10 @@ static void test_policy_rules(void)
 	CHECK_EQ(verdict("vmm_main", SYS_clone, SIGCHLD, 0, 0, 0), KILL);
 	CHECK_EQ(verdict("vmm_main", SYS_clone, CLONE_NEWUSER | CLONE_VM | CLONE_THREAD, 0, 0, 0), KILL);
 	CHECK_EQ(verdict("vmm_main", SYS_accept4, 3, 0, 0, 0), ALLOW);
+	/* The event loop (evloop/evloop.c) waits with epoll_pwait by that name,
+	 * under musl and glibc alike: glibc's epoll_wait(2) is not needed. */
+	CHECK_EQ(verdict("vmm_main", SYS_epoll_pwait, 3, 0, 0, 0), ALLOW);
+	CHECK_EQ(verdict("vmm_main", SYS_epoll_wait, 3, 0, 0, 0), KILL);
 }
 
 static void test_describe(void)

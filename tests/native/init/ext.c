@@ -79,7 +79,7 @@ static void ext_on_out(void *arg, int fd, uint32_t events)
 		if (e->have < sizeof(e->out) - 1)
 			return;
 	}
-	init_loop_del(init_pid1_loop(e->p), fd);
+	evloop_del(init_pid1_loop(e->p), fd);
 	close(fd);
 	e->eof = 1;
 	ext_maybe_done(e);
@@ -112,7 +112,7 @@ static int ext_start(struct init_pid1 *p, void *arg)
 		return (int)pid;
 	}
 	ext_note("spawned=%s pid=%d", "/bin/sh", (int)pid);
-	r = init_loop_add(init_pid1_loop(p), pp[0], ext_on_out, &e);
+	r = evloop_add(init_pid1_loop(p), pp[0], ext_on_out, &e);
 	if (r < 0)
 		return r;
 	/* A failing spawn reports its stage. */
