@@ -54,18 +54,26 @@ net_diag() {
 	"$VMM" exec "$WORK/$1.sock" -t 20 -- sh -c 'cat /proc/net/dev; grep -i virtio /proc/interrupts; cat /proc/net/snmp | grep Tcp' 2>&1 | head -n 30
 }
 
-# net_stall_watch NAME PID &: while a transfer runs, sample NAME's frame
-# counters every 10 s; when they have not moved for 60 s, say so and dump
-# vmm's state once (vmm_diag) while the stall lasts -- by the time the
-# transfer's own timeout fires, the guest may be gone. Kill it afterwards.
+# net_stall_watch NAME PID &: while a transfer runs, sample NAME's byte
+# counters (received + sent) every 10 s; when they grew by less than 64 KiB
+# in 60 s (a stray ARP or retransmission must not hide a stall), say so and
+# dump vmm's state once (vmm_diag) while the stall lasts -- by the time the
+# transfer's own timeout fires, the guest may be gone. Says when vmm stops
+# answering (its VM ended). Kill it afterwards.
 net_stall_watch() {
-	_last= _same=0
-	while sleep 10; do
-		_s=$("$VMM" status "$WORK/$1.sock" 2>/dev/null | grep -o '"rx_packets":[0-9]*,"rx_bytes":[0-9]*,"tx_packets":[0-9]*') || return
-		if [ "$_s" = "$_last" ]; then _same=$((_same + 1)); else _same=0 _last=$_s; fi
-		if [ $_same -ge 6 ]; then
-			echo "net_stall_watch: $1: no frame either way for 60 s ($_s)"
-			vmm_diag "$2"
+	_n=$1 _p=$2 _t0=$(cut -d' ' -f1 /proc/uptime) _w=
+	while sleep "${NET_WATCH_STEP:-10}"; do
+		_at=$(awk "BEGIN{printf \"%.0f\", $(cut -d' ' -f1 /proc/uptime) - $_t0}")
+		_b=$("$VMM" status "$WORK/$_n.sock" 2>/dev/null |
+			sed -n 's/.*"rx_bytes":\([0-9]*\),"tx_packets":[0-9]*,"tx_bytes":\([0-9]*\).*/\1 \2/p')
+		[ -n "$_b" ] || { echo "net_stall_watch: $_n: vmm stopped answering ${_at} s into the transfer"; return; }
+		# The last 7 samples (60 s), oldest first.
+		_w=$(echo $_w $_b | awk '{ s = $(NF - 1) + $NF; $(NF - 1) = ""; $NF = "" }
+			{ n = split($0 " " s, v, " "); for (i = (n > 7 ? n - 6 : 1); i <= n; i++) printf "%s ", v[i] }')
+		_grew=$(echo $_w | awk 'NF == 7 { print $7 - $1 }')
+		if [ -n "$_grew" ] && [ "$_grew" -lt 65536 ]; then
+			echo "net_stall_watch: $_n: $_grew bytes either way in the last 60 s, ${_at} s into the transfer"
+			vmm_diag "$_p"
 			return
 		fi
 	done
