@@ -11,6 +11,10 @@
 #   rss    private memory (Private_Clean + Private_Dirty of smaps_rollup) of
 #          each device process and of vmm, with a vsock guest running
 #   spawn  vmm's own "device process started in N us" per device (sandbox)
+#   ctxsw  a round trip (two switches) between two processes ("sandbox") and two
+#          threads ("threads") pinned to one CPU (tests/e2e/l1/ctxsw.c), in
+#          L1 and, for comparison, on this host: what a wake-up between a
+#          device and vmm costs in each mode, apart from any device code
 # and prints medians with the sandbox/threads ratio. Exec -> guest /init for
 # both is scripts/bench/nested.sh with
 #   BENCH_VMMS=vmm BENCH_EXTRA="threads=$O/vmm:--disable-sandbox".
@@ -71,6 +75,7 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	if [ $((i % 2)) = 0 ]; then set -- sandbox threads; else set -- threads sandbox; fi
 	for m; do blk "$m"; vsock "$m"; done
+	"$BIN/e2e/ctxsw" | awk -F'[ =]' '$1 == "thread_ns" { print "RES threads ctxsw_ns " $2; print "RES sandbox ctxsw_ns " $4 }'
 	i=$((i + 1))
 done
 EOF
@@ -81,6 +86,7 @@ cp -r "$assets" "$img/e2e/assets"
 cp "$main" "$img/e2e/main.sh"
 printf 'RUNS=%s\n' "$RUNS" >>"$img/e2e/env"
 echo stream >"$img/e2e/mode"
+echo "bench/sandbox: on this host: $("$O/e2e/ctxsw")" >&2
 echo "bench/sandbox: booting the nested L1 machine; $RUNS rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out=$E2E_RUN/console.log
 l1_boot "$img" $((900 + RUNS * 600)) </dev/null | sed -u 's/\r$//' | tee "$out" | grep --line-buffered '^RES ' >&2
