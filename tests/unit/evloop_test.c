@@ -22,14 +22,20 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Every reading callback takes the one byte that made its pipe ready. */
+static void consume1(int fd)
+{
+	char c;
+
+	(void)!read(fd, &c, 1);
+}
+
 /* Counts calls (adds *arg to hits) and consumes one byte. */
 static int hits;
 static void on_read(void *arg, int fd, uint32_t events)
 {
-	char c;
-
 	(void)events;
-	(void)!read(fd, &c, 1);
+	consume1(fd);
 	hits += *(int *)arg;
 }
 
@@ -99,10 +105,9 @@ static void on_readd(void *arg, int fd, uint32_t events)
 static void on_read_del(void *arg, int fd, uint32_t events)
 {
 	struct del_arg *a = arg;
-	char c;
 
 	(void)events;
-	(void)!read(fd, &c, 1);
+	consume1(fd);
 	a->count++;
 	evloop_del(a->l, a->other);
 	if (a->readd >= 0)
@@ -220,10 +225,9 @@ struct thr {
 static void on_read_thread(void *arg, int fd, uint32_t events)
 {
 	struct thr *t = arg;
-	char c;
 
 	(void)events;
-	(void)!read(fd, &c, 1);
+	consume1(fd);
 	if (!pthread_equal(pthread_self(), t->loop_thread))
 		atomic_store(&t->wrong_thread, 1);
 	hits++;
@@ -464,10 +468,9 @@ struct disarm_arg {
 static void on_read_disarm(void *arg, int fd, uint32_t events)
 {
 	struct disarm_arg *a = arg;
-	char c;
 
 	(void)events;
-	(void)!read(fd, &c, 1);
+	consume1(fd);
 	a->n_at_disarm = a->f->n;
 	CHECK_EQ(evloop_timer_at(a->t, 0), 0);
 }
@@ -506,10 +509,8 @@ static void timer_disarm_in_batch(void)
  * same batch, it must not fire afterwards. */
 static void on_read_release(void *arg, int fd, uint32_t events)
 {
-	char c;
-
 	(void)events;
-	(void)!read(fd, &c, 1);
+	consume1(fd);
 	evloop_timer_release(arg);
 }
 
