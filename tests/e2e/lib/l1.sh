@@ -325,6 +325,7 @@ CLOUD_MODDIR=/lib/modules/$CLOUD_KVER
 ASSETS=/e2e/assets
 E2E_LIB=/e2e/lib
 ASSETS_BULK=/e2e/bulk
+E2E_NESTED=1
 EOF
 	_nonce=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 	[ -n "$_nonce" ] || _nonce=$(date +%s%N)$$

@@ -18,7 +18,8 @@ net_modules() {
 # and wait until the guest service answers (at most ~150 s).
 net_vm() {
 	_n=$1; shift
-	"$VMM" -k "$KERNEL_BZIMAGE" -r "$ASSETS/rpc/root.sqfs" -s "$WORK/$_n.sock" \
+	# shellcheck disable=SC2086 # VMM_ON: vms_side_by_side (scenario.sh)
+	$VMM_ON "$VMM" -k "$KERNEL_BZIMAGE" -r "$ASSETS/rpc/root.sqfs" -s "$WORK/$_n.sock" \
 		-p "$GUEST_PARAMS init.app=/bin/marker" "$@" </dev/null >"$WORK/$_n.console" 2>"$WORK/$_n.err" &
 	NET_PID=$!
 	NET_PIDS="$NET_PIDS $NET_PID"

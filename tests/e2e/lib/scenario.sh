@@ -5,13 +5,25 @@
 # (serial console, reset through the i8042 on reboot, reboot at once on panic).
 GUEST_PARAMS="console=ttyS0 reboot=k panic=-1"
 
+# vms_side_by_side: call before starting VMs that run at the same time. In
+# the nested L1 (E2E_NESTED=1) it pins them all to L1's CPU 0: L2 guests
+# running at once on L1's two TCG vCPUs triple-fault about one VM in five,
+# pinned ones about one in 36 (2026-12-03, docs/E2E.md). On a vmx/svm host
+# nothing changes.
+VMM_ON=
+vms_side_by_side() {
+	[ "${E2E_NESTED:-0}" = 1 ] && VMM_ON="taskset -c 0"
+	:
+}
+
 # vmm_run NAME [VMM ARGS...]: run $VMM with stdin from /dev/null, the guest
 # console (stdout) in $WORK/NAME.console and stderr in $WORK/NAME.err; its
 # exit status in RC. Never fails by itself.
 vmm_run() {
 	_n=$1; shift
 	_t0=$(cut -d' ' -f1 /proc/uptime)
-	"$VMM" "$@" </dev/null >"$WORK/$_n.console" 2>"$WORK/$_n.err"
+	# shellcheck disable=SC2086 # VMM_ON is empty or a command with its arguments
+	$VMM_ON "$VMM" "$@" </dev/null >"$WORK/$_n.console" 2>"$WORK/$_n.err"
 	RC=$?
 	echo "vmm $*: exit $RC after $(awk "BEGIN{print $(cut -d' ' -f1 /proc/uptime) - $_t0}") s"
 }

@@ -7,6 +7,7 @@
 . "$E2E_LIB/scenario.sh"
 . "$E2E_LIB/net.sh"
 net_modules
+vms_side_by_side
 net_bridge br0
 ip addr add 10.77.0.1/24 dev br0 && ip link set br0 up || fail "configuring br0"
 for n in 1 2; do

@@ -5,6 +5,7 @@
 # timeout: 240
 . "$E2E_LIB/scenario.sh"
 mkdir -p "$WORK/a" "$WORK/b"
+vms_side_by_side
 echo a >"$WORK/a/only_a"
 echo b >"$WORK/b/only_b"
 M="init.mount=data:/mnt/data:9p:trans=virtio,version=9p2000.L,cache=none init.app=/bin/p9app"
