@@ -4,7 +4,9 @@
 # driven natively through synthetic split rings against a file in tmpfs,
 # compared in the same run with plain pread/pwrite of the same sizes at the
 # same offsets: 64 KiB sequential read/write throughput and 4 KiB random
-# read/write request rate (target >= 95% of plain), CPU per request.
+# read/write request rate (target >= 95% of plain), CPU per request; the
+# device serves a regular file from its mapping, and is measured on its
+# pread/pwrite path (block devices) too.
 # No KVM needed. Targets are printed, never enforced.
 #
 #   scripts/bench/blk.sh      O=build BLKBENCH_ARGS="-m 256 -r 5 -b 32"
@@ -13,7 +15,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 O=${O:-build}
 MUSL_CC=${MUSL_CC:-musl-gcc}
-OBJS="vmm/devices/virtio_blk vmm/virtio_mmio vmm/virtq vmm/dev_option vmm/gm vmm/log vmm/bus"
+OBJS="vmm/devices/virtio_blk vmm/virtio_mmio vmm/virtq vmm/dev_option vmm/gm vmm/log vmm/bus vmm/mapio"
 objs=""
 for o in $OBJS; do objs="$objs $O/obj/$o.o"; done
 # shellcheck disable=SC2086

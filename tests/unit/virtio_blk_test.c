@@ -398,6 +398,49 @@ static void read_only_disk(void)
 	stop();
 }
 
+/* Regular-file images are served from a mapping (blk_map) from the second
+ * request on a page: what a pread would report as an error arrives there
+ * as SIGBUS and must come back as an I/O error for that request only. The
+ * image shrinks under the device (another process truncating it): a
+ * syscall reads zeros past the end and succeeds, the mapping faults; then
+ * it grows back and requests work again. */
+static void mapped_image_shrinks(void)
+{
+	uint8_t back[512];
+	uint32_t len;
+
+	start(IMG_BYTES, false, feat_all);
+	/* First requests on these pages: pread/pwrite. */
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 16, 4096, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 40, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 2, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(truncate(img, 4096), 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 16, 4096, true, &len), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(len, 1);  /* nothing but the status counts as written */
+	memset(r.mem + BUF, 0x3c, 512);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 40, 512, false, &len), VIRTIO_BLK_S_IOERR);
+	/* A page not asked for before still takes the syscall: zeros past
+	 * the end of the file. */
+	memset(r.mem + BUF, 0x3c, 512);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 24, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF], 0);
+	/* Within what is left of the file: served, through the mapping. */
+	memset(r.mem + BUF, 0x3c, 512);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 2, 512, false, &len), VIRTIO_BLK_S_OK);
+	file_bytes(2 * 512, back, 512);
+	CHECK(memcmp(back, r.mem + BUF, 512) == 0);
+	CHECK_EQ(truncate(img, IMG_BYTES), 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 40, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF], 0);  /* the regrown part is a hole */
+	/* A hole punched by DISCARD reads back as zeros through the mapping. */
+	put_seg(0, 2, 1, 0);
+	CHECK_EQ(submit(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 2, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(r.mem[BUF], 0);
+	CHECK_EQ(r.mem[BUF + 511], 0);
+	stop();
+}
+
 static void partial_last_sector(void)
 {
 	uint8_t back[8];
@@ -410,12 +453,15 @@ static void partial_last_sector(void)
 	memcpy(cfg, blk_config(b) + BLK_CFG_CAPACITY, 8);
 	memcpy(&cap, cfg, 8);
 	CHECK_EQ(cap, 2);
-	memset(r.mem + BUF, 0xee, 512);
-	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 1, 512, true, &len), VIRTIO_BLK_S_OK);
-	CHECK_EQ(r.mem[BUF], pattern(512));
-	CHECK_EQ(r.mem[BUF + 487], pattern(999));
-	CHECK_EQ(r.mem[BUF + 488], 0);
-	CHECK_EQ(r.mem[BUF + 511], 0);
+	/* Twice: pread, then the mapping (blk_seen), both zero-padded. */
+	for (int i = 0; i < 2; i++) {
+		memset(r.mem + BUF, 0xee, 512);
+		CHECK_EQ(submit(VIRTIO_BLK_T_IN, 1, 512, true, &len), VIRTIO_BLK_S_OK);
+		CHECK_EQ(r.mem[BUF], pattern(512));
+		CHECK_EQ(r.mem[BUF + 487], pattern(999));
+		CHECK_EQ(r.mem[BUF + 488], 0);
+		CHECK_EQ(r.mem[BUF + 511], 0);
+	}
 	/* The partial sector is never written... */
 	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 1, 512, false, &len), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 1024, false, &len), VIRTIO_BLK_S_IOERR);
@@ -426,8 +472,14 @@ static void partial_last_sector(void)
 	struct stat st;
 	CHECK_EQ(stat(img, &st), 0);
 	CHECK_EQ(st.st_size, 1000);
-	/* ...but the whole one before it is. */
+	/* ...but the whole one before it is, by either path, and the file
+	 * keeps its size and its last bytes. */
 	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 512, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, 0, 512, false, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(stat(img, &st), 0);
+	CHECK_EQ(st.st_size, 1000);
+	file_bytes(992, back, 8);
+	CHECK_EQ(back[7], pattern(999));
 	stop();
 }
 
@@ -986,6 +1038,7 @@ int main(void)
 	RUN(out_of_range_sectors);
 	RUN(read_only_disk);
 	RUN(partial_last_sector);
+	RUN(mapped_image_shrinks);
 	RUN(short_host_io);
 	RUN(host_io_errors);
 	RUN(malformed_requests);

@@ -10,16 +10,20 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/device.h"
 #include "vmm/log.h"
+#include "vmm/mapio.h"
 
 #define SECTOR 512u
 /* Largest IN/OUT payload we accept: what seg_max * size_max allows; also
  * keeps the 32-bit used length exact. */
 #define BLK_MAX_IO ((uint64_t)BLK_SEG_MAX * BLK_SIZE_MAX)
+/* Granularity of the mapped path's "asked for before" bits (blk_seen). */
+#define BLK_PAGE 4096u
 
 struct blk_dev {
 	struct virtio_signal *sig;      /* the host's */
@@ -36,6 +40,13 @@ struct blk_dev {
 	uint64_t size;                  /* image bytes */
 	uint64_t sectors;               /* capacity, partial last sector included */
 	uint64_t writable_sectors;      /* whole sectors only: the partial one is never written */
+	/* A regular file's image mapped MAP_SHARED, capacity bytes long (the
+	 * partial last sector lies in the file's last page), or NULL. */
+	uint8_t *map;
+	uint64_t map_len;
+	bool use_map;                   /* serve IN/OUT from map: no test backend */
+	uint64_t *seen;                 /* a bit per BLK_PAGE of map asked for before */
+	size_t seen_bytes;
 	uint64_t acked;
 	uint64_t zero_left;             /* BLK_ZERO_BUDGET left in this notification */
 	bool active;
@@ -118,11 +129,53 @@ const uint8_t *blk_config(const struct blk_dev *b)
 	return b->config;
 }
 
+/* blk_rw through the mapping: a copy per buffer, no syscall. The range
+ * check is the caller's (capacity); this one keeps a bug from reaching
+ * past the mapping. */
+static int blk_map_rw(struct blk_dev *b, bool write, const struct iovec *iov, int n, uint64_t off, uint64_t len)
+{
+	if (off > b->map_len || len > b->map_len - off)
+		return -EIO;
+	for (int i = 0; i < n; i++) {
+		uint8_t *img = b->map + off;
+		if (mapio_copy(write ? img : iov[i].iov_base, write ? iov[i].iov_base : img, iov[i].iov_len) < 0) {
+			log_guest("%s: %s at byte %llu: SIGBUS from the mapped image (host I/O error, no "
+				  "space, or the file shrank)", b->path, write ? "write" : "read",
+				  (unsigned long long)off);
+			return -EIO;
+		}
+		off += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* Was every page of [off, off + len) asked for before? Marks them all.
+ * A page's first request goes through pread/pwrite, later ones through the
+ * mapping: a copy from a page already mapped costs a fraction of the
+ * syscall, but the first touch of a page through the mapping is a page
+ * fault, dearer than the syscall (scripts/bench/blk.sh, "cold" rows), and
+ * most blocks a guest reads it reads once (its own page cache keeps them). */
+static bool blk_seen(struct blk_dev *b, uint64_t off, uint64_t len)
+{
+	bool all = true;
+
+	for (uint64_t p = off / BLK_PAGE; p <= (off + len - 1) / BLK_PAGE; p++) {
+		uint64_t bit = 1ull << (p % 64);
+		if (!(b->seen[p / 64] & bit)) {
+			b->seen[p / 64] |= bit;
+			all = false;
+		}
+	}
+	return all;
+}
+
 /* Full transfer of len bytes at off, looping over short host reads/writes.
  * Reads past the end of the image are zero-filled (the partial last
  * sector). Returns 0 or -errno. The iovec array is consumed. */
 static int blk_rw(struct blk_dev *b, bool write, struct iovec *iov, int n, uint64_t off, uint64_t len)
 {
+	if (b->use_map && len && blk_seen(b, off, len))
+		return blk_map_rw(b, write, iov, n, off, len);
 	while (len) {
 		ssize_t r = write ? b->io->pwritev(b->fd, iov, n, (off_t)off)
 				  : b->io->preadv(b->fd, iov, n, (off_t)off);
@@ -427,6 +480,41 @@ static void blk_reset(void *dev)
 	memset(&b->vq, 0, sizeof(b->vq));
 }
 
+/* Map a regular file's image for IN/OUT: a 4 KiB request then costs a
+ * copy instead of a pread/pwrite (scripts/bench/blk.sh: the syscall was
+ * ~90% of a request's CPU), as kvmtool serves read-only raw images. Page
+ * cache coherent with the fd, so FLUSH's fdatasync writes back what the
+ * copies dirtied and DISCARD/WRITE_ZEROES (fallocate) read back as zeros
+ * through the mapping. Errors a syscall would return arrive as SIGBUS:
+ * mapio turns them into -EIO. Regular files only (block devices keep the
+ * syscalls: not measured). Failure to map is not an error: syscalls. */
+static void blk_map(struct blk_dev *b, const struct stat *st)
+{
+	uint64_t len = b->sectors * SECTOR;
+	size_t bits = (size_t)((len + BLK_PAGE - 1) / BLK_PAGE);
+	void *m, *seen;
+
+	if (!S_ISREG(st->st_mode) || len == 0 || mapio_init() < 0)
+		return;
+	/* The bitmap is 1/32768 of the image, in pages of zeros until the
+	 * guest asks for their part of the disk. */
+	b->seen_bytes = (bits + 63) / 64 * 8;
+	seen = mmap(NULL, b->seen_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	m = mmap(NULL, len, PROT_READ | (b->ro ? 0 : PROT_WRITE), MAP_SHARED, b->fd, 0);
+	if (seen == MAP_FAILED || m == MAP_FAILED) {
+		log_debug("disk image %s: not mapped (%s): served with pread/pwrite", b->path, strerror(errno));
+		if (seen != MAP_FAILED)
+			munmap(seen, b->seen_bytes);
+		if (m != MAP_FAILED)
+			munmap(m, len);
+		return;
+	}
+	b->seen = seen;
+	b->map = m;
+	b->map_len = len;
+	b->use_map = true;
+}
+
 /* Can the image punch holes? Probe past the end of the file, where a
  * successful punch changes nothing (KEEP_SIZE). */
 static bool blk_probe_punch(struct blk_dev *b, const struct stat *st)
@@ -502,6 +590,7 @@ int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, co
 			 "zero-padded and are never written", path, (unsigned long long)b->size,
 			 (unsigned long long)(b->size % SECTOR));
 	b->can_punch = blk_probe_punch(b, &st);
+	blk_map(b, &st);
 	/* GET_ID: the image's file name, as much as fits. */
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -518,6 +607,10 @@ void blk_close(struct blk_dev *b)
 {
 	if (!b)
 		return;
+	if (b->map) {
+		munmap(b->map, b->map_len);
+		munmap(b->seen, b->seen_bytes);
+	}
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b);
@@ -526,6 +619,7 @@ void blk_close(struct blk_dev *b)
 void blk_set_backend(struct blk_dev *b, const struct blk_backend *io)
 {
 	b->io = io ? io : &blk_libc;
+	b->use_map = !io && b->map;
 }
 
 struct virtio_signal *blk_signal(struct blk_dev *b)

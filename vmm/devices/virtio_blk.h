@@ -100,7 +100,9 @@ struct blk_backend {
 int blk_open(struct blk_dev **out, const char *path, bool ro, unsigned index, const struct gm *gm,
 	     struct virtio_signal *sig);
 void blk_close(struct blk_dev *b);
-/* Replace the host I/O calls (tests, benchmark); NULL restores libc's. */
+/* Replace the host I/O calls (tests, benchmark): IN/OUT then go through
+ * io's preadv/pwritev even where the image is mapped. NULL restores libc's
+ * and the mapping. */
 void blk_set_backend(struct blk_dev *b, const struct blk_backend *io);
 struct virtio_signal *blk_signal(struct blk_dev *b);
 /* Offered features and the config space (BLK_CFG_BYTES, read-only). */
