@@ -255,7 +255,6 @@ static int bench_workload(struct bench *bn, const struct workload *w, unsigned r
 {
 	uint64_t nreq = w->bytes / w->size;
 	struct result best_d = { 1e9, 1e9 }, best_s = { 1e9, 1e9 }, best_p = { 1e9, 1e9 }, best_a = { 1e9, 1e9 }, r;
-	double first_d = 0;  /* the device's first run: where it faults the mapping in */
 
 	for (unsigned i = 0; i < rounds; i++) {
 		/* Alternate which side goes first in a round. A second plain run
@@ -270,8 +269,6 @@ static int bench_workload(struct bench *bn, const struct workload *w, unsigned r
 			if ((dev ? bench_device : bench_plain)(bn, nreq, w->size, w->write, w->random, &r) < 0)
 				return -1;
 			struct result *b = side == 3 ? &best_s : side == 2 ? &best_a : dev ? &best_d : &best_p;
-			if (b == &best_d && first_d == 0)
-				first_d = r.cpu_s;
 			if (r.wall_s < b->wall_s)
 				b->wall_s = r.wall_s;
 			if (r.cpu_s < b->cpu_s)
@@ -298,9 +295,8 @@ static int bench_workload(struct bench *bn, const struct workload *w, unsigned r
 		printf("blk: %-21s wall: device %6.0f kreq/s, plain %6.0f kreq/s: %5.1f%%; CPU-time ratio %5.1f%% (target >= 95%%)\n",
 		       w->name, nreq / best_d.wall_s / 1e3, nreq / best_p.wall_s / 1e3,
 		       100.0 * best_p.wall_s / best_d.wall_s, 100.0 * best_p.cpu_s / best_d.cpu_s);
-	printf("blk: %-21s CPU per request: device %.3f us (first run %.3f), plain %.3f us; device model alone (no I/O) %.3f us\n",
-	       w->name, best_d.cpu_s / nreq * 1e6, first_d / nreq * 1e6, best_p.cpu_s / nreq * 1e6,
-	       best_n.cpu_s / nreq * 1e6);
+	printf("blk: %-21s CPU per request: device %.3f us, plain %.3f us; device model alone (no I/O) %.3f us\n",
+	       w->name, best_d.cpu_s / nreq * 1e6, best_p.cpu_s / nreq * 1e6, best_n.cpu_s / nreq * 1e6);
 	printf("blk: %-21s device with pread/pwrite instead of the mapping: CPU %.3f us per request, %5.1f%% of plain\n",
 	       w->name, best_s.cpu_s / nreq * 1e6, 100.0 * best_p.cpu_s / best_s.cpu_s);
 	printf("blk: %-21s noise floor (plain vs plain, A/A): wall %5.1f%%, CPU time %5.1f%%\n", w->name,

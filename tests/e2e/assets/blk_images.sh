@@ -128,6 +128,10 @@ rules)
 	else
 		ok=mount
 	fi
+	# One block no request has touched yet (the device's first request
+	# on a page takes pwrite64, later ones its mapping of the image):
+	# the last of vdb's 4096, written alone.
+	dd if=/dev/zero of=/dev/vdb bs=4096 count=1 seek=4095 oflag=direct 2>/dev/null || ok=rawwrite
 	echo 3 >/proc/sys/vm/drop_caches
 	dd if=/dev/vda of=/dev/null bs=65536 2>/dev/null || ok=read
 	blkdiscard /dev/vdb 2>/tmp/err || ok=discard
@@ -147,6 +151,29 @@ bench)
 		say "bench_read_$bs=$(awk "BEGIN{d = $t1 - $t0; if (d < 0.01) d = 0.01; printf \"%.1f\", 16 / d}")"
 		say "bench_write_$bs=$(awk "BEGIN{d = $t2 - $t1; if (d < 0.01) d = 0.01; printf \"%.1f\", 16 / d}")"
 	done
+	;;
+shrink)
+	# vdb (1 MiB) read whole twice with O_DIRECT: every 4 KiB block
+	# reaches the device twice, the second time served from its mapping
+	# of the image. Then the host shrinks the image to 4 KiB under the
+	# running VM: block 16 must fail with EIO, block 0 still read.
+	if dd if=/dev/vdb of=/dev/null bs=4096 iflag=direct 2>/dev/null &&
+	   dd if=/dev/vdb of=/dev/null bs=4096 iflag=direct 2>/dev/null; then
+		say "shrink=ready"
+		i=0
+		while [ $i -lt 120 ] && dd if=/dev/vdb of=/dev/null bs=4096 skip=16 count=1 iflag=direct 2>/dev/null; do
+			sleep 1
+			i=$((i + 1))
+		done
+		if [ $i -lt 120 ]; then say "shrink_tail=eio"; else say "shrink_tail=still_read"; fi
+		if dd if=/dev/vdb of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; then
+			say "shrink_head=ok"
+		else
+			say "shrink_head=failed"
+		fi
+	else
+		say "shrink=readfail"
+	fi
 	;;
 busy)
 	say "busy=started"

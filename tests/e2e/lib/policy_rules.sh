@@ -4,7 +4,8 @@
 # with --seccomp-policy-dir pointing at the policies minus that one line,
 # and the device workloads that need it must fail -- the evidence printed
 # is vmm's "died: seccomp violation: SYSCALL" line. The workloads: a guest
-# that writes, syncs, reads and discards on virtio-blk and reads
+# that writes, syncs, writes one untouched block raw, reads and discards on
+# virtio-blk and reads
 # /dev/hwrng (e2e.blk=rules), and 1 MiB each way over virtio-vsock on a
 # host-initiated and a guest-initiated connection plus a refused one, with
 # debug logging (the device process logs the refusal). With
