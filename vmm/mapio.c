@@ -17,15 +17,12 @@ static int mapio_installed;
  * jumping out of it leaves the mask as it was and siglongjmp needs no
  * rt_sigprocmask (sigsetjmp(.., 0)): a jailed device process's seccomp
  * policy allows no signal syscalls (not even rt_sigreturn). */
-static void mapio_sigbus(int sig, siginfo_t *si, void *uc)
+static void mapio_sigbus(int sig)
 {
+	static const char msg[] = "vmm: SIGBUS outside a copy of a mapped file\n";
 	sigjmp_buf *jb = mapio_jmp;
 
 	(void)sig;
-	(void)si;
-	(void)uc;
-	static const char msg[] = "vmm: SIGBUS outside a copy of a mapped file\n";
-
 	if (jb) {
 		mapio_jmp = NULL;
 		siglongjmp(*jb, 1);
@@ -40,7 +37,7 @@ static void mapio_sigbus(int sig, siginfo_t *si, void *uc)
 
 int mapio_init(void)
 {
-	struct sigaction sa = { .sa_sigaction = mapio_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
+	struct sigaction sa = { .sa_handler = mapio_sigbus, .sa_flags = SA_NODEFER };
 
 	if (__atomic_exchange_n(&mapio_installed, 1, __ATOMIC_ACQ_REL))
 		return 0;
