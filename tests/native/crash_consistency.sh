@@ -109,8 +109,7 @@ while [ $i -le "$ITERS" ]; do
 	# A random moment while the guest appends (or right after it booted).
 	r=$(rand 150)
 	nap "0.$(printf '%03d' "$r")" $((r * 1000))
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	native_kill_vmm "$pid"
 	pid=
 	if grep -q '^FULL' "$W/out"; then
 		# The guest filled the image before the kill: start over.

@@ -173,7 +173,7 @@ hold_image() {
 	holder=$!
 	native_wait_line "$W/holder.out" '^halt: halting' "$holder" "$T"
 }
-release_image() { kill -KILL "$holder"; wait "$holder" 2>/dev/null; }
+release_image() { native_kill_vmm "$holder"; }
 mkimg "$W/locked.img"
 hold_image "$W/locked.img"
 run -d "$W/locked.img" --no-rng

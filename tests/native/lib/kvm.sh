@@ -89,6 +89,25 @@ native_wait_line() {
 	done
 }
 
+# native_kill_vmm PID: SIGKILL vmm PID, reap it, and wait (at most 10 s
+# each) until its device processes are gone too. They die of PDEATHSIG only
+# after vmm, asynchronously, and they share vmm's open image files and so
+# its image locks: a vmm started on the same image right after the kill
+# would otherwise find it "in use by another process".
+native_kill_vmm() {
+	_kids=$(cat /proc/"$1"/task/*/children 2>/dev/null)
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	for _k in $_kids; do
+		_i=0
+		while [ -d "/proc/$_k" ] && [ $_i -lt 100 ] &&
+			[ "$(sed 's/.*) //' "/proc/$_k/stat" 2>/dev/null | cut -c1)" != Z ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+	done
+}
+
 # native_timeout SECS CMD...: CMD with a time limit, status 124 when it was
 # killed. On the host GNU timeout signals only CMD's PID (--foreground: vmm
 # starts no children); busybox (inside L1) has no --foreground, and the e2e
