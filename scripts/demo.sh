@@ -29,48 +29,7 @@ assets=$E2E_RUN/assets
 mkdir -p "$assets/demo"
 E2E_TOOLS=$O/e2e
 . "$SRC/tests/e2e/lib/guestfs.sh"
-root=$assets/demo/root
-guestfs_busybox "$root" || exit 1
-# The appliance: a read-only squashfs whose /sbin/init is our guest-init,
-# configured from the kernel command line; /bin/demo is its application.
-mkdir -p "$root/sbin" "$root/etc/init/services" "$root/proc" "$root/sys" "$root/dev" \
-	"$root/run" "$root/tmp"
-cp "$O/guest/init" "$root/sbin/init" || exit 1
-cat >"$root/etc/init/services/10-heartbeat.conf" <<'EOF'
-# A service init starts before the application (services go in name order).
-exec=/bin/sh
-args=-c 'echo "heartbeat service: pid $$, started by init"'
-EOF
-cat >"$root/bin/demo" <<'EOF'
-#!/bin/sh
-echo
-echo "================ appvm demo appliance ================"
-echo "kernel    $(uname -s) $(uname -r) $(uname -m), $(uname -v)"
-echo "init      PID 1 is $(tr '\0' ' ' </proc/1/cmdline); this app is pid $$ on host $(hostname)"
-echo "root      $(awk '$2 == "/" { print $1, $3, $4 }' /proc/mounts | tail -n 1)"
-echo "cpus      $(grep -c '^processor' /proc/cpuinfo) online: $(cat /sys/devices/system/cpu/online)"
-echo "memory    $(awk '/^MemTotal/ { printf "%d MiB total", $2 / 1024 } /^MemFree/ { printf ", %d MiB free", $2 / 1024 }' /proc/meminfo)"
-echo "clock     $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), RTC says $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-devs=
-for d in /sys/bus/virtio/devices/*; do
-	[ -e "$d/device" ] || continue
-	case $(cat "$d/device") in
-	0x0001) n=net ;; 0x0002) n=block ;; 0x0003) n=console ;; 0x0004) n=rng ;;
-	0x0005) n=balloon ;; 0x0009) n=9p ;; 0x0013) n=vsock ;; *) n="id $(cat "$d/device")" ;;
-	esac
-	devs="$devs${devs:+, }$n"
-done
-echo "virtio    ${devs:-none} (virtio-mmio)"
-echo "entropy   $(head -c 8 /dev/hwrng 2>/dev/null | od -An -tx1 | tr -d ' \n') from /dev/hwrng"
-echo "write /   $(touch /probe 2>&1 | sed 's/^touch: //')"
-echo "cmdline   $(cat /proc/cmdline)"
-echo "uptime    $(cut -d' ' -f1 /proc/uptime) s since the guest kernel started"
-echo "======================================================"
-echo "demo: the app exits 0; init powers off and vmm exits with the app's status"
-EOF
-chmod 755 "$root/bin/demo"
-mksquashfs "$root" "$assets/demo/root.sqfs" -comp xz -noappend -all-root -quiet >/dev/null || exit 1
-rm -rf "$root"
+guestfs_demo "$assets/demo/root.sqfs" || exit 1
 
 run_demo='"$VMM" -k "$KERNEL_VMLINUX" -r "$ASSETS/demo/root.sqfs" -c 2 -m 512 -p "init.app=/bin/demo init.hostname=demo"'
 

@@ -12,10 +12,22 @@
 #   self   vmm's own "boot-time: N ms since exec",
 #   exit   the VMM process exited after the guest reset itself,
 # all measured by the same parent (tests/e2e/l1/bootbench.c). All get a quiet
-# kernel command line, 256 MiB, 1 vCPU and no NIC. After the timed rounds,
+# kernel command line, 256 MiB, 1 vCPU and no NIC. "vmm-elf" is vmm
+# booting the same kernel build's vmlinux (ELF, uncompressed: what `vmm -k
+# vmlinux` and Firecracker boot) instead of the bzImage, whose xz payload
+# vmm unpacks before the guest starts and the peers' guests unpack
+# themselves; kvmtool and QEMU microvm take only the bzImage. After the timed rounds,
 # one more boot per VMM counts L1's KVM exits for it (kvm tracepoints with
 # hist triggers in L1's tracefs: SVM exit codes, port I/O, MSRs, MMIO,
 # userspace exits), and vmm -v prints its own exit accounting.
+# With vmm among the VMMs, two more figures (vmm only; no peer runs our
+# guest init): the demo appliance of scripts/demo.sh, booted as the demo
+# boots it (vmlinux, squashfs root, our init, its service and app, 2 vCPUs,
+# 512 MiB), RUNS times: "appliance" init = exec -> the app's first line,
+# exit = exec -> vmm's exit after the app ended; then one such VM with a
+# control socket and the app sleeping, and 3*RUNS `vmm exec SOCK -- true`:
+# "exec-true" exit = that command's whole run (connect, guest fork+exec
+# through our init's Maitred, status back).
 #
 #   scripts/bench/nested.sh [RUNS]       (default 9)
 #   E2E_ARCH=aarch64 scripts/bench/nested.sh [RUNS]
@@ -24,7 +36,7 @@
 #                and kvmtool (an arm64 lkvm-static), no exit counts (the
 #                tracepoints below are x86's)
 # Environment:
-#   BENCH_VMMS   which VMMs (default "vmm kvmtool qemu-microvm"; arm64
+#   BENCH_VMMS   which VMMs (default "vmm vmm-elf kvmtool qemu-microvm"; arm64
 #                "vmm kvmtool")
 #   KVMTOOL      path to a static lkvm-static built OUTSIDE this tree from a
 #                kvmtool snapshot; without it the kvmtool peer is reported
@@ -53,10 +65,10 @@ if [ "$E2E_ARCH" = aarch64 ]; then
 	case " $BENCH_VMMS " in *" qemu-microvm "*) e2e_die "qemu-microvm is an x86 machine: not with E2E_ARCH=aarch64" ;; esac
 else
 	command -v qemu-system-x86_64 >/dev/null || e2e_die "qemu-system-x86_64 missing (scripts/setup-deps.sh)"
-	BENCH_VMMS=${BENCH_VMMS:-vmm kvmtool qemu-microvm}
+	BENCH_VMMS=${BENCH_VMMS:-vmm vmm-elf kvmtool qemu-microvm}
 fi
 BENCH_EXTRA=${BENCH_EXTRA:-}
-case " $BENCH_VMMS " in *" vmm "*) [ -x "$O/vmm" ] || e2e_die "$O/vmm not built (make)" ;; esac
+case " $BENCH_VMMS " in *" vmm "*|*" vmm-elf "*) [ -x "$O/vmm" ] || e2e_die "$O/vmm not built (make)" ;; esac
 missing=
 case " $BENCH_VMMS " in *" kvmtool "*)
 	if [ -z "${KVMTOOL:-}" ] || [ ! -x "$KVMTOOL" ] || ! file -L "$KVMTOOL" | grep -q 'statically linked'; then
@@ -96,6 +108,10 @@ EOF
 chmod 755 "$assets/bench/root/init"
 "$SRC/scripts/mkinitramfs.sh" "$assets/bench/root" "$assets/bench/initramfs.cpio.gz" || exit 1
 rm -rf "$assets/bench/root"
+case " $BENCH_VMMS " in *" vmm "*)
+	mkdir -p "$assets/demo"
+	guestfs_demo "$assets/demo/root.sqfs" || exit 1 ;;
+esac
 
 # Runs inside L1 (or on the host): one "BENCHRES <vmm> k=v..." line per run,
 # then "EXITS <vmm> <event> <key> <count>" lines from the counting boots and
@@ -113,10 +129,12 @@ if [ -n "${BENCH_L1_HUGEPAGES:-}" ]; then
 	echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled
 fi
 export HOME=$WORK  # kvmtool keeps its sockets under ~/.lkvm
+# kernel NAME: the kernel VMM NAME boots.
+kernel() { if [ "$1" = vmm-elf ]; then echo "$KERNEL_VMLINUX"; else echo "$K"; fi; }
 # boot NAME: one boot of VMM NAME under bootbench.
 boot() {
 	case $1 in
-	vmm) bootbench -t 120 -- "$VMM" -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" ;;
+	vmm|vmm-elf) bootbench -t 120 -- "$VMM" -k "$(kernel "$1")" -i "$I" -m 256 -c 1 -p "$P reboot=k" ;;
 	kvmtool) bootbench -t 120 -- "$PEERS/lkvm-static" run -k "$K" -i "$I" -m 256 -c 1 \
 		-n mode=none --console serial -p "$P reboot=k" ;;
 	qemu-microvm) bootbench -t 120 -d "$fifo" -- qemu-system-x86_64 -M microvm \
@@ -142,6 +160,38 @@ while [ $i -lt "$RUNS" ]; do
 	done
 	i=$((i + 1))
 done
+# The demo appliance (vmm only): its boot, then `vmm exec -- true` round
+# trips into a running one.
+case " $BENCH_VMMS " in *" vmm "*)
+	A="-k $KERNEL_VMLINUX -r $ASSETS/demo/root.sqfs -c 2 -m 512"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		echo "BENCHRES appliance $(bootbench -t 300 -m 'appvm demo appliance' -- \
+			"$VMM" $A -p "init.app=/bin/demo init.hostname=demo")"
+		i=$((i + 1))
+	done
+	sock=$WORK/appliance.sock
+	"$VMM" $A -s "$sock" -p "init.app=/bin/sleep init.args=3600" </dev/null >"$WORK/appliance.out" 2>&1 &
+	app=$!
+	# Maitred answers once the guest's init is up (vmm info exits 3-5 before).
+	i=0
+	until "$VMM" info "$sock" -T 10 >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -ge 600 ] || ! kill -0 $app 2>/dev/null; then
+			echo "bootbench: appliance with a control socket failed: no answer to vmm info"
+			tail -20 "$WORK/appliance.out"
+			break
+		fi
+		sleep 0.5
+	done
+	i=0
+	while [ $i -lt $((RUNS * 3)) ]; do
+		echo "BENCHRES exec-true $(bootbench -t 60 -m '' -- "$VMM" exec "$sock" -- true)"
+		i=$((i + 1))
+	done
+	"$VMM" shutdown "$sock" >/dev/null 2>&1 || kill $app
+	wait $app ;;
+esac
 # Exit counts: L1's kvm tracepoints, one boot per VMM; hist triggers count
 # in L1's kernel, nothing is streamed. The triggers are set once and never
 # touched again (removing one, i.e. tracepoint text patching, once left L1 in
@@ -172,7 +222,7 @@ for m in $counted; do
 	hist_read "$m" >"$WORK/hist.before"
 	case $m in
 	qemu-microvm|kvmtool) boot "$m" >/dev/null ;;
-	vmm) "$VMM" -v -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
+	vmm|vmm-elf) "$VMM" -v -k "$(kernel "$m")" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
 		grep 'exits:' | sed "s/^/VMMEXITS $m /" ;;
 	*) eval "xa=\${XARGS_$m:-}"
 	   "$PEERS/$m" $xa -v -k "$K" -i "$I" -m 256 -c 1 -p "$P reboot=k" 2>&1 >/dev/null |
@@ -190,10 +240,10 @@ for m in $BENCH_VMMS; do
 	# The peer too, so the two guests' own timestamps can be set side by side.
 	kvmtool) "$PEERS/lkvm-static" run -k "$K" -i "$I" -m 256 -c 1 -n mode=none --console serial -p "$D" 2>&1 |
 		sed "s/^/DIAG $m /"; continue ;;
-	vmm) b=$VMM xa= ;;
+	vmm|vmm-elf) b=$VMM xa= ;;
 	*) b=$PEERS/$m; eval "xa=\${XARGS_$m:-}" ;;
 	esac
-	"$b" $xa -k "$K" -i "$I" -m 256 -c 1 -p "$D" 2>&1 | sed "s/^/DIAG $m /"
+	"$b" $xa -k "$(kernel "$m")" -i "$I" -m 256 -c 1 -p "$D" 2>&1 | sed "s/^/DIAG $m /"
 done
 EOF
 
@@ -254,7 +304,7 @@ summary() {
 		if (md["qemu-microvm", 4] > 0 && (best == "" || md["qemu-microvm", 4] < md[best, 4])) best = "qemu-microvm"
 		for (o = 1; o <= nvm && best != ""; o++) {
 			m = order[o]
-			if (m == "kvmtool" || m == "qemu-microvm" || md[m, 4] <= 0) continue
+			if (m ~ /^(kvmtool|qemu-microvm|appliance|exec-true)$/ || md[m, 4] <= 0) continue
 			printf "%s / %s (faster peer): init %.2fx, exit %.2fx\n", m, best,
 				(md[best, 1] > 0 ? md[m, 1] / md[best, 1] : 0), md[m, 4] / md[best, 4]
 		}
@@ -306,7 +356,8 @@ if e2e_have_hwvirt; then
 	work=$E2E_RUN/work
 	mkdir -p "$work"
 	peers "$E2E_RUN/peers"
-	(cd "$work" && PATH="$O/e2e:$PATH" VMM=$O/vmm KERNEL_BZIMAGE=$O/kernel/bzImage ASSETS=$assets \
+	(cd "$work" && PATH="$O/e2e:$PATH" VMM=$O/vmm KERNEL_BZIMAGE=$O/kernel/bzImage \
+		KERNEL_VMLINUX=$O/kernel/vmlinux ASSETS=$assets \
 		PEERS=$E2E_RUN/peers WORK=$work RUNS=$RUNS BENCH_VMMS=$BENCH_VMMS BENCH_DIAG=${BENCH_DIAG:-0} sh -c "$xargs_env . $main") 2>&1 | tee "$work/out" |
 		grep --line-buffered -E '^(BENCHRES|bootbench)' | sed -u 's/^/  run: /' >&2
 	summary_and_exit "$work/out"
