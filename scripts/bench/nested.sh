@@ -16,10 +16,10 @@
 # booting the same kernel build's vmlinux (ELF, uncompressed: what `vmm -k
 # vmlinux` and Firecracker boot) instead of the bzImage, whose xz payload
 # vmm unpacks before the guest starts and the peers' guests unpack
-# themselves; kvmtool and QEMU microvm take only the bzImage. After the timed rounds,
-# one more boot per VMM counts L1's KVM exits for it (kvm tracepoints with
-# hist triggers in L1's tracefs: SVM exit codes, port I/O, MSRs, MMIO,
-# userspace exits), and vmm -v prints its own exit accounting.
+# themselves; kvmtool and QEMU microvm take only the bzImage. After the
+# timed rounds, one more boot per VMM counts L1's KVM exits for it (kvm
+# tracepoints with hist triggers in L1's tracefs: SVM exit codes, port I/O,
+# MSRs, MMIO, userspace exits), and vmm -v prints its own exit accounting.
 # With vmm among the VMMs, two more figures (vmm only; no peer runs our
 # guest init): the demo appliance of scripts/demo.sh, booted as the demo
 # boots it (vmlinux, squashfs root, our init, its service and app, 2 vCPUs,
