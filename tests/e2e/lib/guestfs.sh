@@ -28,10 +28,7 @@ guestfs_busybox() {
 guestfs_demo() {
 	_root=$1.root
 	guestfs_busybox "$_root" || return 1
-	# The appliance: a read-only squashfs whose /sbin/init is our guest-init,
-	# configured from the kernel command line; /bin/demo is its application.
-	mkdir -p "$_root/sbin" "$_root/etc/init/services" "$_root/proc" "$_root/sys" "$_root/dev" \
-		"$_root/run" "$_root/tmp"
+	mkdir -p "$_root/etc/init/services" || return 1
 	cp "$O/guest/init" "$_root/sbin/init" || return 1
 	cat >"$_root/etc/init/services/10-heartbeat.conf" <<'EOF'
 # A service init starts before the application (services go in name order).
